@@ -1,0 +1,217 @@
+"""The harness contract: what every agent driver offers the supervisor.
+
+A harness drives one lane's agent: `start` brings it to ready, `send` delivers one prompt
+and waits for the turn to end, `events` streams what happens meanwhile, `interrupt` and
+`stop` end work, `health` says whether the agent is alive.
+
+Errors (see `laneboard.errors`): `BinaryMissing` when the CLI is absent, `SetupBlocked`
+when the agent shows a dialog laneboard must not answer, `ProviderError` (with a `kind`)
+when the model endpoint fails, `HarnessTimeout` when a deadline passes, `FenceViolation`
+when the agent did what its fence forbids. Every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+LaneState = Literal[
+    "stopped", "starting", "ready", "busy", "waiting", "failed", "restarting"
+]
+Fence = Literal["read-only", "plan", "workspace-write", "full"]
+WRITABLE_FENCES: frozenset[str] = frozenset({"workspace-write", "full"})
+
+
+@dataclass(frozen=True)
+class HarnessSpec:
+    """Everything a harness needs to run one lane, already resolved by the lanes layer.
+
+    `model` is the provider-side model id (no provider prefix, e.g. `gpt-5.5`);
+    `fallback_models` the ids the CLI itself may fall back to; `thinking` the reasoning
+    effort (low|medium|high) or None. `env` is merged over the inherited environment;
+    `secret_env` names variables whose values must never be logged.
+    """
+
+    lane: str
+    harness: str
+    mode: str = "interactive"
+    model: str | None = None
+    provider: str | None = None
+    fallback_models: tuple[str, ...] = ()
+    thinking: str | None = None
+    fence: Fence = "read-only"
+    deny: tuple[str, ...] = ()
+    cwd: str = "."
+    env: dict[str, str] = field(default_factory=dict)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    command: tuple[str, ...] = ()
+    ready_pattern: str | None = None
+    busy_pattern: str | None = None
+    context_window: int | None = None
+    kind: str = "chat"
+
+
+@dataclass
+class Usage:
+    """Token use and cost of one turn, where the harness reports them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float | None = None
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cached_tokens += other.cached_tokens
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cached_tokens": self.cached_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
+
+@dataclass(frozen=True)
+class OutputReceived:
+    """New output from the lane (plain text, ANSI kept; strip with `ansi.strip`)."""
+
+    lane: str
+    data: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The lane's state as the harness sees it; `detail` says why (e.g. the dialog shown)."""
+
+    lane: str
+    state: LaneState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class UsageReported:
+    lane: str
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class ErrorRaised:
+    """Something went wrong; `kind` mirrors ProviderError kinds plus watchdog/fence/exit."""
+
+    lane: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TurnFinished:
+    lane: str
+    result: TurnResult
+
+
+HarnessEvent = OutputReceived | StateChanged | UsageReported | ErrorRaised | TurnFinished
+
+
+@dataclass
+class TurnResult:
+    """The outcome of one `send`: the reply text and how the turn ended."""
+
+    reply: str
+    state: Literal["done", "failed", "timed-out", "interrupted"] = "done"
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+    model: str | None = None
+    started: float = field(default_factory=time.time)
+    finished: float = field(default_factory=time.time)
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Health:
+    alive: bool
+    pid: int | None = None
+    detail: str = ""
+
+
+class EventHub:
+    """Fan-out of harness events to any number of async subscribers.
+
+    Each subscriber gets its own unbounded queue, so a slow TUI never blocks the relay;
+    subscribers that stop iterating are dropped when their iterator is closed.
+    """
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[HarnessEvent | None]] = set()
+
+    def publish(self, event: HarnessEvent) -> None:
+        for q in list(self._queues):
+            q.put_nowait(event)
+
+    def close(self) -> None:
+        for q in list(self._queues):
+            q.put_nowait(None)
+
+    async def subscribe(self) -> AsyncIterator[HarnessEvent]:
+        q: asyncio.Queue[HarnessEvent | None] = asyncio.Queue()
+        self._queues.add(q)
+        try:
+            while True:
+                ev = await q.get()
+                if ev is None:
+                    return
+                yield ev
+        finally:
+            self._queues.discard(q)
+
+
+class Harness(ABC):
+    """One agent driver. Subclasses set `kind` and implement the abstract methods."""
+
+    kind: str = ""
+
+    def __init__(self, spec: HarnessSpec) -> None:
+        self.spec = spec
+        self.hub = EventHub()
+        self.state: LaneState = "stopped"
+
+    def _set_state(self, state: LaneState, detail: str = "") -> None:
+        if state != self.state:
+            self.state = state
+            self.hub.publish(StateChanged(self.spec.lane, state, detail))
+
+    def events(self) -> AsyncIterator[HarnessEvent]:
+        """Subscribe to this harness's events (each call is a new subscription)."""
+        return self.hub.subscribe()
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Start the agent (or adopt a running one) and wait until it is ready."""
+
+    @abstractmethod
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
+        """Deliver `prompt`, wait for the turn to end, return the reply.
+
+        Raises ProviderError / HarnessTimeout / SetupBlocked / FenceViolation.
+        """
+
+    @abstractmethod
+    async def interrupt(self) -> None:
+        """Stop the current turn, keep the agent running."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop the agent and release its resources (its tmux window, its process)."""
+
+    @abstractmethod
+    async def health(self) -> Health:
+        """Whether the agent process is alive."""
