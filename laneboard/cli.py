@@ -92,6 +92,17 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as e:  # a bug in laneboard, not bad input: say so, keep it short
+        import os
+
+        if os.environ.get("LANEBOARD_DEBUG"):
+            raise
+        click.echo(
+            f"laneboard: internal error: {type(e).__name__}: {e}\n"
+            "  (a bug in laneboard; rerun with LANEBOARD_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

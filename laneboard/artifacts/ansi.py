@@ -1,0 +1,57 @@
+"""Turn captured terminal output into plain text.
+
+Artifacts are read in editors, diffed in git and fed to search and embedding models, so
+they must not carry colour codes, cursor movement or terminal titles. The harnesses have
+their own screen handling, but `artifacts` may only import `config` (the import layers in
+pyproject.toml), so this small stripper lives here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# One alternation, compiled once: OSC (title/hyperlink) strings, CSI sequences, the
+# DCS/SOS/PM/APC strings, and two-byte escapes. OSC and the string sequences end at BEL or
+# ST (ESC \); an unterminated one runs to the end of the text, which is what a terminal
+# would swallow too.
+_ANSI = re.compile(
+    r"""
+      \x1b\][^\x07\x1b]*(?:\x07|\x1b\\|$)          # OSC ... BEL | ST
+    | \x1b[P^_X][^\x1b]*(?:\x1b\\|$)               # DCS / PM / APC / SOS ... ST
+    | (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]             # CSI (7-bit and 8-bit)
+    | \x1b[ -/]*[0-~]                              # two-byte and charset escapes
+    | \x1b                                         # a stray ESC
+    """,
+    re.VERBOSE,
+)
+# C0 controls other than tab and newline, and DEL; carriage returns are handled apart.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BACKSPACE = re.compile(r"[^\n\x08]\x08")
+
+
+def strip_ansi(text: str) -> str:
+    """Return `text` without escape sequences or control characters.
+
+    Carriage returns follow the terminal: `\\r\\n` is a newline, and a bare `\\r` (a
+    progress bar redrawing its line) keeps only what was written after it, so a spinner's
+    hundred frames become its last one. Backspaces erase the character before them.
+    """
+    if "\x1b" in text or "\x9b" in text:
+        text = _ANSI.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            text = "\n".join(_last_frame(line) for line in text.split("\n"))
+    if "\x08" in text:
+        previous = None
+        while previous != text:
+            previous, text = text, _BACKSPACE.sub("", text)
+    return _CONTROL.sub("", text)
+
+
+def _last_frame(line: str) -> str:
+    """What a terminal shows for a line that was redrawn with bare carriage returns."""
+    if "\r" not in line:
+        return line
+    frames = [f for f in line.split("\r") if f]
+    return frames[-1] if frames else ""
