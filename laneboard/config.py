@@ -427,13 +427,13 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     """Drop pydantic's internal union/validator tags from an error location."""
     out: list[str | int] = []
     for part in loc:
-        if isinstance(part, str) and ("[" in part and "]" in part or part in {"list", "dict"}):
+        if isinstance(part, str) and (("[" in part and "]" in part) or part in {"list", "dict"}):
             continue
         out.append(part)
     return tuple(out)
 
 
-def _expected_for(err: dict[str, Any]) -> str:
+def _expected_for(err: Any) -> str:
     ctx = err.get("ctx") or {}
     if err["type"] == "literal_error" and "expected" in ctx:
         return f"one of {ctx['expected']}"

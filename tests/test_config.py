@@ -59,7 +59,7 @@ def test_every_model_field_is_documented() -> None:
         for name, field in model.model_fields.items():  # type: ignore[attr-defined]
             assert field.description, f"{model.__name__}.{name} has no docstring"
             ann = field.annotation
-            for sub in getattr(ann, "__args__", ()) + (ann,):
+            for sub in (*getattr(ann, "__args__", ()), ann):
                 if isinstance(sub, type) and hasattr(sub, "model_fields"):
                     walk(sub)
 

@@ -34,9 +34,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast, get_args, runtime_checkable
@@ -55,10 +56,30 @@ DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024
 SCHEMA_VERSION = 1
 
 FRONT_MATTER_KEYS: tuple[str, ...] = (
-    "id", "kind", "lane", "harness", "model", "state", "title", "started", "finished",
-    "duration_s", "route", "prompt_sha256", "prompt_bytes", "prompt_truncated",
-    "answer_bytes", "answer_truncated", "usage", "redactions", "redaction_kinds", "git",
-    "error", "extra", "schema",
+    "id",
+    "kind",
+    "lane",
+    "harness",
+    "model",
+    "state",
+    "title",
+    "started",
+    "finished",
+    "duration_s",
+    "route",
+    "prompt_sha256",
+    "prompt_bytes",
+    "prompt_truncated",
+    "answer_bytes",
+    "answer_truncated",
+    "answer_sha256",
+    "usage",
+    "redactions",
+    "redaction_kinds",
+    "git",
+    "error",
+    "extra",
+    "schema",
 )
 
 
@@ -73,16 +94,27 @@ class UsageLike(Protocol):
 
 
 class TurnLike(Protocol):
-    """The fields of `laneboard.harnesses.base.TurnResult` that `from_turn` reads."""
+    """The fields of `laneboard.harnesses.base.TurnResult` that `from_turn` reads.
 
-    reply: str
-    state: str
-    usage: Any
-    error: str | None
-    model: str | None
-    started: float
-    finished: float
-    extra: dict[str, object]
+    Read-only properties, so that a narrower type (`state: Literal[...]`) still matches.
+    """
+
+    @property
+    def reply(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def usage(self) -> Any: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def started(self) -> float: ...
+    @property
+    def finished(self) -> float: ...
+    @property
+    def extra(self) -> Mapping[str, object]: ...
 
 
 Timestamp = dt.datetime | float | int | None
@@ -132,9 +164,7 @@ class ArtifactRecord:
                 f"Unknown artifact state {self.state!r}; expected one of {', '.join(STATES)}."
             )
         if not re.fullmatch(r"[0-9a-f]{8,64}", self.id):
-            raise ArtifactError(
-                f"Artifact id {self.id!r} is not 8-64 lower-case hex characters."
-            )
+            raise ArtifactError(f"Artifact id {self.id!r} is not 8-64 lower-case hex characters.")
 
     @classmethod
     def from_turn(
@@ -200,7 +230,7 @@ class Artifact:
     path: Path
     meta: dict[str, Any]
     complete: bool = True
-    """False when the answer's size differs from `answer_bytes` (a cut or edited file)."""
+    """False when the answer does not match `answer_sha256` (a cut or edited file)."""
 
     @property
     def short_id(self) -> str:
@@ -371,12 +401,14 @@ def parse(text: str, path: Path) -> Artifact:
         raise ArtifactError(f"{path}: no `## Answer` section after the prompt.")
     answer = rest[len(marker) :]
     if not answer.endswith("\n"):
-        raise ArtifactError(f"{path}: the answer does not end with a newline; the file is incomplete.")
+        raise ArtifactError(
+            f"{path}: the answer does not end with a newline; the file is incomplete."
+        )
     answer = answer[:-1]
-    # A whole file's answer has exactly the size the front matter recorded; a difference
-    # means the file was cut or edited by hand (still shown, but flagged).
-    answer_bytes = meta.get("answer_bytes")
-    complete = not isinstance(answer_bytes, int) or len(answer.encode("utf-8")) == answer_bytes
+    # A whole file's answer has the digest the front matter recorded; a difference means
+    # the file was cut or edited by hand (still shown, but flagged).
+    digest = meta.get("answer_sha256")
+    complete = not isinstance(digest, str) or sha256_text(answer) == digest
 
     def dict_or_none(v: Any) -> dict[str, Any] | None:
         return dict(v) if isinstance(v, dict) else None
@@ -405,3 +437,44 @@ def parse(text: str, path: Path) -> Artifact:
         meta=meta,
         complete=complete,
     )
+
+
+# ---------------------------------------------------------------------------- files
+
+DAY_DIR = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iter_artifact_paths(root: Path) -> Iterator[Path]:
+    """Every artifact file under `root`, oldest first (day folders, then file names).
+
+    Dot-files are skipped: they are a writer's temporary files, whole or not.
+    """
+    try:
+        days = sorted(
+            (d for d in os.scandir(root) if d.is_dir() and DAY_DIR.fullmatch(d.name)),
+            key=lambda d: d.name,
+        )
+    except FileNotFoundError:
+        return
+    for day in days:
+        try:
+            names = sorted(
+                e.name
+                for e in os.scandir(day.path)
+                if e.name.endswith(".md") and not e.name.startswith(".") and e.is_file()
+            )
+        except FileNotFoundError:
+            continue
+        for name in names:
+            yield Path(day.path) / name
+
+
+def load_file(path: Path) -> Artifact:
+    """Read and parse one artifact file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: no such artifact file.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{path}: cannot be read: {e}") from e
+    return parse(text, path)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ class RedactionResult:
 
     def __add__(self, other: RedactionResult) -> RedactionResult:
         """Combine the counts of two redactions (the text is `other`'s, the later one)."""
-        return RedactionResult(other.text, self.count + other.count, merge_kinds(self.kinds, other.kinds))
+        return RedactionResult(
+            other.text, self.count + other.count, merge_kinds(self.kinds, other.kinds)
+        )
 
 
 def merge_kinds(*counts: Mapping[str, int]) -> dict[str, int]:
@@ -105,6 +108,12 @@ class _Rule:
     `groups` names the capture groups that may hold the secret (the first that matched is
     replaced, keeping the surrounding context); empty means the whole match. `hints` are
     lower-case substrings at least one of which must occur for the rule to be tried at all.
+    `lower` rules are written in lower case and run on the lower-cased text: that is how
+    they match case-insensitively while keeping a literal first, which lets the regex
+    engine skip ahead (an `(?i)` pattern is ~20x slower on a megabyte of code). `left`
+    lists characters that must not sit just before the match (a token glued to a word is
+    not a token); checking it in code rather than with a leading look-behind keeps the
+    literal prefix too.
     """
 
     kind: str
@@ -112,18 +121,20 @@ class _Rule:
     hints: tuple[str, ...]
     groups: tuple[str, ...] = ()
     validate: Validator | None = None
+    lower: bool = False
+    left: str = ""
 
 
-# Characters that may sit right before a token: anything but the token's own alphabet.
-_B = r"(?<![A-Za-z0-9_\-])"
+_WORD = string.ascii_letters + string.digits + "_-"
 
-# Names that say a value is secret. The keyword may be prefixed (`GITHUB_TOKEN`,
-# `db_password`) or followed by a separated suffix (`SECRET_KEY_BASE`), but not glued to
-# more letters (`tokenizer`, `tokens`, `secretary`).
+# Names that say a value is secret (matched in lower case). The keyword may be prefixed
+# (`GITHUB_TOKEN`, `db_password`) or followed by a separated suffix (`SECRET_KEY_BASE`), but
+# not glued to more letters (`tokenizer`, `tokens`, `secretary`).
 _SECRET_NAME = (
     r"(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|token|passw(?:or)?d|passphrase|pwd"
     r"|access[_\-]?key|private[_\-]?key|auth[_\-]?key|client[_\-]?secret|credentials?)"
 )
+_ASSIGN = r"[\"']?\s*(?::=|=>|[:=])"
 
 _RULES: tuple[_Rule, ...] = (
     _Rule(
@@ -136,42 +147,42 @@ _RULES: tuple[_Rule, ...] = (
         ),
         ("private key",),
     ),
-    _Rule(
-        "anthropic",
-        re.compile(_B + r"sk-ant-[A-Za-z0-9_\-]{20,}"),
-        ("sk-ant-",),
-    ),
+    _Rule("anthropic", re.compile(r"sk-ant-[A-Za-z0-9_\-]{20,}"), ("sk-ant-",), left=_WORD),
     _Rule(
         "openai",
-        re.compile(_B + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+        re.compile(r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
         ("sk-",),
         validate=lambda s: _has_letter_and_digit(s[3:]),
+        left=_WORD,
     ),
     _Rule(
         "github",
-        re.compile(
-            r"(?<![A-Za-z0-9_])(?:(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"
-        ),
+        re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}"),
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        left=_WORD,
     ),
     _Rule(
         "aws-access-key-id",
-        re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+        re.compile(r"A(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         ("akia", "asia"),
+        left=_WORD,
     ),
     _Rule(
         "aws-secret-access-key",
         re.compile(
-            r"(?i:aws[_\-]?secret(?:[_\-]?access)?(?:[_\-]?key)?|secret[_\-]?access[_\-]?key)"
-            r"[\"']?\s*(?::=|=>|[:=])\s*[\"']?(?P<s>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+            r"(?:aws[_\-]?secret(?:[_\-]?access)?(?:[_\-]?key)?|secret[_\-]?access[_\-]?key)"
+            + _ASSIGN
+            + r"\s*[\"']?(?P<s>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
         ),
         ("secret",),
         groups=("s",),
+        lower=True,
     ),
     _Rule(
         "google-api-key",
-        re.compile(_B + r"AIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])"),
+        re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])"),
         ("aiza",),
+        left=_WORD,
     ),
     _Rule(
         "slack-webhook",
@@ -182,49 +193,65 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _Rule(
         "slack-token",
-        re.compile(_B + r"xox[abprs]-[A-Za-z0-9\-]{10,}"),
+        re.compile(r"xox[abprs]-[A-Za-z0-9\-]{10,}"),
         ("xox",),
         validate=lambda s: any(c.isdigit() for c in s),
+        left=_WORD,
     ),
     _Rule(
         "jwt",
-        re.compile(
-            r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
-        ),
+        re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
         ("eyj",),
+        left=_WORD,
     ),
     _Rule(
         # `Authorization: Bearer <anything token-shaped>` is a secret whatever its length.
         "bearer",
         re.compile(
-            r"(?i:authorization)[\"']?\s*[:=]\s*[\"']?(?i:bearer|token)\s+"
-            r"(?P<s>[A-Za-z0-9\-._~+/]{6,}=*)"
+            r"authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|token)\s+"
+            r"(?P<s>[a-z0-9\-._~+/]{6,}=*)"
         ),
         ("authorization",),
         groups=("s",),
+        lower=True,
     ),
     _Rule(
         # A bearer token outside a header (`curl -H "Bearer ..."`, a log line): only long,
         # random-looking values, so prose about "Bearer tokens" stays.
         "bearer",
-        re.compile(r"(?<![A-Za-z0-9])(?i:bearer)\s+(?P<s>[A-Za-z0-9\-._~+/]{20,}=*)"),
+        re.compile(r"bearer\s+(?P<s>[a-z0-9\-._~+/]{20,}=*)"),
         ("bearer",),
         groups=("s",),
         validate=_has_letter_and_digit,
+        lower=True,
+        left=string.ascii_letters + string.digits,
     ),
     _Rule(
         "secret-assignment",
         re.compile(
-            r"(?<![A-Za-z0-9_.\-])[\"']?"
-            r"(?P<name>(?i:[A-Za-z0-9_.\-]{0,48}?" + _SECRET_NAME + r"(?:[_.\-][A-Za-z0-9_.\-]{0,24})?))"
-            r"[\"']?\s*(?::=|=>|[:=])[ \t]*"
-            r"(?:\"(?P<dq>[^\"\s]{16,})\"|'(?P<sq>[^'\s]{16,})'|(?P<bare>[^\s\"'`,;(){}\[\]<>]{16,}))"
+            _SECRET_NAME
+            + r"(?:[_.\-][a-z0-9_.\-]{0,24})?"
+            + _ASSIGN
+            + r"[ \t]*"
+            + r"(?:\"(?P<dq>[^\"\s]{16,})\"|'(?P<sq>[^'\s]{16,})'"
+            + r"|(?P<bare>[^\s\"'`,;(){}\[\]<>]{16,}))"
         ),
         ("key", "secret", "token", "pass", "pwd", "credential"),
         groups=("dq", "sq", "bare"),
         validate=looks_random,
+        lower=True,
     ),
 )
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _lower(text: str) -> str:
+    """`text` in lower case, character for character (same length, same positions)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return text.translate(_ASCII_LOWER)  # rare: a character like "İ" grew when lowered
 
 
 class Redactor:
@@ -249,34 +276,45 @@ class Redactor:
             text, n = self._literal.subn(marker("known-secret"), text)
             if n:
                 counts["known-secret"] += n
-        lowered = text.lower()
+        lowered = _lower(text)
         for rule in _RULES:
             if not any(h in lowered for h in rule.hints):
                 continue
-            text = rule.pattern.sub(_replacer(rule, counts), text)
+            spans = _find(rule, text, lowered)
+            if spans:
+                text = _splice(text, spans, marker(rule.kind))
+                lowered = _lower(text)
+                counts[rule.kind] += len(spans)
         total = sum(counts.values())
         return RedactionResult(text, total, dict(sorted(counts.items())))
 
 
-def _replacer(rule: _Rule, counts: Counter[str]) -> Callable[[re.Match[str]], str]:
-    def replace(m: re.Match[str]) -> str:
-        if rule.groups:
-            for g in rule.groups:
-                if m.group(g) is not None:
-                    secret, start, end = m.group(g), m.start(g), m.end(g)
-                    break
-            else:  # pragma: no cover - every rule's groups cover all its alternatives
-                return m.group(0)
-        else:
-            secret, start, end = m.group(0), m.start(), m.end()
-        if rule.validate is not None and not rule.validate(secret):
-            return m.group(0)
-        counts[rule.kind] += 1
-        whole = m.group(0)
-        offset = m.start()
-        return whole[: start - offset] + marker(rule.kind) + whole[end - offset :]
+def _find(rule: _Rule, text: str, lowered: str) -> list[tuple[int, int]]:
+    """The spans of `text` holding secrets of `rule`'s kind, in order, not overlapping."""
+    spans: list[tuple[int, int]] = []
+    for m in rule.pattern.finditer(lowered if rule.lower else text):
+        if rule.left and m.start() > 0 and text[m.start() - 1] in rule.left:
+            continue
+        start, end = m.span()
+        for g in rule.groups:
+            if m.group(g) is not None:
+                start, end = m.span(g)
+                break
+        if rule.validate is not None and not rule.validate(text[start:end]):
+            continue
+        spans.append((start, end))
+    return spans
 
-    return replace
+
+def _splice(text: str, spans: list[tuple[int, int]], replacement: str) -> str:
+    parts: list[str] = []
+    last = 0
+    for start, end in spans:
+        parts.append(text[last:start])
+        parts.append(replacement)
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 _DEFAULT = Redactor()
@@ -287,5 +325,5 @@ def redact(text: str) -> RedactionResult:
     return _DEFAULT.redact(text)
 
 
-KINDS: tuple[str, ...] = tuple(dict.fromkeys(r.kind for r in _RULES)) + ("known-secret",)
+KINDS: tuple[str, ...] = (*dict.fromkeys(r.kind for r in _RULES), "known-secret")
 """Every kind a redaction may report."""

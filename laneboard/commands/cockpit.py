@@ -1,9 +1,16 @@
-"""Opening the cockpit (placeholder until the cockpit issue lands)."""
+"""Opening the cockpit: load the config in effect, build the app with `make_app`, run it."""
 
 from __future__ import annotations
 
-from laneboard.errors import UsageError
-
 
 def run_cockpit(config_path: str | None) -> None:
-    raise UsageError("the cockpit is not available in this build yet (the cockpit issue).")
+    """`laneboard [--config FILE]`: the TUI on the config in effect.
+
+    Lanes are started (or adopted from a previous cockpit) in tmux; quitting detaches and
+    leaves them running.
+    """
+    from laneboard.lanes.loading import load
+    from laneboard.tui.app import make_app
+
+    loaded = load(config_path)
+    make_app(loaded).run()

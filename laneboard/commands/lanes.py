@@ -1,6 +1,141 @@
-"""`laneboard lanes` and `laneboard up` (placeholders until the lanes issue lands)."""
+"""`laneboard lanes status|start|stop|restart` and `laneboard up --headless`."""
 
-from laneboard.commands._pending import pending
+from __future__ import annotations
 
-lanes = pending("lanes", "the lanes issue")
-up = pending("up", "the lanes issue")
+import click
+
+from laneboard.commands._common import config_option, emit_json, load_config_for, run
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def lanes(ctx: click.Context) -> None:
+    """Status, start, stop and restart lanes (lanes run in tmux and outlive laneboard)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(status)
+
+
+@lanes.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@config_option
+def status(as_json: bool, config_path: str | None = None) -> None:
+    """Every lane's state, pid, restarts, model, fence and usage."""
+    from laneboard.lanes.supervisor import Supervisor
+
+    loaded = load_config_for(config_path)
+
+    async def go() -> list[dict[str, object]]:
+        sup = Supervisor(loaded)
+        try:
+            await sup.observe()
+            return sup.status()
+        finally:
+            await sup.close()
+
+    rows = run(go())
+    if as_json:
+        emit_json({"lanes": rows})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("lane", "state", "pid", "restarts", "harness", "model", "fence", "prompts")
+    for r in rows:
+        usage = r["usage"]
+        prompts = usage.get("prompts", 0) if isinstance(usage, dict) else 0
+        table.add_row(
+            str(r["id"]), str(r["state"]), str(r["pid"] or "-"), str(r["restarts"]),
+            str(r["harness"]), str(r["model"] or "-"), str(r["fence"]), str(prompts),
+        )
+    Console().print(table)
+
+
+def _lane_action(name: str, doc: str) -> click.Command:
+    @click.command(name=name, help=doc)
+    @click.argument("lane", required=False)
+    @click.option("--all", "all_", is_flag=True, help="Every lane.")
+    @config_option
+    def _cmd(lane: str | None, all_: bool, config_path: str | None = None) -> None:
+        from laneboard.errors import UsageError
+        from laneboard.lanes.supervisor import Supervisor
+
+        loaded = load_config_for(config_path)
+        if not lane and not all_:
+            raise UsageError(f"name a lane or pass --all (lanes: {', '.join(loaded.config.lanes)})")
+        ids = list(loaded.config.lanes) if all_ else [lane or ""]
+
+        async def go() -> None:
+            sup = Supervisor(loaded)
+            try:
+                for lane_id in ids:
+                    sup.lane(lane_id)  # unknown lane → LaneError before anything happens
+                for lane_id in ids:
+                    if name == "start":
+                        await sup.start_lane(lane_id, by_user=True)
+                    elif name == "stop":
+                        await sup.stop_lane(lane_id)
+                    else:
+                        await sup.restart_lane(lane_id)
+                    rt = sup.lanes[lane_id]
+                    click.echo(f"{lane_id}: {rt.state}{' — ' + rt.detail if rt.detail else ''}")
+                failed = [i for i in ids if sup.lanes[i].state == "failed"]
+            finally:
+                await sup.close()
+            if failed:
+                raise SystemExit(1)
+
+        run(go())
+
+    return _cmd
+
+
+lanes.add_command(_lane_action("start", "Start LANE (or every lane with --all); adopts a running one."))
+lanes.add_command(_lane_action("stop", "Stop LANE (or --all) and close its tmux window; no auto-restart."))
+lanes.add_command(_lane_action("restart", "Stop and start LANE (or --all), clearing its start limit."))
+
+
+@click.command()
+@click.option("--headless", is_flag=True, help="Run the supervisor without the TUI.")
+@config_option
+def up(headless: bool, config_path: str | None) -> None:
+    """Run the lane supervisor: start every lane, restart the ones that die.
+
+    With --headless it prints one line per lane event until interrupted (Ctrl-C or
+    SIGTERM); the lanes keep running in tmux afterwards. Without it, opens the cockpit.
+    """
+    if not headless:
+        from laneboard.commands.cockpit import run_cockpit
+
+        run_cockpit(config_path)
+        return
+    import asyncio
+    import signal
+
+    from laneboard.lanes.supervisor import Supervisor
+
+    loaded = load_config_for(config_path)
+
+    async def go() -> None:
+        sup = Supervisor(loaded)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        async def printer() -> None:
+            async for ev in sup.subscribe():
+                if type(ev).__name__ == "LaneOutput":
+                    continue  # pane output belongs in the pane (`tmux attach`), not the log
+                fields = {k: v for k, v in ev.__dict__.items() if k != "lane"}
+                text = " ".join(f"{k}={str(v)[:120]!r}" for k, v in fields.items())
+                click.echo(f"{type(ev).__name__} lane={ev.lane} {text}", nl=True)
+
+        task = asyncio.create_task(printer())
+        await sup.start()
+        click.echo(f"laneboard up: {len(sup.lanes)} lanes on tmux socket {sup.socket!r}, session {sup.session!r}")
+        await stop.wait()
+        await sup.close()
+        task.cancel()
+        click.echo("laneboard up: detached; lanes keep running (`laneboard lanes stop --all` stops them)")
+
+    run(go())

@@ -214,8 +214,11 @@ class TurnView:
                 self.texts.append(str(block["text"]))
             elif block.get("type") == "tool_use":
                 self.tool_calls.append(
-                    ToolCall(str(block.get("id", "")), str(block.get("name", "")),
-                             dict(block.get("input") or {}))
+                    ToolCall(
+                        str(block.get("id", "")),
+                        str(block.get("name", "")),
+                        dict(block.get("input") or {}),
+                    )
                 )
         mid = str(msg.get("id") or rec.get("uuid") or len(self._usage_by_msg))
         if isinstance(msg.get("usage"), dict):
@@ -276,7 +279,8 @@ def parse_result(obj: dict[str, Any]) -> HeadlessResult:
 class StreamNote:
     """One stream-json line turned into something a harness reports.
 
-    `kind`: text (assistant text), tool (a tool_use, `text` is its name), denied (a
+    `kind`: delta (streamed text, with `--include-partial-messages`), text (a complete
+    assistant text block), tool (a tool_use, `text` is its name), denied (a
     permission denial), retry (an API retry notice), fallback (model fallback), info,
     init, result, api-error (the synthetic assistant error message).
     """
@@ -297,6 +301,12 @@ def parse_stream_line(line: str) -> list[StreamNote]:
     kind, sub = obj.get("type"), obj.get("subtype")
     if kind == "result":
         return [StreamNote("result", str(obj.get("result") or ""), obj)]
+    if kind == "stream_event":
+        event = obj.get("event") or {}
+        delta = event.get("delta") if isinstance(event, dict) else None
+        if isinstance(delta, dict) and delta.get("type") == "text_delta":
+            return [StreamNote("delta", str(delta.get("text") or ""))]
+        return []
     if kind == "assistant":
         msg = obj.get("message") or {}
         if obj.get("is_api_error_message") or obj.get("error"):
@@ -320,3 +330,15 @@ def parse_stream_line(line: str) -> list[StreamNote]:
             text = str(obj.get("message") or obj.get("content") or obj.get("tool_name") or "")
             return [StreamNote(mapping[str(sub)], text, obj)]
     return []
+
+
+_PASTED = re.compile(
+    r'\A\s*<pasted_content id="([^"]*)">\n(.*)\n</pasted_content id="\1">\s*\Z', re.S
+)
+
+
+def unwrap_pasted(text: str) -> str:
+    """The prompt inside Claude Code's `<pasted_content id="…">` wrapper (a multi-line paste
+    reaches the model and the transcript wrapped like that); other text unchanged."""
+    m = _PASTED.match(text)
+    return m.group(2) if m else text

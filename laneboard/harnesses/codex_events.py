@@ -16,8 +16,9 @@ exec `--json` (JSONL on stdout):
 
 Rollout (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<stamp>-<thread id>.jsonl`), written by
 interactive sessions and non-ephemeral execs: `event_msg` records whose payload `type` is
-`task_started`, `task_complete{last_agent_message}`, `token_count{info}`, `error{message}`
-and `stream_error{message}` (a retry notice).
+`task_started`, `task_complete{last_agent_message, error{message}}` (a failed turn ends
+with `last_agent_message: null` and the error), `token_count{info}`, `error{message}` and
+`stream_error{message}` (a retry notice).
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ from laneboard.errors import ProviderError
 from laneboard.harnesses.base import Usage
 
 _STATUS_RE = re.compile(r"(?:unexpected status|last status:?)\s+(\d{3})")
-_UNREACHABLE = ("waiting for network", "Connection failed", "error sending request",
-                "Connection refused", "dns error")
+_UNREACHABLE = (
+    "waiting for network",
+    "Connection failed",
+    "error sending request",
+    "Connection refused",
+    "dns error",
+)
 
 
 def usage_from(raw: dict[str, Any] | None) -> Usage:
@@ -164,13 +170,19 @@ class ExecOutcome:
             return [CodexNote("reasoning", str(item.get("text") or ""))]
         if itype == "command_execution":
             code = item.get("exit_code")
-            run = CommandRun(str(item.get("command") or ""), str(item.get("aggregated_output") or ""),
-                             int(code) if isinstance(code, int) else None)
+            run = CommandRun(
+                str(item.get("command") or ""),
+                str(item.get("aggregated_output") or ""),
+                int(code) if isinstance(code, int) else None,
+            )
             self.commands.append(run)
             return [CodexNote("command", run.command, item)]
         if itype == "file_change":
-            changes = [f"{c.get('kind')} {c.get('path')}" for c in item.get("changes") or []
-                       if isinstance(c, dict)]
+            changes = [
+                f"{c.get('kind')} {c.get('path')}"
+                for c in item.get("changes") or []
+                if isinstance(c, dict)
+            ]
             self.file_changes.extend(changes)
             return [CodexNote("file-change", "\n".join(changes), item)]
         if itype == "error":
@@ -186,16 +198,21 @@ class ExecOutcome:
     @property
     def only_reconnects(self) -> bool:
         """True when nothing but reconnect notices arrived: the endpoint is unreachable."""
-        return (not self.completed and self.failure is None and not self.messages
-                and bool(self.notices)
-                and all(error_kind(n)[0] == "unreachable" for n in self.notices))
+        return (
+            not self.completed
+            and self.failure is None
+            and not self.messages
+            and bool(self.notices)
+            and all(error_kind(n)[0] == "unreachable" for n in self.notices)
+        )
 
 
 # --- rollout files (interactive mode) ------------------------------------------------
 
 
-def find_rollout(codex_home: Path, thread_id: str | None = None,
-                 newer_than: float = 0.0) -> Path | None:
+def find_rollout(
+    codex_home: Path, thread_id: str | None = None, newer_than: float = 0.0
+) -> Path | None:
     """The rollout file of `thread_id`, or the newest one modified after `newer_than`."""
     sessions = codex_home / "sessions"
     if not sessions.is_dir():
@@ -229,6 +246,9 @@ class RolloutTurn:
             self.complete = True
             msg = payload.get("last_agent_message")
             self.last_message = str(msg) if msg is not None else None
+            err = payload.get("error")
+            if isinstance(err, dict) and err.get("message"):
+                self.error = str(err["message"])
         elif ptype == "error":
             self.error = str(payload.get("message") or "error")
         elif ptype == "stream_error":

@@ -44,8 +44,10 @@ SETUP_MARKERS: tuple[tuple[str, str], ...] = (
         "with base_url and api_key_env.",
     ),
 )
-_APPROVAL_MARKERS = ("Would you like to run the following command?",
-                     "Press enter to confirm or esc to cancel")
+_APPROVAL_MARKERS = (
+    "Would you like to run the following command?",
+    "Press enter to confirm or esc to cancel",
+)
 INTERRUPTED = "Conversation interrupted"
 
 
@@ -88,7 +90,7 @@ def classify(screen: str) -> CodexScreen:
     finished_ok = False
     if prompt_rows:
         last = prompt_rows[-1]
-        composer = lines[last][len(COMPOSER_PREFIX):].strip()
+        composer = lines[last][len(COMPOSER_PREFIX) :].strip()
         if composer == PLACEHOLDER:
             composer = ""
         start = prompt_rows[-2] + 1 if len(prompt_rows) > 1 else 0

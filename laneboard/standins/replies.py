@@ -25,6 +25,10 @@ def split_chunks(text: str) -> tuple[str, ...]:
     return tuple(_CHUNK.findall(text))
 
 
+class StreamAborted(Exception):
+    """The server stopped mid-stream; the response is cut off without its terminator."""
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """A tool call the model makes: `input` is a JSON object, or free-form text for
@@ -167,13 +171,12 @@ class Reply:
     def stream(self, stopping: threading.Event) -> Iterator[str]:
         """Yield the chunks to send, honouring `delay`, `repeat` and `fail_after`.
 
-        Stops early when the server is stopping so no handler thread outlives it.
+        Raises `StreamAborted` when the server is stopping, so no handler thread outlives
+        it and the client sees a cut stream rather than a falsely complete one.
         """
         for i in range(self._chunk_limit()):
-            if stopping.is_set():
-                return
-            if i and self.delay > 0 and stopping.wait(self.delay):
-                return
+            if stopping.is_set() or (i and self.delay > 0 and stopping.wait(self.delay)):
+                raise StreamAborted("the stand-in is stopping")
             yield self.chunks[i % len(self.chunks)]
 
     def usage(self, prompt: str) -> tuple[int, int]:

@@ -37,7 +37,7 @@ from laneboard.standins.recorded import (
     RecordedRequest,
     parse_json,
 )
-from laneboard.standins.replies import Reply
+from laneboard.standins.replies import Reply, StreamAborted
 
 log = logging.getLogger(__name__)
 
@@ -372,7 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
                 wire.send_bytes(200, b"", "text/plain")
             else:
                 wire.send_json(404, {"error": f"the stand-in has no {self.command} {path}"})
-        except ClientGone:
+        except (ClientGone, StreamAborted):
             self.close_connection = True
         except Exception:
             log.exception("stand-in failed on %s %s", self.command, self.path)

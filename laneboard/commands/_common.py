@@ -1,0 +1,61 @@
+"""Shared pieces of the CLI commands: the --config option, JSON output, running async code."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(f: F) -> F:
+    """`--config FILE` on a subcommand (the root `laneboard --config` works too)."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="config.yaml to use (default: the config in effect, see `laneboard config path`).",
+    )(f)
+
+
+def chosen_config(config_path: str | None) -> str | None:
+    if config_path:
+        return config_path
+    ctx = click.get_current_context(silent=True)
+    root = (ctx.find_root().obj or {}) if ctx else {}
+    value = root.get("config_path") if isinstance(root, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def load_config_for(config_path: str | None) -> Any:
+    """The LoadedConfig for this command (ConfigError propagates: exit 2 with file:line)."""
+    from laneboard.lanes.loading import load
+
+    return load(chosen_config(config_path))
+
+
+def emit_json(doc: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    click.echo(json.dumps(doc, default=str))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def read_prompt(prompt: str) -> str:
+    """PROMPT `-` means stdin."""
+    if prompt == "-":
+        text = click.get_text_stream("stdin").read()
+        if not text.strip():
+            from laneboard.errors import UsageError
+
+            raise UsageError("empty prompt on stdin")
+        return text
+    return prompt

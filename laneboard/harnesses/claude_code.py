@@ -1,0 +1,680 @@
+"""The claude-code harness: Claude Code (pinned 2.1.328) in a tmux pane, or headless.
+
+Interactive (`mode="interactive"`): `claude` runs in a pane on laneboard's tmux socket with
+`--session-id`, so its transcript path is known before the first prompt. Readiness,
+dialogs and busy/idle come from the screen (`claude_screen`); the answer, usage and API
+errors come from the transcript (`claude_transcript`), because the alternate screen keeps
+no scrollback.
+
+Headless (`mode="exec"`, or `send_headless` on any lane): `claude -p --output-format
+stream-json --verbose`, stdin closed, the prompt after `--`, its own deadline.
+
+Fences compile into Claude Code's own flags (`build_argv`). Plan mode is a UI mode, not a
+sandbox, so a plan/read-only lane gets defence in depth: `--permission-mode plan`, only the
+read tools (`--tools Read,Grep,Glob`), the writing and dialog tools disallowed,
+`--restricted` (ignores user/project/local settings, so the repository under review cannot
+inject allow rules or hooks) and `--strict-mcp-config` (no MCP servers from the repo), and
+after every turn a check that the working tree is unchanged (`FenceViolation`).
+laneboard never answers a permission or trust dialog with yes: a dialog in a fenced lane,
+or one naming a command that matches `spec.deny`, is answered with Escape; others leave
+the lane "waiting" for the person at the cockpit. Never `--dangerously-skip-permissions`.
+
+Raises: BinaryMissing (no `claude`), SetupBlocked (trust / API-key / onboarding dialog),
+ProviderError (API error; kind from the HTTP status), HarnessTimeout (a deadline passed),
+FenceViolation (a fenced lane changed the tree), HarnessError (the CLI exited).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from laneboard.errors import FenceViolation, HarnessError, HarnessTimeout, SetupBlocked
+from laneboard.harnesses import claude_screen, claude_transcript
+from laneboard.harnesses._pane import Pane, open_relay_pane, pause, poll_until
+from laneboard.harnesses._proc import HeadlessRun, find_binary
+from laneboard.harnesses.base import (
+    WRITABLE_FENCES,
+    ErrorRaised,
+    Harness,
+    HarnessSpec,
+    Health,
+    OutputReceived,
+    TurnFinished,
+    TurnResult,
+    UsageReported,
+)
+from laneboard.harnesses.claude_transcript import TurnView
+from laneboard.harnesses.jsonl import JsonlTail
+from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
+from laneboard.harnesses.watchdog import RepetitionWatchdog
+from laneboard.harnesses.treewatch import TreeSnapshot, snapshot
+
+log = logging.getLogger(__name__)
+
+PINNED_VERSION = "2.1.328"
+VERSION_RE = re.compile(r"^(\d+\.\d+\.\d+) \(Claude Code\)$")
+INSTALL_HINT = f"npm install @anthropic-ai/claude-code@{PINNED_VERSION}"
+
+#: The tools a plan/read-only lane may use at all.
+READ_TOOLS = ("Read", "Grep", "Glob")
+#: Always disallowed in a plan/read-only lane: the writers, and the tools that open
+#: plan-mode dialogs (AskUserQuestion, ExitPlanMode) nobody should have to answer.
+PLAN_DISALLOWED = ("Write", "Edit", "NotebookEdit", "AskUserQuestion", "ExitPlanMode")
+#: Claude Code accepts these for `--effort`.
+EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
+
+
+def is_fenced(spec: HarnessSpec) -> bool:
+    """Plan and read-only lanes must not write; workspace-write and full may."""
+    return spec.fence not in WRITABLE_FENCES
+
+
+def deny_rules(deny: Sequence[str]) -> list[str]:
+    """Compile shell deny patterns into `--disallowed-tools` Bash rules.
+
+    `"rm -rf /"` → `Bash(rm -rf /:*)` (the command and anything after it); a pattern with
+    a `*` is passed as a wildcard rule, `Bash(DELETE /api/*)`. Patterns holding
+    parentheses cannot be written as a rule and are skipped (the dialog check still
+    catches them).
+    """
+    rules: list[str] = []
+    for pattern in deny:
+        pattern = " ".join(pattern.split())
+        if not pattern or "(" in pattern or ")" in pattern:
+            continue
+        rules.append(f"Bash({pattern})" if "*" in pattern else f"Bash({pattern}:*)")
+    return rules
+
+
+def matching_deny(command: str, deny: Sequence[str]) -> str | None:
+    """The first deny pattern `command` matches, or None.
+
+    Deliberately broad (fails closed): a plain pattern matches anywhere in the command
+    with whitespace normalised, so `cd x && rm -rf /tmp/y` matches `rm -rf /`; a pattern
+    with `*` is a glob over the whole command or any `&&`/`;`/`|` part of it.
+    """
+    norm = " ".join(command.split())
+    parts = [p.strip() for p in re.split(r"&&|\|\||;|\||\n", command)]
+    for pattern in deny:
+        pat = " ".join(pattern.split())
+        if not pat:
+            continue
+        if "*" in pat:
+            if fnmatch.fnmatchcase(norm, pat) or any(
+                fnmatch.fnmatchcase(" ".join(p.split()), pat) for p in parts
+            ):
+                return pattern
+        elif pat in norm:
+            return pattern
+    return None
+
+
+def build_argv(
+    spec: HarnessSpec,
+    *,
+    session_id: str | None = None,
+    headless: bool = False,
+    binary: str = "claude",
+    prompt: str | None = None,
+) -> list[str]:
+    """The `claude` command line for a lane (headless adds `-p` and the prompt after `--`)."""
+    argv = [binary]
+    if headless:
+        argv += [
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--include-partial-messages",
+            "--permission-prompts",
+            "none",
+        ]
+    if spec.model:
+        argv += ["--model", spec.model]
+    if spec.fallback_models:
+        argv += ["--fallback-model", ",".join(spec.fallback_models)]
+    if spec.thinking in EFFORTS:
+        argv += ["--effort", str(spec.thinking)]
+    if session_id:
+        argv += ["--session-id", session_id]
+    disallowed: list[str] = []
+    if is_fenced(spec):
+        argv += [
+            "--permission-mode",
+            "plan",
+            "--restricted",
+            "--strict-mcp-config",
+            "--tools",
+            ",".join(READ_TOOLS),
+        ]
+        disallowed += PLAN_DISALLOWED
+    disallowed += deny_rules(spec.deny)
+    if disallowed:
+        argv += ["--disallowed-tools", *disallowed]
+    if prompt is not None:
+        argv += ["--", prompt]
+    return argv
+
+
+def build_env(spec: HarnessSpec, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The lane's environment: inherited, then the provider's, then the lane's own.
+
+    `base_url` → ANTHROPIC_BASE_URL. `api_key_env` names the variable holding the key; its
+    value is passed as ANTHROPIC_API_KEY unless the variable already is ANTHROPIC_API_KEY
+    or ANTHROPIC_AUTH_TOKEN. Nonessential traffic (the `/api/hello` probe, telemetry) is
+    switched off. The values are never logged.
+    """
+    env = dict(os.environ if base is None else base)
+    env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    if spec.base_url:
+        env["ANTHROPIC_BASE_URL"] = spec.base_url.rstrip("/")
+    merged = {**env, **spec.env}
+    key_var = spec.api_key_env
+    if key_var and key_var not in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        value = merged.get(key_var)
+        if value:
+            merged["ANTHROPIC_API_KEY"] = value
+    return merged
+
+
+def config_dir_of(env: Mapping[str, str]) -> Path:
+    """Claude Code's data dir (transcripts): $CLAUDE_CONFIG_DIR, else ~/.claude."""
+    cfg = env.get("CLAUDE_CONFIG_DIR")
+    if cfg:
+        return Path(cfg)
+    return Path(env.get("HOME") or Path.home()) / ".claude"
+
+
+def seed_isolated_config(
+    config_dir: str | Path, cwd: str | Path, api_key: str | None = None
+) -> Path:
+    """Write `<config_dir>/.claude.json` so interactive Claude Code skips its setup dialogs.
+
+    Only for an isolated CLAUDE_CONFIG_DIR that a test or the demo created: it marks
+    onboarding done, trusts `cwd`, and pre-approves `api_key` (Claude Code stores the last
+    20 characters). Existing content is kept and extended. Refuses (HarnessError) to touch
+    the user's own configuration (`~/.claude.json`, `~/.claude/`).
+    """
+    target_dir = Path(config_dir).expanduser().resolve()
+    home = Path.home().resolve()
+    real = {home, home / ".claude"}
+    if target_dir in real:
+        raise HarnessError(
+            f"seed_isolated_config: refusing to edit the user's own Claude Code config in "
+            f"{target_dir}; pass a fresh directory and set CLAUDE_CONFIG_DIR to it"
+        )
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / ".claude.json"
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            data = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            data = {}
+    data["hasCompletedOnboarding"] = True
+    projects = data.setdefault("projects", {})
+    for p in {str(Path(cwd).resolve()), str(Path(cwd).absolute())}:
+        projects.setdefault(p, {})["hasTrustDialogAccepted"] = True
+    if api_key:
+        responses = data.setdefault("customApiKeyResponses", {"approved": [], "rejected": []})
+        tail = api_key[-20:]
+        if tail not in responses.setdefault("approved", []):
+            responses["approved"].append(tail)
+        responses.setdefault("rejected", [])
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+class ClaudeCodeHarness(Harness):
+    """Drives one Claude Code lane (see the module docstring for the whole behaviour).
+
+    `relay` is laneboard's tmux relay (needed for interactive lanes) and `session` the
+    workspace's tmux session; a live window of this lane started by an earlier laneboard
+    process is adopted (its session id is in the window's metadata). `binary` overrides
+    the program name; `ready_timeout` bounds the wait for the first ready screen;
+    `env_base` replaces the inherited environment (tests).
+    """
+
+    kind = "claude-code"
+
+    def __init__(
+        self,
+        spec: HarnessSpec,
+        *,
+        relay: TmuxRelay | None = None,
+        session: str = "laneboard",
+        binary: str = "claude",
+        ready_timeout: float = 60.0,
+        env_base: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(spec)
+        self.relay = relay
+        self.session = session
+        self.binary = binary
+        self.ready_timeout = ready_timeout
+        self.env = build_env(spec, env_base)
+        self.config_dir = config_dir_of(self.env)
+        self.session_id = str(uuid.uuid4())
+        self.pane: Pane | None = None
+        self._tail: JsonlTail | None = None
+        self._run: HeadlessRun | None = None
+        self._cwd = str(Path(spec.cwd).resolve())
+
+    # -- common ----------------------------------------------------------------------
+
+    @property
+    def headless(self) -> bool:
+        return self.spec.mode == "exec"
+
+    @property
+    def transcript(self) -> Path:
+        return claude_transcript.transcript_path(self.config_dir, self._cwd, self.session_id)
+
+    def _where(self) -> str:
+        return f"lane {self.spec.lane} (claude-code)"
+
+    def _binary_path(self) -> str:
+        return find_binary(self.binary, self.env, self._where(), INSTALL_HINT)
+
+    def _tree(self) -> TreeSnapshot | None:
+        if not is_fenced(self.spec):
+            return None
+        exclude = []
+        with contextlib.suppress(ValueError):
+            exclude.append(self.config_dir.resolve().relative_to(self._cwd).as_posix())
+        return snapshot(self._cwd, exclude=tuple(exclude))
+
+    def _check_tree(self, before: TreeSnapshot | None) -> None:
+        """FenceViolation (and an ErrorRaised event) when a fenced lane changed the tree."""
+        if before is None:
+            return
+        after = self._tree()
+        assert after is not None
+        changes = after.changes_since(before)
+        if changes:
+            shown = ", ".join(changes[:10]) + (" …" if len(changes) > 10 else "")
+            message = (
+                f"{self._where()}: the {self.spec.fence} lane changed the working tree "
+                f"{self._cwd}: {shown}"
+            )
+            self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
+            self._set_state("failed", "fence violated")
+            raise FenceViolation(message)
+
+    def _finish(self, result: TurnResult) -> TurnResult:
+        self.hub.publish(UsageReported(self.spec.lane, result.usage))
+        self.hub.publish(TurnFinished(self.spec.lane, result))
+        return result
+
+    async def start(self) -> None:
+        """Check the binary; interactive lanes open the pane and wait for the input box."""
+        path = self._binary_path()
+        self._set_state("starting")
+        if self.headless:
+            self._set_state("ready")
+            return
+        if self.relay is None:
+            raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
+        argv = build_argv(self.spec, session_id=self.session_id, binary=path)
+        log.info("starting claude-code lane %s", self.spec.lane, extra={"lane": self.spec.lane})
+        meta = {
+            "harness": self.kind,
+            "model": self.spec.model or "",
+            "session_id": self.session_id,
+            "fence": self.spec.fence,
+        }
+
+        def adoptable(window: LaneWindow) -> bool:
+            ok = (
+                window.harness == self.kind
+                and bool(window.metadata.get("session_id"))
+                and window.metadata.get("fence") == self.spec.fence
+            )
+            if ok:
+                self.session_id = window.metadata["session_id"]
+            return ok
+
+        self.pane, adopted = await open_relay_pane(
+            self.relay,
+            self.session,
+            self.spec.lane,
+            argv,
+            self.env,
+            self._cwd,
+            meta,
+            adopt=adoptable,
+        )
+        if adopted:
+            log.info("adopted running claude-code lane %s", self.spec.lane)
+        await self._wait_ready(self.ready_timeout)
+        self._set_state("ready")
+
+    async def _screen(self) -> claude_screen.ClaudeScreen:
+        assert self.pane is not None
+        return claude_screen.classify(await self.pane.capture())
+
+    async def _dead_error(self) -> HarnessError:
+        assert self.pane is not None
+        screen = ""
+        try:
+            screen = (await self.pane.capture()).strip()
+        except Exception:  # the pane may be gone with its process
+            screen = ""
+        tail = "\n".join(screen.splitlines()[-8:])
+        self._set_state("failed", "claude exited")
+        return HarnessError(f"{self._where()}: claude exited. Last screen:\n{tail}")
+
+    async def _wait_ready(self, within: float) -> None:
+        assert self.pane is not None
+        pane = self.pane
+
+        async def probe() -> bool | None:
+            if not await pane.alive():
+                raise await self._dead_error()
+            scr = await self._screen()
+            if scr.state == "setup-blocked":
+                self._set_state("failed", "setup dialog")
+                raise SetupBlocked(f"{self._where()}: {scr.detail}")
+            return True if scr.state == "ready" else None
+
+        await poll_until(
+            probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
+        )
+
+    # -- interactive turn ------------------------------------------------------------
+
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - the Harness contract
+        """Deliver `prompt`, wait for the turn's end, return the transcript's answer."""
+        if self.headless:
+            return await self.send_headless(prompt, timeout=timeout)
+        if self.pane is None:
+            await self.start()
+        assert self.pane is not None
+        if prompt.lstrip().startswith(("/", "!")):
+            raise HarnessError(
+                f"{self._where()}: a prompt starting with '/' or '!' is run by Claude Code as "
+                "a slash command or shell command, not sent to the model; start it with a word"
+            )
+        deadline = time.monotonic() + timeout
+        await self._wait_ready(max(1.0, deadline - time.monotonic()))
+        before = self._tree()
+        tail = JsonlTail(self.transcript)
+        tail.mark_end()
+        turn = TurnView()
+        started = time.time()
+        self._set_state("busy", "prompt sent")
+        await self.pane.paste(prompt)
+        await self.pane.keys("Enter")
+        seen_busy = await self._verify_submitted(tail, turn)
+        result = await self._await_turn_end(tail, turn, seen_busy, deadline)
+        result.started = started
+        result.finished = time.time()
+        self._check_tree(before)
+        self._set_state("ready")
+        return self._finish(result)
+
+    def _pump(self, tail: JsonlTail, turn: TurnView) -> None:
+        if tail.path is None or not tail.path.exists():
+            tail.path = self.transcript
+        for rec in tail.read_new():
+            before = len(turn.texts)
+            turn.add(rec)
+            for text in turn.texts[before:]:
+                self.hub.publish(OutputReceived(self.spec.lane, text + "\n"))
+
+    async def _verify_submitted(self, tail: JsonlTail, turn: TurnView) -> bool:
+        """Wait until the transcript has the prompt or the screen went busy; re-press Enter once.
+
+        A swallowed submit key is the classic failure of tmux-driven agents; the prompt
+        then sits in the input box. Returns whether the busy screen was seen.
+        """
+        assert self.pane is not None
+        for attempt in (1, 2):
+            deadline = time.monotonic() + (4.0 if attempt == 1 else 8.0)
+            while time.monotonic() < deadline:
+                self._pump(tail, turn)
+                scr = await self._screen()
+                if turn.prompt_seen or scr.state in ("busy", "waiting-permission"):
+                    return scr.state == "busy"
+                if scr.state == "setup-blocked":
+                    raise SetupBlocked(f"{self._where()}: {scr.detail}")
+                if not await self.pane.alive():
+                    raise await self._dead_error()
+                await pause(self.pane)
+            if attempt == 1:
+                log.info("submit not seen; pressing Enter again", extra={"lane": self.spec.lane})
+                await self.pane.keys("Enter")
+        self._set_state("ready")
+        raise HarnessError(
+            f"{self._where()}: the prompt was pasted but the turn never started (Enter sent "
+            "twice); the text may still sit in the input box"
+        )
+
+    async def _await_turn_end(
+        self, tail: JsonlTail, turn: TurnView, seen_busy: bool, deadline: float
+    ) -> TurnResult:
+        assert self.pane is not None
+        idle_since: float | None = None
+        escaped = False
+        while True:
+            self._pump(tail, turn)
+            if turn.failed:
+                await self._settle_after_error()
+                self._set_state("ready")
+                raise claude_transcript.provider_error(
+                    turn.api_error or "API error", turn.api_status, self._where()
+                )
+            if turn.finished:
+                return self._result(turn, "interrupted" if escaped else "done")
+            if not await self.pane.alive():
+                raise await self._dead_error()
+            scr = await self._screen()
+            if scr.state == "setup-blocked":
+                raise SetupBlocked(f"{self._where()}: {scr.detail}")
+            if scr.state == "waiting-permission":
+                escaped = await self._on_dialog(scr, turn) or escaped
+                idle_since = None
+            elif scr.state == "busy":
+                seen_busy = True
+                idle_since = None
+                self._set_state("busy")
+            elif scr.state == "ready" and (seen_busy or turn.prompt_seen):
+                # busy → ready: the turn ended. Give the transcript a moment to flush its
+                # turn_duration / error record before trusting the screen alone.
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > 2.0:
+                    if scr.api_error:
+                        self._set_state("ready")
+                        raise claude_transcript.provider_error(scr.api_error, None, self._where())
+                    state = "done" if (scr.finished_ok and not escaped) else "interrupted"
+                    return self._result(turn, state)
+            if time.monotonic() >= deadline:
+                await self.interrupt()
+                self._set_state("ready")
+                raise HarnessTimeout(
+                    f"{self._where()}: the turn did not end before the deadline; interrupted it"
+                )
+            await pause(self.pane)
+
+    async def _settle_after_error(self) -> None:
+        """After an API error, wait (briefly) for the input box to come back."""
+        assert self.pane is not None
+        pane = self.pane
+
+        async def probe() -> bool | None:
+            return True if claude_screen.state(await pane.capture()) == "ready" else None
+
+        try:
+            await poll_until(probe, within=5.0, what="settle", pane=pane)
+        except HarnessTimeout:
+            log.info("claude-code lane %s: input box not back after an error", self.spec.lane)
+
+    async def _on_dialog(self, scr: claude_screen.ClaudeScreen, turn: TurnView) -> bool:
+        """Handle a permission dialog; returns True when laneboard answered it (Escape)."""
+        assert self.pane is not None
+        pane = self.pane
+        command = scr.command
+        if command is None:
+            bash = [c for c in turn.tool_calls if c.name == "Bash"]
+            if bash and scr.dialog_kind == "bash":
+                command = str(bash[-1].input.get("command", "")) or None
+        denied = matching_deny(command, self.spec.deny) if command else None
+        what = command or scr.target or scr.detail or "a tool call"
+        if denied is not None or is_fenced(self.spec):
+            reason = (
+                f"matches deny pattern {denied!r}"
+                if denied is not None
+                else f"the lane's fence is {self.spec.fence}"
+            )
+            message = f"{self._where()}: refused {scr.dialog_kind or 'tool'} dialog for {what!r}: {reason}"
+            self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
+            log.warning("refused permission dialog", extra={"lane": self.spec.lane, "what": what})
+            await pane.keys("Escape")
+
+            async def gone() -> bool | None:
+                state = claude_screen.state(await pane.capture())
+                return None if state == "waiting-permission" else True
+
+            await poll_until(
+                gone, within=10.0, what=f"{self._where()}: dismissing a dialog", pane=pane
+            )
+            return True
+        self._set_state("waiting", f"permission: {scr.detail} {what}".strip())
+        return False
+
+    def _result(self, turn: TurnView, state: str) -> TurnResult:
+        return TurnResult(
+            reply=turn.reply,
+            state="interrupted" if state == "interrupted" else "done",
+            usage=turn.usage,
+            model=turn.model or self.spec.model,
+            extra={
+                "session_id": self.session_id,
+                "transcript": str(self.transcript),
+                "tool_calls": [c.name for c in turn.tool_calls],
+            },
+        )
+
+    # -- headless --------------------------------------------------------------------
+
+    async def send_headless(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - named like send()
+        """One `claude -p` run: stream-json parsed into events, a TurnResult at the end."""
+        path = self._binary_path()
+        session_id = str(uuid.uuid4())
+        argv = build_argv(
+            self.spec, session_id=session_id, headless=True, binary=path, prompt=prompt
+        )
+        before = self._tree()
+        started = time.time()
+        self._set_state("busy", "headless run")
+        deadline = time.monotonic() + timeout
+        result: claude_transcript.HeadlessResult | None = None
+        denials: list[str] = []
+        watchdog = RepetitionWatchdog()
+        streamed = False
+        try:
+            async with HeadlessRun(argv, cwd=self._cwd, env=self.env, what=self._where()) as run:
+                self._run = run
+                async for line in run.lines(deadline):
+                    for note in claude_transcript.parse_stream_line(line):
+                        if note.kind == "delta":
+                            streamed = True
+                            self.hub.publish(OutputReceived(self.spec.lane, note.text))
+                            if watchdog.feed(note.text):
+                                await run.kill()
+                                message = (
+                                    f"{self._where()}: degenerate output ({watchdog.reason}); "
+                                    "stopped the run"
+                                )
+                                self.hub.publish(ErrorRaised(self.spec.lane, "watchdog", message))
+                                raise HarnessError(message)
+                        elif note.kind == "text":
+                            if not streamed:
+                                self.hub.publish(OutputReceived(self.spec.lane, note.text + "\n"))
+                            streamed = False
+                        elif note.kind == "denied":
+                            denials.append(str(note.data.get("tool_name") or note.text))
+                        elif note.kind == "retry":
+                            log.info(
+                                "claude retrying",
+                                extra={
+                                    "lane": self.spec.lane,
+                                    "status": note.data.get("error_status"),
+                                },
+                            )
+                        elif note.kind == "result":
+                            result = claude_transcript.parse_result(note.data)
+                code = await run.wait()
+                stderr = run.stderr_text
+        except HarnessError:
+            # a failed one-shot run leaves the lane usable (the next send starts afresh)
+            self._set_state("ready", "headless run failed")
+            raise
+        finally:
+            self._run = None
+        self._set_state("ready")
+        if result is None:
+            tail = "\n".join(stderr.strip().splitlines()[-5:])
+            raise HarnessError(
+                f"{self._where()}: claude -p exited with {code} without a "
+                f"result: {tail or '(no output)'}"
+            )
+        if result.is_error:
+            raise claude_transcript.provider_error(
+                result.text, result.api_error_status, self._where()
+            )
+        self._check_tree(before)
+        turn = TurnResult(
+            reply=result.text,
+            usage=result.usage,
+            model=result.model or self.spec.model,
+            started=started,
+            finished=time.time(),
+            extra={
+                "session_id": result.session_id or session_id,
+                "permission_denials": denials
+                or [d.get("tool_name") for d in result.permission_denials],
+                "exit_code": code,
+            },
+        )
+        return self._finish(turn)
+
+    # -- control ---------------------------------------------------------------------
+
+    async def interrupt(self) -> None:
+        """Escape in the pane (interrupts a busy turn); kills a headless run."""
+        if self._run is not None:
+            await self._run.kill()
+        elif self.pane is not None:
+            await self.pane.keys("Escape")
+
+    async def stop(self) -> None:
+        """Kill the pane or the headless process; the transcript stays on disk."""
+        if self._run is not None:
+            await self._run.kill()
+        if self.pane is not None:
+            await self.pane.close()
+            self.pane = None
+        self._set_state("stopped")
+        self.hub.close()
+
+    async def health(self) -> Health:
+        if self.pane is not None:
+            alive = await self.pane.alive()
+            return Health(alive, await self.pane.pid(), "" if alive else "claude exited")
+        if self._run is not None:
+            return Health(True, self._run.pid, "headless run")
+        return Health(self.headless, None, "headless" if self.headless else "not started")

@@ -1,0 +1,666 @@
+"""The codex harness: Codex CLI (pinned 0.169.0) as `codex exec --json`, or in a tmux pane.
+
+Exec (`mode="exec"`): one `codex exec` per prompt, stdin closed, the prompt after `--` (a
+prompt equal to a subcommand name would otherwise run that subcommand), JSONL events parsed
+by `codex_events`, the last message from the `-o` file. The fence compiles into
+`--sandbox` (read-only / workspace-write / danger-full-access) with approvals off
+(`approval_policy="never"`), so Codex's own sandbox enforces it and nothing ever asks to
+escalate. If the sandbox cannot start, the lane fails with that reason: laneboard never
+retries with a looser sandbox. An unreachable endpoint makes exec reconnect forever, so
+every run has its own deadline, and a run that has seen nothing but "waiting for network"
+notices for `unreachable_after` seconds is stopped as ProviderError(kind="unreachable").
+
+Interactive (`mode="interactive"`): `codex` in a tmux pane with the same sandbox and
+`-a never`; readiness and busy/idle from the screen (`codex_screen`), the answer from the
+rollout file (`task_complete.last_agent_message`). Codex reads fast keystrokes as a paste
+burst, so prompts go in by bracketed paste, then Enter, then a check that the turn started
+(busy screen or `task_started`), and one more Enter if not.
+
+State lives in CODEX_HOME: the lane's `env` may set it; a lane with its own `base_url`
+gets an isolated home (its provider needs no login); otherwise the user's `~/.codex` (and
+its login) is used. Trust is pre-seeded only in isolated homes (`seed_isolated_home`).
+
+Raises: BinaryMissing, SetupBlocked (trust or sign-in screen), ProviderError (kind from the
+failure message), HarnessTimeout, FenceViolation (a fenced lane changed the tree, or the
+sandbox could not start), HarnessError (bad config, the CLI exited).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from laneboard.errors import FenceViolation, HarnessError, HarnessTimeout, SetupBlocked
+from laneboard.harnesses import codex_events, codex_screen
+from laneboard.harnesses._pane import RelayPane, open_relay_pane, pause, poll_until
+from laneboard.harnesses._proc import HeadlessRun, find_binary
+from laneboard.harnesses.base import (
+    WRITABLE_FENCES,
+    ErrorRaised,
+    Harness,
+    HarnessSpec,
+    Health,
+    OutputReceived,
+    TurnFinished,
+    TurnResult,
+    Usage,
+    UsageReported,
+)
+from laneboard.harnesses.claude_code import matching_deny
+from laneboard.harnesses.jsonl import JsonlTail
+from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
+from laneboard.harnesses.treewatch import TreeSnapshot, snapshot
+
+log = logging.getLogger(__name__)
+
+PINNED_VERSION = "0.169.0"
+VERSION_RE = re.compile(r"^codex-cli (\S+)$")
+INSTALL_HINT = f"npm install @openai/codex@{PINNED_VERSION}"
+
+SANDBOX_OF_FENCE = {
+    "read-only": "read-only",
+    "plan": "read-only",
+    "workspace-write": "workspace-write",
+    "full": "danger-full-access",
+}
+#: Text in a command's output that means the sandbox itself failed to start.
+SANDBOX_FAILURE_MARKERS = (
+    "bwrap: ",
+    "Failed to create sandbox",
+    "sandbox could not",
+    "error running landlock",
+    "seccomp",
+)
+
+ProviderOption = str | int | bool
+
+
+def _toml(value: ProviderOption) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def provider_id(spec: HarnessSpec) -> str:
+    """A config-safe id for the lane's provider (`model_providers.<id>`)."""
+    raw = spec.provider or "laneboard"
+    return re.sub(r"[^A-Za-z0-9_-]", "-", raw) or "laneboard"
+
+
+def responses_base_url(base_url: str) -> str:
+    """Codex wants the URL its `/responses` path hangs off; a bare host gets `/v1`."""
+    url = base_url.rstrip("/")
+    return url + "/v1" if urlsplit(url).path in ("", "/") else url
+
+
+def config_args(
+    spec: HarnessSpec, provider_options: Mapping[str, ProviderOption] | None = None
+) -> list[str]:
+    """The `-c` overrides shared by exec and interactive: effort, approvals, provider."""
+    args: list[str] = []
+    if spec.thinking:
+        args += ["-c", f"model_reasoning_effort={spec.thinking}"]
+    args += ["-c", 'approval_policy="never"']
+    if spec.base_url:
+        pid = provider_id(spec)
+        table: dict[str, ProviderOption] = {
+            "name": pid,
+            "base_url": responses_base_url(spec.base_url),
+            "wire_api": "responses",
+        }
+        if spec.api_key_env:
+            table["env_key"] = spec.api_key_env
+        table.update(provider_options or {})
+        body = ",".join(f"{k}={_toml(v)}" for k, v in table.items())
+        args += ["-c", f"model_provider={pid}", "-c", f"model_providers.{pid}={{{body}}}"]
+    return args
+
+
+def build_exec_argv(
+    spec: HarnessSpec,
+    *,
+    output_file: str,
+    prompt: str,
+    binary: str = "codex",
+    provider_options: Mapping[str, ProviderOption] | None = None,
+) -> list[str]:
+    """The `codex exec` command line for one prompt."""
+    argv = [
+        binary,
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "-o",
+        output_file,
+        "--sandbox",
+        SANDBOX_OF_FENCE[spec.fence],
+    ]
+    if spec.model:
+        argv += ["-m", spec.model]
+    argv += config_args(spec, provider_options)
+    return [*argv, "--", prompt]
+
+
+def build_interactive_argv(
+    spec: HarnessSpec,
+    *,
+    binary: str = "codex",
+    provider_options: Mapping[str, ProviderOption] | None = None,
+) -> list[str]:
+    """The interactive `codex` command line (approvals off, sandbox from the fence)."""
+    argv = [binary, "--sandbox", SANDBOX_OF_FENCE[spec.fence], "-a", "never"]
+    if spec.model:
+        argv += ["-m", spec.model]
+    return argv + config_args(spec, provider_options)
+
+
+def seed_isolated_home(codex_home: str | Path, cwd: str | Path) -> Path:
+    """Trust `cwd` in `<codex_home>/config.toml` so the trust dialog does not appear.
+
+    Only for an isolated CODEX_HOME that laneboard, a test or the demo created; refuses
+    (HarnessError) the user's own `~/.codex`. (Passing the trust entry with `-c` does not
+    suppress the dialog in 0.169.0, so it has to be in the file.)
+    """
+    home = Path(codex_home).expanduser().resolve()
+    if home == (Path.home() / ".codex").resolve() or home == Path.home().resolve():
+        raise HarnessError(
+            f"seed_isolated_home: refusing to edit the user's own Codex config in {home}; "
+            "give the lane an isolated CODEX_HOME"
+        )
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    added = ""
+    for p in sorted({str(Path(cwd).resolve()), str(Path(cwd).absolute())}):
+        header = f"[projects.{json.dumps(p)}]"
+        if header not in text:
+            added += f'\n{header}\ntrust_level = "trusted"\n'
+    if added:
+        path.write_text(text + added, encoding="utf-8")
+    return path
+
+
+def default_state_dir() -> Path:
+    """Where isolated CODEX_HOMEs live unless the lane's env names one."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("laneboard")) / "codex-homes"
+
+
+class CodexHarness(Harness):
+    """Drives one Codex lane (see the module docstring).
+
+    `relay`/`session`: laneboard's tmux relay and workspace session (interactive lanes);
+    `provider_options` adds keys to the provider table (tests set `request_max_retries=0`,
+    `stream_max_retries=0`); `unreachable_after` bounds a run that only reconnects;
+    `state_dir` is where isolated homes are made.
+    """
+
+    kind = "codex"
+
+    def __init__(
+        self,
+        spec: HarnessSpec,
+        *,
+        relay: TmuxRelay | None = None,
+        session: str = "laneboard",
+        binary: str = "codex",
+        provider_options: Mapping[str, ProviderOption] | None = None,
+        unreachable_after: float = 30.0,
+        ready_timeout: float = 60.0,
+        state_dir: Path | None = None,
+        env_base: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(spec)
+        self.relay = relay
+        self.session = session
+        self.binary = binary
+        self.provider_options = dict(provider_options or {})
+        self.unreachable_after = unreachable_after
+        self.ready_timeout = ready_timeout
+        self._cwd = str(Path(spec.cwd).resolve())
+        env = dict(os.environ if env_base is None else env_base)
+        env.update(spec.env)
+        self.isolated = False
+        if "CODEX_HOME" not in spec.env and spec.base_url:
+            home = (state_dir or default_state_dir()) / re.sub(r"[^A-Za-z0-9_.-]", "_", spec.lane)
+            home.mkdir(parents=True, exist_ok=True)
+            env["CODEX_HOME"] = str(home)
+            self.isolated = True
+        elif "CODEX_HOME" in spec.env:
+            self.isolated = True
+        self.env = env
+        self.codex_home = Path(
+            env.get("CODEX_HOME") or Path(env.get("HOME") or Path.home()) / ".codex"
+        )
+        self.pane: RelayPane | None = None
+        self._run: HeadlessRun | None = None
+        self._rollout: Path | None = None
+        self._started_at = time.time()
+
+    # -- common ----------------------------------------------------------------------
+
+    @property
+    def headless(self) -> bool:
+        return self.spec.mode == "exec"
+
+    @property
+    def fenced(self) -> bool:
+        return self.spec.fence not in WRITABLE_FENCES
+
+    def _where(self) -> str:
+        return f"lane {self.spec.lane} (codex)"
+
+    def _binary_path(self) -> str:
+        return find_binary(self.binary, self.env, self._where(), INSTALL_HINT)
+
+    def _tree(self) -> TreeSnapshot | None:
+        if not self.fenced:
+            return None
+        exclude: list[str] = []
+        with contextlib.suppress(ValueError):
+            exclude.append(self.codex_home.resolve().relative_to(self._cwd).as_posix())
+        return snapshot(self._cwd, exclude=tuple(exclude))
+
+    def _check_tree(self, before: TreeSnapshot | None) -> None:
+        if before is None:
+            return
+        after = self._tree()
+        assert after is not None
+        changes = after.changes_since(before)
+        if changes:
+            shown = ", ".join(changes[:10]) + (" …" if len(changes) > 10 else "")
+            message = (
+                f"{self._where()}: the {self.spec.fence} lane changed the working tree "
+                f"{self._cwd}: {shown}"
+            )
+            self._fence_failure(message)
+
+    def _fence_failure(self, message: str) -> None:
+        self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
+        self._set_state("failed", "fence")
+        raise FenceViolation(message)
+
+    def _finish(self, result: TurnResult) -> TurnResult:
+        self.hub.publish(UsageReported(self.spec.lane, result.usage))
+        self.hub.publish(TurnFinished(self.spec.lane, result))
+        return result
+
+    async def start(self) -> None:
+        """Check the binary; interactive lanes open the pane and wait for the composer."""
+        path = self._binary_path()
+        self._set_state("starting")
+        if self.headless:
+            self._set_state("ready")
+            return
+        if self.relay is None:
+            raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
+        if self.isolated:
+            seed_isolated_home(self.codex_home, self._cwd)
+        argv = build_interactive_argv(
+            self.spec, binary=path, provider_options=self.provider_options
+        )
+        self._started_at = time.time()
+        meta = {
+            "harness": self.kind,
+            "model": self.spec.model or "",
+            "fence": self.spec.fence,
+            "codex_home": str(self.codex_home),
+        }
+
+        def adoptable(window: LaneWindow) -> bool:
+            return (
+                window.harness == self.kind
+                and window.metadata.get("fence") == self.spec.fence
+                and window.metadata.get("codex_home") == str(self.codex_home)
+            )
+
+        self.pane, adopted = await open_relay_pane(
+            self.relay,
+            self.session,
+            self.spec.lane,
+            argv,
+            self.env,
+            self._cwd,
+            meta,
+            adopt=adoptable,
+        )
+        if adopted:
+            self._started_at = float(self.pane.window.metadata.get("created") or 0.0)
+        await self._wait_ready(self.ready_timeout)
+        self._set_state("ready")
+
+    # -- exec ------------------------------------------------------------------------
+
+    async def send_exec(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - named like send()
+        """One `codex exec --json` run, its events published, a TurnResult at the end."""
+        path = self._binary_path()
+        before = self._tree()
+        started = time.time()
+        self._set_state("busy", "exec run")
+        with tempfile.TemporaryDirectory(prefix="laneboard-codex-") as tmp:
+            out_file = os.path.join(tmp, "last-message.txt")
+            argv = build_exec_argv(
+                self.spec,
+                output_file=out_file,
+                prompt=prompt,
+                binary=path,
+                provider_options=self.provider_options,
+            )
+            outcome = codex_events.ExecOutcome()
+            try:
+                code, stderr = await self._run_exec(argv, outcome, seconds=timeout)
+            finally:
+                self._run = None
+                self._set_state("ready")
+            last = await asyncio.to_thread(_read_or_empty, out_file)
+        self._check_sandbox(outcome)
+        if outcome.failure is not None:
+            raise codex_events.provider_error(outcome.failure, self._where())
+        if code != 0 or not outcome.completed:
+            tail = "\n".join(stderr.strip().splitlines()[-6:])
+            raise HarnessError(
+                f"{self._where()}: codex exec exited with {code}: {tail or '(no output)'}"
+            )
+        self._check_tree(before)
+        result = TurnResult(
+            reply=last or outcome.final_message,
+            usage=outcome.usage or Usage(),
+            model=self.spec.model,
+            started=started,
+            finished=time.time(),
+            extra={
+                "thread_id": outcome.thread_id,
+                "exit_code": code,
+                "commands": [c.command for c in outcome.commands],
+                "file_changes": list(outcome.file_changes),
+            },
+        )
+        return self._finish(result)
+
+    async def _run_exec(
+        self, argv: list[str], outcome: codex_events.ExecOutcome, *, seconds: float
+    ) -> tuple[int, str]:
+        deadline = time.monotonic() + seconds
+        offline_since: float | None = None
+        async with HeadlessRun(argv, cwd=self._cwd, env=self.env, what=self._where()) as run:
+            self._run = run
+            lines = run.lines(deadline).__aiter__()
+            while True:
+                wait_until = deadline
+                if offline_since is not None:
+                    wait_until = min(deadline, offline_since + self.unreachable_after)
+                try:
+                    line = await asyncio.wait_for(
+                        lines.__anext__(), timeout=max(0.01, wait_until - time.monotonic())
+                    )
+                except StopAsyncIteration:
+                    break
+                except (TimeoutError, HarnessTimeout) as exc:
+                    await run.kill()
+                    if outcome.only_reconnects or offline_since is not None:
+                        raise codex_events.provider_error(
+                            outcome.notices[-1] if outcome.notices else "no answer", self._where()
+                        ) from exc
+                    raise HarnessTimeout(
+                        f"{self._where()}: codex exec gave no result within {seconds:.0f}s; "
+                        "stopped it"
+                    ) from exc
+                for note in outcome.feed(line):
+                    offline_since = self._publish_note(note, offline_since)
+            code = await run.wait()
+            return code, run.stderr_text
+
+    def _publish_note(
+        self, note: codex_events.CodexNote, offline_since: float | None
+    ) -> float | None:
+        lane = self.spec.lane
+        if note.kind == "message":
+            self.hub.publish(OutputReceived(lane, note.text + "\n"))
+        elif note.kind == "command":
+            out = str(note.data.get("aggregated_output") or "")
+            self.hub.publish(OutputReceived(lane, f"$ {note.text}\n{out}"))
+        elif note.kind == "file-change":
+            self.hub.publish(OutputReceived(lane, f"[files] {note.text}\n"))
+        elif note.kind == "notice":
+            kind, _ = codex_events.error_kind(note.text)
+            log.info("codex notice", extra={"lane": lane, "notice": note.text})
+            if kind == "unreachable":
+                return offline_since or time.monotonic()
+        elif note.kind == "failed":
+            kind, _ = codex_events.error_kind(note.text)
+            self.hub.publish(ErrorRaised(lane, kind, note.text))
+        if note.kind in ("message", "command", "file-change", "reasoning", "usage"):
+            return None
+        return offline_since
+
+    def _check_sandbox(self, outcome: codex_events.ExecOutcome) -> None:
+        """A sandbox that could not start fails the lane (never a looser retry)."""
+        texts = [c.output for c in outcome.commands] + outcome.item_errors
+        for text in texts:
+            for marker in SANDBOX_FAILURE_MARKERS:
+                if marker in text:
+                    line = next((ln for ln in text.splitlines() if marker in ln), marker)
+                    self._fence_failure(
+                        f"{self._where()}: the {SANDBOX_OF_FENCE[self.spec.fence]} sandbox "
+                        f"could not start ({line.strip()}); laneboard will not loosen the "
+                        "fence — install bubblewrap / enable user namespaces, or change the lane"
+                    )
+
+    # -- interactive -----------------------------------------------------------------
+
+    async def _screen(self) -> codex_screen.CodexScreen:
+        assert self.pane is not None
+        return codex_screen.classify(await self.pane.capture())
+
+    async def _dead_error(self) -> HarnessError:
+        assert self.pane is not None
+        try:
+            screen = (await self.pane.capture()).strip()
+        except Exception:  # the pane may be gone with its process
+            screen = ""
+        self._set_state("failed", "codex exited")
+        tail = "\n".join(screen.splitlines()[-8:])
+        return HarnessError(f"{self._where()}: codex exited. Last screen:\n{tail}")
+
+    async def _wait_ready(self, within: float) -> None:
+        assert self.pane is not None
+        pane = self.pane
+
+        async def probe() -> bool | None:
+            if not await pane.alive():
+                raise await self._dead_error()
+            scr = await self._screen()
+            if scr.state == "setup-blocked":
+                self._set_state("failed", "setup dialog")
+                raise SetupBlocked(f"{self._where()}: {scr.detail}")
+            return True if scr.state == "ready" else None
+
+        await poll_until(
+            probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
+        )
+
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - the Harness contract
+        """Deliver `prompt` (exec run or pane), wait for the turn's end, return the answer."""
+        if self.headless:
+            return await self.send_exec(prompt, timeout=timeout)
+        if self.pane is None:
+            await self.start()
+        assert self.pane is not None
+        if prompt.lstrip().startswith(("/", "!")):
+            raise HarnessError(
+                f"{self._where()}: a prompt starting with '/' or '!' is run by Codex as a "
+                "slash command or local shell command, not sent to the model; start it with a word"
+            )
+        deadline = time.monotonic() + timeout
+        await self._wait_ready(max(1.0, deadline - time.monotonic()))
+        before = self._tree()
+        tail = JsonlTail(self._rollout)
+        tail.mark_end()
+        turn = codex_events.RolloutTurn()
+        started = time.time()
+        self._set_state("busy", "prompt sent")
+        await self.pane.paste(prompt)
+        await self.pane.keys("Enter")
+        await self._verify_submitted(tail, turn)
+        result = await self._await_turn_end(tail, turn, deadline)
+        result.started = started
+        result.finished = time.time()
+        self._check_tree(before)
+        self._set_state("ready")
+        return self._finish(result)
+
+    def _pump(self, tail: JsonlTail, turn: codex_events.RolloutTurn) -> None:
+        if tail.path is None:
+            found = codex_events.find_rollout(self.codex_home, newer_than=self._started_at - 1)
+            if found is None:
+                return
+            self._rollout = tail.path = found
+        for rec in tail.read_new():
+            turn.add(rec)
+
+    async def _verify_submitted(self, tail: JsonlTail, turn: codex_events.RolloutTurn) -> None:
+        """Busy screen or `task_started` proves the submit; else press Enter once more."""
+        assert self.pane is not None
+        for attempt in (1, 2):
+            limit = time.monotonic() + (3.0 if attempt == 1 else 8.0)
+            while time.monotonic() < limit:
+                self._pump(tail, turn)
+                scr = await self._screen()
+                if turn.started or turn.complete or scr.state in ("busy", "waiting-permission"):
+                    return
+                if scr.state == "ready" and scr.finished_ok and not scr.composer:
+                    return  # a very fast turn: already done
+                if not await self.pane.alive():
+                    raise await self._dead_error()
+                await pause(self.pane)
+            if attempt == 1:
+                log.info(
+                    "codex submit not seen; pressing Enter again", extra={"lane": self.spec.lane}
+                )
+                await self.pane.keys("Enter")
+        self._set_state("ready")
+        raise HarnessError(
+            f"{self._where()}: the prompt was pasted but the turn never started "
+            "(Enter sent twice); the text may still sit in the composer"
+        )
+
+    async def _await_turn_end(
+        self, tail: JsonlTail, turn: codex_events.RolloutTurn, deadline: float
+    ) -> TurnResult:
+        assert self.pane is not None
+        idle_since: float | None = None
+        escaped = False
+        while True:
+            self._pump(tail, turn)
+            if turn.error is not None and not turn.complete:
+                idle_since = idle_since or time.monotonic()
+            if turn.complete:
+                if turn.error is not None and not turn.last_message:
+                    raise codex_events.provider_error(turn.error, self._where())
+                return TurnResult(
+                    reply=turn.last_message or "",
+                    state="interrupted" if escaped else "done",
+                    usage=turn.usage or Usage(),
+                    model=self.spec.model,
+                    extra={"rollout": str(self._rollout) if self._rollout else None},
+                )
+            if not await self.pane.alive():
+                raise await self._dead_error()
+            scr = await self._screen()
+            if scr.state == "setup-blocked":
+                raise SetupBlocked(f"{self._where()}: {scr.detail}")
+            if scr.state == "waiting-permission":
+                escaped = await self._on_dialog(scr) or escaped
+            elif scr.state == "busy":
+                idle_since = None
+                self._set_state("busy")
+            elif scr.state == "ready":
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > 2.0:
+                    message = turn.error or scr.error
+                    if message and codex_screen.INTERRUPTED not in message:
+                        raise codex_events.provider_error(message, self._where())
+                    return TurnResult(
+                        reply=turn.last_message or "",
+                        state="interrupted",
+                        usage=turn.usage or Usage(),
+                        model=self.spec.model,
+                    )
+            if time.monotonic() >= deadline:
+                await self.interrupt()
+                raise HarnessTimeout(
+                    f"{self._where()}: the turn did not end before the deadline; interrupted it"
+                )
+            await pause(self.pane)
+
+    async def _on_dialog(self, scr: codex_screen.CodexScreen) -> bool:
+        """Escape an approval in a fenced lane or for a denied command; else wait for a person."""
+        assert self.pane is not None
+        pane = self.pane
+        denied = matching_deny(scr.command, self.spec.deny) if scr.command else None
+        if denied is not None or self.fenced:
+            reason = (
+                f"matches deny pattern {denied!r}"
+                if denied is not None
+                else f"the lane's fence is {self.spec.fence}"
+            )
+            message = f"{self._where()}: refused approval for {scr.command!r}: {reason}"
+            self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
+            await pane.keys("Escape")
+
+            async def gone() -> bool | None:
+                state = codex_screen.state(await pane.capture())
+                return None if state == "waiting-permission" else True
+
+            await poll_until(
+                gone, within=10.0, what=f"{self._where()}: dismissing an approval", pane=pane
+            )
+            return True
+        self._set_state("waiting", f"approval: {scr.command or ''}".strip())
+        return False
+
+    # -- control ---------------------------------------------------------------------
+
+    async def interrupt(self) -> None:
+        """Escape in the pane (never Ctrl-C: on an empty composer it exits Codex)."""
+        if self._run is not None:
+            await self._run.kill()
+        elif self.pane is not None:
+            await self.pane.keys("Escape")
+
+    async def stop(self) -> None:
+        if self._run is not None:
+            await self._run.kill()
+        if self.pane is not None:
+            await self.pane.close()
+            self.pane = None
+        self._set_state("stopped")
+        self.hub.close()
+
+    async def health(self) -> Health:
+        if self.pane is not None:
+            alive = await self.pane.alive()
+            return Health(alive, await self.pane.pid(), "" if alive else "codex exited")
+        if self._run is not None:
+            return Health(True, self._run.pid, "exec run")
+        return Health(self.headless, None, "exec" if self.headless else "not started")
+
+
+def _read_or_empty(path: str) -> str:
+    """The `-o` file's text; "" when exec never wrote it (it is created empty on failure)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""

@@ -1,0 +1,336 @@
+"""The `command` harness: any program in a lane window (a shell, aider, `openclaw tui`).
+
+It knows nothing about the program except `spec.command` and two optional regexes:
+
+- `spec.ready_pattern`: the program waits for input when this matches the screen;
+- `spec.busy_pattern`: the program is working while this matches the screen.
+
+Screens are matched with `re.MULTILINE` after trailing whitespace is removed, so `\\Z`
+means "at the bottom of the screen" (e.g. `r"\\$\\Z"` for a shell prompt).
+
+Start: ready once `ready_pattern` matches, or as soon as the process runs if there is
+none. A lane whose window already runs (found through its tmux user options) is adopted,
+not started again.
+
+The turn-end rule of `send` (checked whenever the pane writes, at least every 0.25 s):
+
+1. busy and ready patterns: done when ready matches and busy does not, after busy was
+   seen or new output arrived, and the pane has been quiet for `settle` (0.2 s);
+2. ready pattern only: done when new output arrived, ready matches and the pane has been
+   quiet for `settle`;
+3. busy pattern only: done when busy does not match after it was seen or after new
+   output, and the pane has been quiet for `quiet` (default 1 s);
+4. no pattern: done when the pane has been quiet for `quiet` since the last output or
+   the submit, whichever is later (output quiescence on the control-mode stream). A
+   program that thinks silently for longer than `quiet` ends the turn early: give it
+   a ready pattern.
+
+The turn also ends when the process exits (state "failed" with its exit status), when the
+repetition watchdog trips (the lane is interrupted, `ErrorRaised(kind="watchdog")` is
+published, state "failed"), or at the deadline ("timed-out"). The reply is the output
+since the prompt, ANSI stripped, without the echoed prompt and a trailing ready prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from laneboard.errors import BinaryMissing, HarnessError, HarnessTimeout
+from laneboard.harnesses import ansi
+from laneboard.harnesses.base import (
+    ErrorRaised,
+    Harness,
+    HarnessSpec,
+    Health,
+    OutputReceived,
+    TurnResult,
+)
+from laneboard.harnesses.control import PaneStream
+from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
+from laneboard.harnesses.watchdog import RepetitionWatchdog
+
+log = logging.getLogger(__name__)
+
+TurnState = Literal["done", "failed", "timed-out", "interrupted"]
+
+
+def spec_digest(spec: HarnessSpec) -> str:
+    """A short digest of what makes a command lane what it is (stored on its window, so
+    an adopting process can tell that the config changed since the lane started)."""
+    doc = {
+        "command": list(spec.command),
+        "cwd": spec.cwd,
+        "env": sorted(spec.env.items()),
+        "ready": spec.ready_pattern,
+        "busy": spec.busy_pattern,
+        "model": spec.model,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class CommandHarness(Harness):
+    """Drive `spec.command` in a window of `session` on `relay` (see module docstring).
+
+    `quiet` is the silence that ends a turn without patterns; `settle` the silence
+    required with a ready pattern; `ready_timeout` bounds `start`.
+    """
+
+    kind = "command"
+
+    def __init__(
+        self,
+        spec: HarnessSpec,
+        *,
+        relay: TmuxRelay,
+        session: str = "laneboard",
+        width: int = 200,
+        height: int = 50,
+        quiet: float = 1.0,
+        settle: float = 0.2,
+        ready_timeout: float = 30.0,
+        watchdog: Callable[[], RepetitionWatchdog] = RepetitionWatchdog,
+    ) -> None:
+        super().__init__(spec)
+        self.relay = relay
+        self.session = session
+        self.width = width
+        self.height = height
+        self.quiet = quiet
+        self.settle = settle
+        self.ready_timeout = ready_timeout
+        self.window: LaneWindow | None = None
+        self.stream: PaneStream | None = None
+        self.adopted = False
+        self.watchdog = watchdog()
+        self._ready_re = re.compile(spec.ready_pattern, re.M) if spec.ready_pattern else None
+        self._busy_re = re.compile(spec.busy_pattern, re.M) if spec.busy_pattern else None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._turn_lock = asyncio.Lock()
+        self._watching = True
+        self._tripped: str | None = None
+
+    @property
+    def pane_id(self) -> str:
+        if self.window is None:
+            raise HarnessError(f"lane {self.spec.lane!r}: not started")
+        return self.window.pane_id
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Adopt the lane's running window, or start `spec.command` in a new one; wait
+        until ready. Raises BinaryMissing, HarnessTimeout, HarnessError (exited early)."""
+        if self.window is not None and await self.relay.is_alive(self.window.pane_id):
+            return
+        self._set_state("starting")
+        existing = await self.relay.find_lane(self.session, self.spec.lane)
+        digest = spec_digest(self.spec)
+        detail = ""
+        if existing is not None and not existing.dead and existing.harness == self.kind:
+            self.window, self.adopted = existing, True
+            if existing.digest != digest:
+                detail = "adopted a lane started with a different configuration"
+                log.warning("lane %s: %s", self.spec.lane, detail, extra={"lane": self.spec.lane})
+        else:
+            if existing is not None:
+                await self.relay.kill_lane(existing)
+            self.window = await self._create(digest)
+            self.adopted = False
+        self.stream = await self.relay.stream(self.window.pane_id)
+        since = None if self.adopted else 0
+        self._tasks = [
+            asyncio.create_task(self._pump(self.stream, since), name=f"lane-{self.spec.lane}-output"),
+            asyncio.create_task(self._monitor(self.stream), name=f"lane-{self.spec.lane}-exit"),
+        ]
+        try:
+            await self._wait_ready()
+        except HarnessError as exc:
+            self._set_state("failed", str(exc))
+            raise
+        self._set_state("ready", detail or ("adopted" if self.adopted else ""))
+
+    async def _create(self, digest: str) -> LaneWindow:
+        argv = list(self.spec.command)
+        if not argv:
+            raise HarnessError(
+                f"lane {self.spec.lane!r}: the command harness needs `command:` (an argv list)"
+            )
+        path = self.spec.env.get("PATH", os.environ.get("PATH"))
+        if shutil.which(argv[0], path=path) is None:
+            raise BinaryMissing(
+                f"lane {self.spec.lane!r}: {argv[0]!r} is not installed or not on PATH"
+            )
+        return await self.relay.create_lane_window(
+            self.session,
+            self.spec.lane,
+            argv,
+            cwd=self.spec.cwd,
+            env=self.spec.env,
+            metadata={"harness": self.kind, "model": self.spec.model or "", "digest": digest},
+            width=self.width,
+            height=self.height,
+        )
+
+    async def _wait_ready(self) -> None:
+        if self._ready_re is None:
+            if not await self.relay.is_alive(self.pane_id):
+                raise HarnessError(await self._exit_message("exited at start"))
+            return
+        found = False
+
+        async def ready() -> bool:
+            nonlocal found
+            found = await self._screen_matches(self._ready_re)
+            return found or (self.stream is not None and self.stream.dead)
+
+        if not await self.relay.wait_until(ready, self.ready_timeout, pane=self.pane_id):
+            raise HarnessTimeout(
+                f"lane {self.spec.lane!r}: ready pattern {self.spec.ready_pattern!r} not on "
+                f"screen after {self.ready_timeout:.0f}s"
+            )
+        if not found:
+            raise HarnessError(await self._exit_message("exited before it was ready"))
+
+    async def stop(self) -> None:
+        """Kill the lane's window and stop watching it."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self.window is not None:
+            await self.relay.kill_lane(self.window)
+        self.window, self.stream = None, None
+        self._set_state("stopped")
+
+    async def interrupt(self) -> None:
+        """Ctrl-C to the program (the launcher survives it, see `tmux._launch_script`)."""
+        await self.relay.send_keys(self.pane_id, "C-c")
+
+    async def health(self) -> Health:
+        if self.window is None:
+            return Health(alive=False, detail="not started")
+        alive = await self.relay.is_alive(self.window.pane_id)
+        pid = await self.relay.pane_pid(self.window.pane_id)
+        return Health(alive=alive, pid=pid, detail="" if alive else await self._exit_message("exited"))
+
+    # -- a turn -----------------------------------------------------------------------------
+
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
+        """Paste `prompt`, press Enter, wait for the turn to end (module docstring)."""
+        if self.stream is None or self.window is None:
+            raise HarnessError(f"lane {self.spec.lane!r}: not started")
+        stream = self.stream
+        async with self._turn_lock:
+            self.watchdog.reset()
+            self._tripped, self._watching = None, True
+            started = time.time()
+            self._set_state("busy")
+            mark = stream.position
+            busy_re = self._busy_re
+            verify = None
+            if busy_re is not None:
+
+                async def verify() -> bool:
+                    return stream.position > mark + len(prompt) or await self._screen_matches(busy_re)
+
+            await self.relay.deliver(self.pane_id, prompt, verify=verify)
+            state, error = await self._wait_turn(stream, mark, started + timeout)
+            reply = self._reply(stream.text_since(mark), prompt)
+            self._set_state("failed" if stream.dead else "ready", error or "")
+            return TurnResult(
+                reply=reply, state=state, error=error, model=self.spec.model,
+                started=started, finished=time.time(),
+                extra={"exit_status": await self.relay.exit_status(self.window)} if stream.dead else {},
+            )  # fmt: skip
+
+    async def _wait_turn(self, stream: PaneStream, mark: int, deadline_wall: float) -> tuple[TurnState, str | None]:
+        submitted = time.monotonic()
+        deadline = submitted + max(0.0, deadline_wall - time.time())
+        saw_busy = False
+        while True:
+            now = time.monotonic()
+            if self._tripped:
+                return "failed", f"watchdog: {self._tripped}; the lane was interrupted"
+            if stream.dead or stream.closed:
+                return "failed", await self._exit_message("exited during the turn")
+            if now >= deadline:
+                return "timed-out", f"no end of turn within {deadline - submitted:.0f}s"
+            quiet_for = now - max(stream.last_output, submitted)
+            grew = stream.position > mark
+            if self._ready_re is not None or self._busy_re is not None:
+                screen = (await self.relay.screen(self.pane_id)).rstrip()
+                busy = bool(self._busy_re and self._busy_re.search(screen))
+                ready = bool(self._ready_re and self._ready_re.search(screen))
+                saw_busy = saw_busy or busy
+                if self._ready_re is not None:
+                    done = ready and not busy and (saw_busy or grew) and quiet_for >= self.settle
+                else:
+                    done = not busy and (saw_busy or grew) and quiet_for >= self.quiet
+            else:
+                done = quiet_for >= self.quiet
+            if done:
+                return "done", None
+            await stream.wait(min(0.25, max(0.01, deadline - now)))
+
+    def _reply(self, raw: str, prompt: str) -> str:
+        lines = ansi.normalize_newlines(ansi.strip(raw)).split("\n")
+        for sent in prompt.split("\n"):
+            if lines and sent.strip() and lines[0].strip().endswith(sent.strip()):
+                lines.pop(0)
+            else:
+                break
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if lines and self._ready_re is not None and self._ready_re.search(lines[-1].rstrip()):
+            lines.pop()
+        return "\n".join(lines).strip("\n")
+
+    # -- background -------------------------------------------------------------------------
+
+    async def _pump(self, stream: PaneStream, since: int | None) -> None:
+        """Publish output as it arrives and feed the repetition watchdog."""
+        async for text in stream.subscribe(since):
+            self.hub.publish(OutputReceived(self.spec.lane, text))
+            if self._watching and self.watchdog.feed(ansi.strip_for_scan(text)):
+                await self._trip(self.watchdog.reason)
+
+    async def _trip(self, reason: str) -> None:
+        # Stop watching until the next turn: the program may print for a moment after the
+        # Ctrl-C, and one trip must give one interrupt and one event.
+        self._watching, self._tripped = False, reason
+        log.warning("lane %s: degenerate output (%s); interrupting", self.spec.lane, reason,
+                    extra={"lane": self.spec.lane})  # fmt: skip
+        self.hub.publish(ErrorRaised(self.spec.lane, "watchdog", f"degenerate output: {reason}"))
+        with contextlib.suppress(HarnessError):
+            await self.interrupt()
+
+    async def _monitor(self, stream: PaneStream) -> None:
+        """Say so when the program exits (tmux reports pane death within about a second)."""
+        while not stream.dead and not stream.closed:
+            await stream.wait()
+        if not stream.dead and self.window is not None and await self.relay.is_alive(self.window.pane_id):
+            return  # only our control client went away (relay closed); the lane runs on
+        message = await self._exit_message("exited")
+        self.hub.publish(ErrorRaised(self.spec.lane, "exit", message))
+        self._set_state("failed", message)
+
+    async def _screen_matches(self, pattern: re.Pattern[str]) -> bool:
+        return pattern.search((await self.relay.screen(self.pane_id)).rstrip()) is not None
+
+    async def _exit_message(self, what: str) -> str:
+        status = await self.relay.exit_status(self.window) if self.window else None
+        tail = f" with status {status}" if status is not None else ""
+        name = self.spec.command[0] if self.spec.command else "command"
+        return f"lane {self.spec.lane!r}: {name} {what}{tail}"

@@ -1,0 +1,410 @@
+"""A tmux control-mode client: one long-lived `tmux -C attach` per session.
+
+Why control mode: tmux pushes every byte a pane writes as a `%output %pane data` line the
+moment it reads it from the pty, so a reader sees output with no polling delay and none
+lost (polling `capture-pane` misses whatever scrolled between two polls and forks a
+process per poll). One client streams every pane of every window in its session.
+
+Protocol (tmux 3.3a, `man tmux` CONTROL MODE): every command written to stdin answers with
+one `%begin … %end|%error` block; notifications (`%output`, `%window-add`, `%exit`,
+`%subscription-changed`, …) never occur inside a block. `%output` escapes bytes below
+0x20 and the backslash as `\\ooo` octal; other bytes, UTF-8 included, are sent raw.
+Commands sent before the attach completes run without a client, so `start` waits for
+`%session-changed` before writing anything.
+
+Flow control: the reader task only appends to per-pane buffers and wakes waiters; it
+never awaits a subscriber, so a slow consumer cannot stall it, and tmux never has to
+buffer (in tmux 3.3a a control client more than five minutes behind is disconnected).
+Each pane keeps a bounded window of recent text; a subscriber that falls further behind
+skips ahead (and the skip is counted). `pause-after` (3.3a: `attach -f pause-after=N`)
+is optional; when tmux pauses a pane we resume it at once and count the lost output.
+Pane death arrives through a 3.3a format subscription (`refresh-client -B`), which tmux
+re-evaluates about once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from laneboard.errors import HarnessError, HarnessTimeout
+
+log = logging.getLogger(__name__)
+
+_OCTAL = {f"{i:03o}".encode(): bytes([i]) for i in range(256)}
+_DEAD_SUB = "lb-dead"
+
+
+def unescape_output(data: bytes) -> bytes:
+    r"""Decode the value of a `%output` line: `\ooo` octal escapes back to bytes."""
+    if b"\\" not in data:
+        return data
+    parts = data.split(b"\\")
+    out = [parts[0]]
+    for part in parts[1:]:
+        code = _OCTAL.get(part[:3])
+        if code is None:  # not an escape tmux writes; keep it verbatim
+            out.append(b"\\" + part)
+        else:
+            out.append(code)
+            out.append(part[3:])
+    return b"".join(out)
+
+
+def quote_command_arg(arg: str) -> str:
+    """Quote one argument for a tmux command line written to a control client."""
+    if "\n" in arg or "\r" in arg:
+        raise ValueError("control-mode commands cannot carry line breaks; use a tmux process")
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+class PaneStream:
+    """Everything one pane has written since the control client attached, as text.
+
+    Bytes are decoded with an incremental UTF-8 decoder, so a character split across two
+    `%output` lines comes out whole. `position` counts characters received so far; keep it
+    before an action and call `text_since(mark)` afterwards to get exactly the new output.
+    At most `limit` characters are retained (older text is only in tmux's scrollback,
+    see `TmuxRelay.capture`).
+    """
+
+    def __init__(self, pane_id: str, *, limit: int = 4_000_000) -> None:
+        self.pane_id = pane_id
+        self.limit = limit
+        self.position = 0
+        self.last_output = time.monotonic()
+        self.closed = False
+        self.dead = False
+        self.lost_chunks = 0  # output tmux dropped while the pane was paused
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._chunks: deque[tuple[int, str]] = deque()
+        self._retained = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def start(self) -> int:
+        """Offset of the oldest retained character."""
+        return self._chunks[0][0] if self._chunks else self.position
+
+    def feed(self, data: bytes) -> None:
+        """Append raw pane bytes (called by the control client's reader)."""
+        text = self._decoder.decode(data)
+        if text:
+            self._append(text)
+
+    def _append(self, text: str) -> None:
+        self._chunks.append((self.position, text))
+        self.position += len(text)
+        self._retained += len(text)
+        while self._retained - len(self._chunks[0][1]) >= self.limit:
+            _, old = self._chunks.popleft()
+            self._retained -= len(old)
+        self.last_output = time.monotonic()
+        self._wake()
+
+    def mark_dead(self, dead: bool) -> None:
+        if dead != self.dead:
+            self.dead = dead
+            self._wake()
+
+    def close(self) -> None:
+        """No more output will come (the window closed or the control client went away)."""
+        if not self.closed:
+            tail = self._decoder.decode(b"", final=True)
+            if tail:
+                self._append(tail)
+            self.closed = True
+            self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    def text_since(self, offset: int) -> str:
+        """The retained text from absolute `offset` to now (clipped to what is retained)."""
+        if offset >= self.position:
+            return ""
+        pieces: list[str] = []
+        for start, text in reversed(self._chunks):
+            if start + len(text) <= offset:
+                break
+            pieces.append(text[offset - start :] if start < offset else text)
+        pieces.reverse()
+        return "".join(pieces)
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait for new output, death or close; False when `timeout` passed first."""
+        if self.closed:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return False
+        finally:
+            if not fut.done():
+                fut.cancel()
+        return True
+
+    async def subscribe(self, since: int | None = None) -> AsyncIterator[str]:
+        """New text as it arrives (coalesced while the consumer is busy) until the stream
+        closes. `since` replays retained text from that offset first."""
+        pos = self.position if since is None else since
+        while True:
+            if pos < self.position:
+                if pos < self.start:
+                    log.warning(
+                        "subscriber of %s fell behind; skipped %d characters",
+                        self.pane_id,
+                        self.start - pos,
+                        extra={"pane": self.pane_id},
+                    )
+                    pos = self.start
+                text = self.text_since(pos)
+                pos = self.position
+                yield text
+                continue
+            if self.closed:
+                return
+            await self.wait()
+
+
+EventCallback = Callable[[str, list[str]], None]
+
+
+class ControlClient:
+    """One `tmux -C attach-session -t =SESSION` subprocess and its reader task.
+
+    `streams` maps pane ids (`%N`) to `PaneStream`s; a stream is created the first time a
+    pane is asked for or writes output, so output of a window created after `start`
+    is complete from its first byte. `on_event(name, args)` hears every other
+    notification (`window-add`, `window-close`, `exit`, …).
+    """
+
+    def __init__(
+        self,
+        tmux_argv: Sequence[str],
+        session: str,
+        *,
+        buffer_limit: int = 4_000_000,
+        pause_after: int | None = None,
+        env: dict[str, str] | None = None,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.tmux_argv = list(tmux_argv)
+        self.session = session
+        self.buffer_limit = buffer_limit
+        self.pause_after = pause_after
+        self.env = env
+        self.on_event = on_event
+        self.streams: dict[str, PaneStream] = {}
+        self.window_panes: dict[str, set[str]] = {}
+        self.exited = asyncio.Event()
+        self.exit_reason = ""
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._attached: asyncio.Future[None] | None = None
+        self._pending: deque[asyncio.Future[list[str]]] = deque()
+        self._block: list[str] | None = None
+        self._block_counts = False
+        self._block_id = b""
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and not self.exited.is_set()
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Attach and wait until tmux confirms; raises HarnessError if it cannot attach."""
+        flags = "ignore-size"
+        if self.pause_after:
+            flags += f",pause-after={self.pause_after}"
+        self._attached = asyncio.get_running_loop().create_future()
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.tmux_argv,
+            "-C",
+            "attach-session",
+            "-f",
+            flags,
+            "-t",
+            f"={self.session}",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=self.env,
+            limit=64 * 1024 * 1024,
+        )
+        self._reader = asyncio.create_task(self._read_loop(), name=f"tmux-control-{self.session}")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._attached), timeout)
+        except TimeoutError as exc:
+            await self.close()
+            raise HarnessTimeout(
+                f"tmux control client did not attach to session {self.session!r} "
+                f"within {timeout:.0f}s"
+            ) from exc
+        except HarnessError:
+            await self.close()
+            raise
+        await self.command("refresh-client", "-B", f"{_DEAD_SUB}:%*:#{{pane_dead}}")
+
+    def stream(self, pane_id: str) -> PaneStream:
+        """The stream for `pane_id`, created empty if the pane has not written yet."""
+        stream = self.streams.get(pane_id)
+        if stream is None:
+            stream = self.streams[pane_id] = PaneStream(pane_id, limit=self.buffer_limit)
+            if self.exited.is_set():
+                stream.close()
+        return stream
+
+    def bind_window(self, window_id: str, pane_id: str) -> None:
+        """Remember which window a pane is in, so `%window-close` closes its stream."""
+        self.window_panes.setdefault(window_id, set()).add(pane_id)
+
+    async def command(self, *args: str, timeout: float = 10.0) -> list[str]:
+        """Run one tmux command through this client; returns its output lines.
+
+        Faster than forking `tmux` (no process start), but arguments cannot hold line
+        breaks. Raises HarnessError with tmux's message on `%error`.
+        """
+        if not self.running or self._proc is None or self._proc.stdin is None:
+            raise HarnessError(f"tmux control client for session {self.session!r} is not running")
+        fut: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._pending.append(fut)
+        line = " ".join(quote_command_arg(a) for a in args) + "\n"
+        self._proc.stdin.write(line.encode())
+        await self._proc.stdin.drain()
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError as exc:
+            raise HarnessTimeout(f"tmux did not answer {args[0]!r} within {timeout:.0f}s") from exc
+
+    async def close(self) -> None:
+        """Detach (close stdin), wait briefly, then kill; closes every stream."""
+        proc = self._proc
+        if proc is not None and proc.stdin is not None:
+            # closing stdin detaches the client; it also releases the pipe transport, which
+            # asyncio would otherwise only notice after the loop is closed
+            with contextlib.suppress(Exception):
+                proc.stdin.close()
+        if proc is not None and proc.returncode is None:
+            try:
+                await asyncio.wait_for(proc.wait(), 2.0)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        if self._reader is not None:
+            try:
+                await asyncio.wait_for(self._reader, 2.0)
+            except (TimeoutError, asyncio.CancelledError):
+                self._reader.cancel()
+        self._finish("closed")
+
+    # -- reader ---------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        stdout = self._proc.stdout
+        try:
+            while True:
+                raw = await stdout.readline()
+                if not raw:
+                    break
+                self._handle_line(raw[:-1] if raw.endswith(b"\n") else raw)
+        except Exception:  # a reader must never die silently
+            log.exception("tmux control reader for %s failed", self.session)
+        finally:
+            self._finish(self.exit_reason or "tmux control client ended")
+
+    def _handle_line(self, line: bytes) -> None:
+        if self._block is not None:
+            if line.startswith((b"%end ", b"%error ")) and line.split(b" ")[2:3] == [self._block_id]:
+                self._end_block(line.startswith(b"%error"))
+            else:
+                self._block.append(line.decode("utf-8", "replace"))
+            return
+        if line.startswith(b"%output "):
+            _, pane, data = line.split(b" ", 2) if line.count(b" ") >= 2 else (b"", line[8:], b"")
+            self.stream(pane.decode()).feed(unescape_output(data))
+            return
+        if line.startswith(b"%extended-output "):
+            head, _, data = line.partition(b" : ")
+            self.stream(head.split(b" ")[1].decode()).feed(unescape_output(data))
+            return
+        if line.startswith(b"%begin "):
+            self._block = []
+            self._block_id = (line.split(b" ")[2:3] or [b""])[0]
+            # the attach command's own block comes before %session-changed: not ours
+            self._block_counts = self._attached is not None and self._attached.done()
+            return
+        self._notification(line.decode("utf-8", "replace"))
+
+    def _end_block(self, error: bool) -> None:
+        lines, self._block = self._block or [], None
+        if not self._block_counts or not self._pending:
+            return
+        fut = self._pending.popleft()
+        if fut.done():
+            return
+        if error:
+            fut.set_exception(HarnessError("tmux: " + ("\n".join(lines) or "command failed")))
+        else:
+            fut.set_result(lines)
+
+    def _notification(self, line: str) -> None:
+        name, _, rest = line.partition(" ")
+        name = name.lstrip("%")
+        if name == "session-changed" and self._attached and not self._attached.done():
+            self._attached.set_result(None)
+        elif name == "exit":
+            self.exit_reason = rest or "tmux control client exited"
+            if self._attached and not self._attached.done():
+                self._attached.set_exception(
+                    HarnessError(f"cannot attach to tmux session {self.session!r}: {self.exit_reason}")
+                )
+        elif name == "subscription-changed":
+            head, _, value = rest.partition(" : ")
+            fields = head.split(" ")
+            if len(fields) >= 5 and fields[0] == _DEAD_SUB:
+                pane = fields[4]
+                if pane in self.streams or value == "1":
+                    self.stream(pane).mark_dead(value.strip() == "1")
+            return
+        elif name in ("window-close", "unlinked-window-close"):
+            for pane in self.window_panes.pop(rest.strip(), set()):
+                if pane in self.streams:
+                    self.streams[pane].close()
+        elif name == "pause":
+            pane = rest.strip()
+            self.stream(pane).lost_chunks += 1
+            log.warning("tmux paused %s (consumer too slow); resuming", pane)
+            if self.running:
+                asyncio.get_running_loop().create_task(
+                    self.command("refresh-client", "-A", f"{pane}:continue")
+                )
+        if self.on_event is not None:
+            self.on_event(name, rest.split(" ") if rest else [])
+
+    def _finish(self, reason: str) -> None:
+        if self.exited.is_set():
+            return
+        self.exit_reason = self.exit_reason or reason
+        self.exited.set()
+        if self._attached and not self._attached.done():
+            self._attached.set_exception(
+                HarnessError(f"cannot attach to tmux session {self.session!r}: {reason}")
+            )
+        while self._pending:
+            fut = self._pending.popleft()
+            if not fut.done():
+                fut.set_exception(HarnessError(f"tmux control client ended: {reason}"))
+        for stream in self.streams.values():
+            stream.close()

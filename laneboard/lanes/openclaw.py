@@ -1,0 +1,242 @@
+"""OpenClaw's openclaw.json, read the way OpenClaw reads it, for `preflight --openclaw`.
+
+The file is JSON5 (comments, trailing commas, unquoted keys). What matters to a pre-flight
+check is each agent's effective model chain, computed with OpenClaw's rules:
+
+- the roster is `agents.entries` (newer, keyed by id) or `agents.list` (older, with `id`);
+  with neither, OpenClaw runs one implicit agent, `main`, on the defaults;
+- an agent's primary is its own `model` (a string or `{primary}`), else
+  `agents.defaults.model`;
+- an agent that names its own primary gets only the fallbacks it lists — an explicit
+  choice does not inherit the default ladder; an agent that names no model inherits
+  `agents.defaults.model.fallbacks`;
+- refs resolve alias first, then a unique configured provider, then OpenClaw's default
+  provider (`anthropic`); provider spellings fold as in `laneboard.lanes.refs`;
+- the allowlist is `agents.defaults.modelPolicy.allow` (newer; an empty list means
+  unrestricted) or the keys of `agents.defaults.models` (none means unrestricted).
+
+Reading is pure: no network, no process.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from laneboard.errors import ConfigError, ConfigProblem, Location, ModelRefError
+from laneboard.lanes.refs import Catalog, CatalogEntry, Resolution, parse_ref, resolve
+
+OPENCLAW_DEFAULT_PROVIDER = "anthropic"
+DEFAULT_AGENT_ID = "main"
+
+Source = Literal["agent", "defaults", "none"]
+
+
+@dataclass(frozen=True)
+class AgentModels:
+    """One agent's effective primary and fallbacks, and where each came from."""
+
+    id: str
+    primary: str | None
+    fallbacks: tuple[str, ...]
+    primary_source: Source
+    fallbacks_source: Source
+    runtime: str | None = None
+    where: str = ""
+    """Where in the file the agent is defined (`agents.entries.coder`, `agents.list[1]`)."""
+
+
+@dataclass(frozen=True)
+class OpenClawFile:
+    """A parsed openclaw.json with the pieces preflight needs."""
+
+    path: str
+    data: dict[str, Any]
+    catalog: Catalog
+    agents: tuple[AgentModels, ...]
+    providers: frozenset[str] = field(default_factory=frozenset)
+    """Providers this file runs: `models.providers`, auth profiles, and agents' primaries."""
+    policy_source: str = ""
+    """Which key is the allowlist (`agents.defaults.modelPolicy.allow`, …, or unrestricted)."""
+
+    def resolve(self, raw: str) -> Resolution:
+        return resolve(self.catalog, raw)
+
+    def chain(self, agent: AgentModels) -> list[Resolution]:
+        """The agent's candidates in the order OpenClaw tries them."""
+        refs = ([agent.primary] if agent.primary else []) + list(agent.fallbacks)
+        return [self.resolve(r) for r in refs]
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _primary_of(model: Any) -> str | None:
+    if isinstance(model, str):
+        return model.strip() or None
+    primary = _obj(model).get("primary")
+    return primary.strip() or None if isinstance(primary, str) else None
+
+
+def _fallbacks_override(model: Any) -> list[str] | None:
+    """OpenClaw's per-agent fallback override: None means "inherit the defaults"."""
+    if isinstance(model, str):
+        return [] if model.strip() else None
+    m = _obj(model)
+    if "fallbacks" not in m:
+        return [] if _primary_of(m) else None
+    fbs = m["fallbacks"]
+    return [str(f) for f in fbs if isinstance(f, str)] if isinstance(fbs, list) else None
+
+
+def _roster(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(id, entry, where) for each configured agent, entries taking precedence over list."""
+    agents = _obj(data.get("agents"))
+    entries = agents.get("entries")
+    if isinstance(entries, dict):
+        return [(str(k), _obj(v), f"agents.entries.{k}") for k, v in entries.items()]
+    out: list[tuple[str, dict[str, Any], str]] = []
+    lst = agents.get("list")
+    if isinstance(lst, list):
+        seen: set[str] = set()
+        for i, entry in enumerate(lst):
+            e = _obj(entry)
+            agent_id = str(e.get("id") or DEFAULT_AGENT_ID).strip().lower()
+            if e and agent_id not in seen:
+                seen.add(agent_id)
+                out.append((agent_id, e, f"agents.list[{i}]"))
+    return out
+
+
+def _runtime(entry: dict[str, Any]) -> str | None:
+    rt = entry.get("runtime")
+    if isinstance(rt, str):
+        return rt
+    kind = _obj(rt).get("type")
+    return kind if isinstance(kind, str) else None
+
+
+def agent_models(data: dict[str, Any]) -> list[AgentModels]:
+    """Every agent's effective model chain (see the module docstring for the rules)."""
+    defaults = _obj(_obj(data.get("agents")).get("defaults"))
+    d_model = defaults.get("model")
+    d_primary = _primary_of(d_model)
+    d_fallbacks = _fallbacks_override(d_model) if isinstance(d_model, dict) else []
+    d_fallbacks = d_fallbacks or []
+    roster = _roster(data) or [(DEFAULT_AGENT_ID, {}, "agents.defaults")]
+    out = []
+    for agent_id, entry, where in roster:
+        own = _primary_of(entry.get("model"))
+        override = _fallbacks_override(entry.get("model"))
+        primary = own or d_primary
+        p_src: Source = "agent" if own else ("defaults" if d_primary else "none")
+        f_src: Source
+        if override is not None:
+            fbs, f_src = override, "agent"
+        else:
+            fbs, f_src = d_fallbacks, ("defaults" if d_fallbacks else "none")
+        out.append(AgentModels(agent_id, primary, tuple(fbs), p_src, f_src, _runtime(entry), where))
+    return out
+
+
+def _catalog(data: dict[str, Any]) -> tuple[Catalog, str]:
+    defaults = _obj(_obj(data.get("agents")).get("defaults"))
+    models = _obj(defaults.get("models"))
+    entries: list[CatalogEntry] = []
+    for key, value in models.items():
+        ce = _entry(str(key), _obj(value).get("alias"))
+        if ce is not None:
+            entries.append(ce)
+    policy = _obj(defaults.get("modelPolicy")).get("allow")
+    if isinstance(policy, list):
+        allowed: list[str] = []
+        for raw in policy:
+            ce = _entry(str(raw), None)
+            if ce is not None:
+                allowed.append(f"{ce.provider}/{ce.model}")
+                if all(e.key != ce.key for e in entries):
+                    entries.append(ce)
+        if not allowed:
+            return Catalog.build(entries, OPENCLAW_DEFAULT_PROVIDER, allow_any=True), (
+                "unrestricted (agents.defaults.modelPolicy.allow is empty)"
+            )
+        return Catalog.build(
+            entries, OPENCLAW_DEFAULT_PROVIDER, allowed_keys=allowed
+        ), "agents.defaults.modelPolicy.allow"
+    if not entries:
+        return Catalog.build([], OPENCLAW_DEFAULT_PROVIDER, allow_any=True), (
+            "unrestricted (no agents.defaults.models)"
+        )
+    keys = [f"{e.provider}/{e.model}" for e in entries]
+    return Catalog.build(
+        entries, OPENCLAW_DEFAULT_PROVIDER, allowed_keys=keys
+    ), "agents.defaults.models"
+
+
+def _entry(key: str, alias: Any) -> CatalogEntry | None:
+    """A catalogue entry for an allowlist key; bare keys take OpenClaw's default provider."""
+    try:
+        parsed = parse_ref(key)
+    except ModelRefError:
+        return None
+    provider = parsed.provider or OPENCLAW_DEFAULT_PROVIDER
+    name = alias.strip() if isinstance(alias, str) and alias.strip() else None
+    return CatalogEntry(key, provider, parsed.model, name)
+
+
+def _providers(data: dict[str, Any], agents: list[AgentModels]) -> frozenset[str]:
+    from laneboard.lanes.refs import normalize_provider
+
+    names = {normalize_provider(k) for k in _obj(_obj(data.get("models")).get("providers"))}
+    for profile in _obj(_obj(data.get("auth")).get("profiles")).values():
+        provider = _obj(profile).get("provider")
+        if isinstance(provider, str):
+            names.add(normalize_provider(provider))
+    for a in agents:
+        if a.primary:
+            try:
+                p = parse_ref(a.primary).provider
+            except ModelRefError:
+                continue
+            if p:
+                names.add(p)
+    return frozenset(names)
+
+
+def parse_openclaw(text: str, path: str = "openclaw.json") -> OpenClawFile:
+    """Parse openclaw.json text (JSON5); raise ConfigError with file:line on bad syntax."""
+    import json5
+
+    try:
+        data = json5.loads(text, allow_duplicate_keys=False)
+    except ValueError as e:
+        message = str(e)
+        m = re.match(r"<string>:(\d+) (.*?)(?: at column (\d+))?$", message)
+        if m:
+            loc = Location(path, int(m.group(1)), int(m.group(3)) if m.group(3) else None)
+            message = m.group(2)
+        else:
+            loc = Location(path)
+        raise ConfigError(
+            [ConfigProblem(f"not valid JSON5: {message}", loc, hint="openclaw.json is JSON5")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem("the top level must be an object", Location(path, 1))])
+    agents = agent_models(data)
+    catalog, policy = _catalog(data)
+    return OpenClawFile(path, data, catalog, tuple(agents), _providers(data, agents), policy)
+
+
+def load_openclaw(path: str | Path) -> OpenClawFile:
+    """Read and parse an openclaw.json file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem("no such file", Location(str(p)))]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([ConfigProblem(f"cannot read: {e}", Location(str(p)))]) from None
+    return parse_openclaw(text, str(p))

@@ -1,0 +1,607 @@
+"""Live pre-flight probes: the machine, the CLIs, the logins and the endpoints.
+
+Every probe is a coroutine with its own short deadline, and all of them run at once, so
+a pre-flight with every endpoint down costs one timeout, not the sum of them. Processes
+are spawned with asyncio (`tmux -V`, `claude --version`, `codex --version`,
+`codex login status`), HTTP goes through one httpx client. `offline` turns every probe
+that touches the network or spawns a process into a `skip`; the ones that only read local
+state (environment variables, credential files, the artifacts directory) still run.
+
+A probe never raises: whatever goes wrong becomes a `fail` with a fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from laneboard.config import LoadedConfig
+from laneboard.lanes.preflight import (
+    DEFAULT_OLLAMA_URL,
+    Check,
+    Status,
+    is_loopback_url,
+    lane_views,
+    ollama_providers,
+    provider_config,
+)
+from laneboard.lanes.refs import Catalog, resolve
+
+HTTP_TIMEOUT_S = 1.5
+CONNECT_TIMEOUT_S = 0.75  # a local endpoint answers in microseconds; a remote one has this long
+PROC_TIMEOUT_S = 3.0
+DAY_S = 24 * 3600
+CLI_BINARIES = {"codex": "codex", "claude-code": "claude"}
+TMUX_HARNESSES = {"codex", "claude-code", "command"}
+
+
+@dataclass(frozen=True)
+class CmdResult:
+    """The outcome of one short command; `rc` is None when it did not finish."""
+
+    found: bool
+    rc: int | None
+    out: str
+    timed_out: bool = False
+
+
+async def run_cmd(
+    argv: list[str], env: Mapping[str, str], deadline: float = PROC_TIMEOUT_S
+) -> CmdResult:
+    """Run argv with stdin closed; kill it at the deadline."""
+    exe = shutil.which(argv[0], path=env.get("PATH"))
+    if exe is None:
+        return CmdResult(False, None, "")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            exe,
+            *argv[1:],
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=dict(env),
+        )
+    except OSError as e:
+        return CmdResult(False, None, str(e))
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), deadline)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return CmdResult(True, None, "", timed_out=True)
+    return CmdResult(True, proc.returncode, out.decode("utf-8", "replace").strip())
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0].strip() if text.strip() else ""
+
+
+# ---------------------------------------------------------------- tmux and CLIs
+
+
+async def probe_tmux(env: Mapping[str, str], needed: bool) -> Check:
+    r = await run_cmd(["tmux", "-V"], env)
+    if r.found and r.rc == 0:
+        return Check("tmux.available", "ok", "tmux", _first_line(r.out))
+    status: Status = "fail" if needed else "warn"
+    why = "interactive lanes run in tmux panes" if needed else "no lane needs it yet"
+    what = "did not answer `tmux -V`" if r.found else "is not installed"
+    return Check(
+        "tmux.available",
+        status,
+        "tmux",
+        f"tmux {what} ({why})",
+        "install tmux 3.2 or newer (apt install tmux / brew install tmux)",
+    )
+
+
+async def probe_cli(harness: str, env: Mapping[str, str]) -> Check:
+    binary = CLI_BINARIES[harness]
+    r = await run_cmd([binary, "--version"], env)
+    if r.found and r.rc == 0:
+        return Check("cli.installed", "ok", binary, _first_line(r.out) or "installed")
+    package = "@openai/codex" if binary == "codex" else "@anthropic-ai/claude-code"
+    if not r.found:
+        return Check(
+            "cli.installed",
+            "fail",
+            binary,
+            f"`{binary}` is not on PATH",
+            f"npm install -g {package}",
+        )
+    detail = "timed out" if r.timed_out else f"exited {r.rc}: {_first_line(r.out)}"
+    return Check(
+        "cli.installed",
+        "fail",
+        binary,
+        f"`{binary} --version` {detail}",
+        f"reinstall it: npm install -g {package}",
+    )
+
+
+# ---------------------------------------------------------------- auth
+
+
+def _jwt_exp(token: str) -> float | None:
+    """The `exp` claim of a JWT, without verifying it (we only want to warn early)."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        exp = json.loads(base64.urlsafe_b64decode(payload)).get("exp")
+    except (IndexError, ValueError, AttributeError):
+        return None
+    return float(exp) if isinstance(exp, (int, float)) else None
+
+
+def expiry_check(subject: str, expires_at: float | None, now: float, login: str) -> Check:
+    """ok / warn (under 24 h) / fail (expired) for a credential expiring at `expires_at`."""
+    if expires_at is None:
+        return Check("auth.present", "ok", subject, "logged in")
+    left = expires_at - now
+    if left <= 0:
+        return Check(
+            "auth.present",
+            "fail",
+            subject,
+            f"login expired {_ago(-left)} ago",
+            f"log in again: {login}",
+        )
+    if left < DAY_S:
+        return Check(
+            "auth.present",
+            "warn",
+            subject,
+            f"login expires in {_ago(left)}",
+            f"refresh it now: {login}",
+        )
+    return Check("auth.present", "ok", subject, f"logged in (expires in {_ago(left)})")
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 2 * DAY_S:
+        return f"{seconds / 3600:.1f} h"
+    return f"{int(seconds // DAY_S)} days"
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("HOME") or Path.home())
+
+
+def claude_auth(subject: str, env: Mapping[str, str], now: float) -> Check:
+    """Claude Code's own login: an OAuth token env var or ~/.claude/.credentials.json."""
+    if env.get("CLAUDE_CODE_OAUTH_TOKEN"):
+        return Check("auth.present", "ok", subject, "CLAUDE_CODE_OAUTH_TOKEN is set")
+    base = (
+        Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else _home(env) / ".claude"
+    )
+    creds = base / ".credentials.json"
+    login = "run `claude` and /login, or set the provider's api_key_env"
+    try:
+        data = json.loads(creds.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Check(
+            "auth.present",
+            "fail",
+            subject,
+            f"no API key in the environment and no Claude login ({creds})",
+            login,
+        )
+    except (OSError, ValueError) as e:
+        return Check("auth.present", "fail", subject, f"cannot read {creds}: {e}", login)
+    oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
+    if not isinstance(oauth, dict) or not oauth.get("accessToken"):
+        return Check("auth.present", "fail", subject, f"{creds} holds no login", login)
+    exp = oauth.get("expiresAt")
+    expires = float(exp) / 1000 if isinstance(exp, (int, float)) else None
+    return expiry_check(subject, expires, now, login)
+
+
+async def codex_auth(subject: str, env: Mapping[str, str], now: float) -> Check:
+    """`codex login status`, then the token expiry in $CODEX_HOME/auth.json."""
+    login = "run `codex login`"
+    r = await run_cmd(["codex", "login", "status"], env)
+    if not r.found:
+        return Check(
+            "auth.present",
+            "fail",
+            subject,
+            "codex is not installed, so no login",
+            "npm install -g @openai/codex, then codex login",
+        )
+    if r.rc != 0:
+        detail = "timed out" if r.timed_out else _first_line(r.out) or f"exit {r.rc}"
+        return Check("auth.present", "fail", subject, f"codex is not logged in ({detail})", login)
+    home = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else _home(env) / ".codex"
+    try:
+        data = json.loads((home / "auth.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Check("auth.present", "ok", subject, _first_line(r.out) or "logged in")
+    if isinstance(data, dict) and data.get("OPENAI_API_KEY"):
+        return Check("auth.present", "ok", subject, "codex uses an API key")
+    tokens = data.get("tokens") if isinstance(data, dict) else None
+    token = tokens.get("access_token") if isinstance(tokens, dict) else None
+    exp = _jwt_exp(token) if isinstance(token, str) else None
+    return expiry_check(subject, exp, now, login)
+
+
+@dataclass(frozen=True)
+class AuthNeed:
+    """One credential some lane needs: which provider, how it logs in, in which HOME."""
+
+    provider: str
+    harness: str
+    key_env: str | None
+    env: tuple[tuple[str, str], ...]
+    lanes: tuple[str, ...]
+
+
+def auth_needs(loaded: LoadedConfig, environ: Mapping[str, str]) -> list[AuthNeed]:
+    """The distinct credentials the lanes' chains need (a lane's env may move HOME)."""
+    cfg = loaded.config
+    needs: dict[tuple[Any, ...], AuthNeed] = {}
+    for view in lane_views(cfg):
+        lane = cfg.lanes[view.lane_id]
+        relevant = tuple(
+            (k, v)
+            for k, v in sorted(lane.env.items())
+            if k in {"HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR"}
+        )
+        for res, _ in view.chain:
+            provider = lane.provider or res.provider or ""
+            pc = provider_config(cfg, provider)
+            harness = pc.harness if pc else lane.harness
+            if harness in {"ollama", "command"}:
+                continue
+            key = (provider, harness, pc.api_key_env if pc else None, relevant)
+            old = needs.get(key)
+            lanes = (old.lanes if old else ()) + (
+                (view.lane_id,) if not old or view.lane_id not in old.lanes else ()
+            )
+            needs[key] = AuthNeed(provider, harness, key[2], relevant, lanes)
+    return list(needs.values())
+
+
+async def probe_auth(need: AuthNeed, environ: Mapping[str, str], offline: bool) -> Check:
+    env = {**environ, **dict(need.env)}
+    subject = need.provider + (f" (lanes {', '.join(need.lanes)})" if need.env else "")
+    if need.key_env and env.get(need.key_env, "").strip():
+        return Check("auth.present", "ok", subject, f"${need.key_env} is set")
+    now = time.time()
+    if need.harness == "claude-code":
+        return claude_auth(subject, env, now)
+    if need.harness == "codex":
+        if offline:
+            return Check("auth.present", "skip", subject, "offline: `codex login status` not run")
+        return await codex_auth(subject, env, now)
+    if need.key_env:
+        return Check(
+            "auth.present",
+            "fail",
+            subject,
+            f"${need.key_env} is not set",
+            f"export {need.key_env}=… (the key stays in your environment)",
+        )
+    return Check(
+        "auth.present",
+        "warn",
+        subject,
+        "no api_key_env: cannot tell how it logs in",
+        f"set providers.{need.provider}.api_key_env",
+    )
+
+
+# ---------------------------------------------------------------- ollama
+
+
+def ollama_endpoints(loaded: LoadedConfig) -> dict[str, set[str]]:
+    """base_url → provider-side model names the config uses there (embed model included)."""
+    cfg = loaded.config
+    oll = ollama_providers(cfg)
+    catalog = Catalog.from_config(cfg)
+    out: dict[str, set[str]] = {}
+
+    def add(provider: str, lane_provider: str | None, raw: str) -> None:
+        res = resolve(catalog, raw)
+        if not res.ok or res.catalog_entry is None or res.catalog_entry.entry is None:
+            return
+        prov = lane_provider or res.provider or ""
+        if prov not in oll:
+            return
+        pc = oll[prov]
+        url = ((pc.base_url if pc else None) or DEFAULT_OLLAMA_URL).rstrip("/")
+        out.setdefault(url, set()).add(res.catalog_entry.entry.id or res.catalog_entry.model)
+
+    for view in lane_views(cfg):
+        lane = cfg.lanes[view.lane_id]
+        for res, _ in view.chain:
+            add(res.provider or "", lane.provider, res.input)
+    if cfg.artifacts.embed_model:
+        add("", None, cfg.artifacts.embed_model)
+    return out
+
+
+def _pulled(name: str, tags: set[str]) -> bool:
+    return name in tags or (":" not in name and f"{name}:latest" in tags)
+
+
+async def probe_ollama(url: str, models: set[str], client: Any) -> list[Check]:
+    """GET /api/version and /api/tags at one Ollama endpoint."""
+    import httpx
+
+    subject = url
+    try:
+        version_r, tags_r = await asyncio.gather(
+            client.get(f"{url}/api/version"), client.get(f"{url}/api/tags")
+        )
+        version_r.raise_for_status()
+        tags_r.raise_for_status()
+        version = version_r.json().get("version", "?")
+        tags = {
+            str(m.get("name") or m.get("model"))
+            for m in tags_r.json().get("models", [])
+            if isinstance(m, dict)
+        }
+    except (httpx.HTTPError, ValueError, AttributeError) as e:
+        reason = type(e).__name__ if not str(e) else f"{type(e).__name__}: {e}"
+        return [
+            Check(
+                "ollama.reachable",
+                "fail",
+                subject,
+                f"Ollama did not answer ({reason})",
+                "start it: `ollama serve` (bound to 127.0.0.1), or fix base_url",
+            ),
+            Check("ollama.models", "skip", subject, "Ollama is unreachable"),
+        ]
+    out = [Check("ollama.reachable", "ok", subject, f"Ollama {version}")]
+    missing = sorted(m for m in models if not _pulled(m, tags))
+    for m in missing:
+        out.append(
+            Check("ollama.models", "fail", m, f"{m} is not pulled at {url}", f"ollama pull {m}")
+        )
+    if not missing:
+        out.append(
+            Check(
+                "ollama.models",
+                "ok",
+                subject,
+                f"all pulled: {', '.join(sorted(models)) or '(none used)'}",
+            )
+        )
+    return out
+
+
+def wildcard_listeners(port: int, proc: Path = Path("/proc/net")) -> list[str] | None:
+    """Wildcard addresses listening on `port`, from /proc/net/tcp{,6}; None if unknown."""
+    found: list[str] = []
+    seen_any = False
+    for name, wildcard in (("tcp", "00000000"), ("tcp6", "0" * 32)):
+        try:
+            lines = (proc / name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        seen_any = True
+        for line in lines:
+            parts = line.split()
+            if len(parts) < 4 or parts[3] != "0A":  # 0A = LISTEN
+                continue
+            addr, _, hexport = parts[1].partition(":")
+            if int(hexport, 16) == port and addr == wildcard:
+                found.append("0.0.0.0" if name == "tcp" else "[::]")
+    return found if seen_any else None
+
+
+def probe_ollama_bind(url: str) -> Check:
+    """Live half of ollama.loopback: is the port also listening on a wildcard address?"""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    found = wildcard_listeners(port)
+    if found is None:
+        return Check("ollama.loopback", "skip", url, "cannot read listening sockets here")
+    if found:
+        return Check(
+            "ollama.loopback",
+            "warn",
+            url,
+            f"port {port} listens on {', '.join(found)}: Ollama is open to the network",
+            "restart Ollama with OLLAMA_HOST=127.0.0.1",
+        )
+    return Check("ollama.loopback", "ok", url, f"port {port} is not bound to a wildcard address")
+
+
+# ---------------------------------------------------------------- tmux session, artifacts
+
+
+def review_session(loaded: LoadedConfig, environ: Mapping[str, str], cwd: Path) -> tuple[str, str]:
+    """(socket, session) laneboard's lanes live in, named as the supervisor names them."""
+    cfg = loaded.config
+    socket = environ.get("LANEBOARD_TMUX_SOCKET", "").strip() or cfg.tmux.socket
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", cwd.resolve().name).strip("-") or "root"
+    session = cfg.tmux.session or f"lb-{name}"[:48]
+    return socket, re.sub(r"[^A-Za-z0-9_-]", "_", session.strip()) or "laneboard"
+
+
+async def probe_review_session(
+    loaded: LoadedConfig, environ: Mapping[str, str], cwd: Path
+) -> Check:
+    """The review lane's pane on laneboard's tmux server, when laneboard runs here.
+
+    No server on the socket, or no session for this workspace, means laneboard is not
+    running here, so the lane is not expected to be up: skip. A session without a live
+    review pane is a failure: the cockpit runs but a review would have nowhere to go.
+    """
+    reviewers = [
+        lid
+        for lid, lane in loaded.config.lanes.items()
+        if lane.role == "reviewer" and lane.mode == "interactive"
+    ]
+    if not reviewers:
+        return Check("tmux.review-session", "skip", "review", "no interactive reviewer lane")
+    lane_id = reviewers[0]
+    socket, session = review_session(loaded, environ, cwd)
+    subject = f"{lane_id} ({session} on {socket})"
+    base = ["tmux", "-S" if "/" in socket else "-L", socket]
+    half = PROC_TIMEOUT_S / 2
+    has = await run_cmd([*base, "has-session", "-t", f"={session}"], environ, half)
+    if not has.found:
+        return Check("tmux.review-session", "skip", subject, "tmux is not installed")
+    if has.rc != 0:
+        return Check(
+            "tmux.review-session",
+            "skip",
+            subject,
+            f"laneboard is not running here (no session {session!r} on socket {socket!r})",
+        )
+    fmt = "#{@laneboard_lane}|#{pane_dead}"  # tmux may mangle a tab without a UTF-8 locale
+    panes = await run_cmd(
+        [*base, "list-panes", "-s", "-t", f"={session}", "-F", fmt], environ, half
+    )
+    states = [line.rsplit("|", 1) for line in panes.out.splitlines() if "|" in line]
+    live = [lane for lane, dead in states if lane == lane_id and dead != "1"]
+    if panes.rc == 0 and live:
+        return Check("tmux.review-session", "ok", subject, "the review lane's pane is live")
+    what = "dead" if any(lane == lane_id for lane, _ in states) else "missing"
+    return Check(
+        "tmux.review-session",
+        "fail",
+        subject,
+        f"laneboard runs in session {session!r} but the {lane_id} lane's pane is {what}",
+        f"start it: laneboard lanes start {lane_id}",
+    )
+
+
+def check_artifacts_writable(loaded: LoadedConfig, cwd: Path) -> Check:
+    """Write and delete an anonymous temp file; a missing dir needs a writable ancestor."""
+    d = Path(loaded.config.artifacts.dir)
+    d = d if d.is_absolute() else cwd / d
+    subject = str(d)
+    if d.exists() and not d.is_dir():
+        return Check(
+            "artifacts.writable",
+            "fail",
+            subject,
+            "exists but is not a directory",
+            "point artifacts.dir at a directory",
+        )
+    if d.is_dir():
+        try:
+            with tempfile.TemporaryFile(dir=d):
+                pass
+        except OSError as e:
+            return Check(
+                "artifacts.writable",
+                "fail",
+                subject,
+                f"not writable: {e.strerror}",
+                f"chmod u+w {d} or point artifacts.dir elsewhere",
+            )
+        return Check("artifacts.writable", "ok", subject, "writable")
+    parent = d.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if os.access(parent, os.W_OK | os.X_OK):
+        return Check("artifacts.writable", "ok", subject, f"will be created (in {parent})")
+    return Check(
+        "artifacts.writable",
+        "fail",
+        subject,
+        f"does not exist and {parent} is not writable",
+        f"mkdir -p {d} or point artifacts.dir elsewhere",
+    )
+
+
+# ---------------------------------------------------------------- all together
+
+
+async def _bounded(
+    name: str, subject: str, coro: Awaitable[Check | list[Check]], deadline: float
+) -> list[Check]:
+    """A probe with a hard deadline: lateness is a failure, never a hang."""
+    try:
+        result = await asyncio.wait_for(coro, deadline)
+    except TimeoutError:
+        return [
+            Check(
+                name,
+                "fail",
+                subject,
+                f"no answer within {deadline:g} s",
+                "check that the tool or endpoint is responsive",
+            )
+        ]
+    return result if isinstance(result, list) else [result]
+
+
+async def live_checks(
+    loaded: LoadedConfig,
+    *,
+    offline: bool,
+    environ: Mapping[str, str],
+    cwd: Path,
+    http_timeout: float = HTTP_TIMEOUT_S,
+) -> list[Check]:
+    """Every live check, concurrently. Offline: skips for the ones that would reach out."""
+    cfg = loaded.config
+    harnesses = {lane.harness for lane in cfg.lanes.values()}
+    needs_tmux = any(
+        lane.mode == "interactive" and lane.harness in TMUX_HARNESSES for lane in cfg.lanes.values()
+    )
+    clis = sorted(h for h in harnesses if h in CLI_BINARIES)
+    endpoints = ollama_endpoints(loaded)
+    out: list[Check] = [check_artifacts_writable(loaded, cwd)]
+    needs = auth_needs(loaded, environ)
+    if offline:
+        out += [Check("tmux.available", "skip", "tmux", "offline")]
+        out += [Check("cli.installed", "skip", CLI_BINARIES[h], "offline") for h in clis]
+        out += [Check("ollama.reachable", "skip", u, "offline") for u in sorted(endpoints)]
+        out += [Check("ollama.models", "skip", u, "offline") for u in sorted(endpoints)]
+        out += [Check("tmux.review-session", "skip", "review", "offline")]
+        for need in needs:
+            out.append(await probe_auth(need, environ, offline=True))
+        return out
+
+    import httpx
+
+    jobs: list[Awaitable[list[Check]]] = [
+        _bounded("tmux.available", "tmux", probe_tmux(environ, needs_tmux), PROC_TIMEOUT_S + 1),
+        _bounded(
+            "tmux.review-session", probe_review_session(loaded, environ, cwd), PROC_TIMEOUT_S + 1
+        ),
+    ]
+    jobs += [
+        _bounded("cli.installed", CLI_BINARIES[h], probe_cli(h, environ), PROC_TIMEOUT_S + 1)
+        for h in clis
+    ]
+    jobs += [
+        _bounded(
+            "auth.present", n.provider, probe_auth(n, environ, offline=False), PROC_TIMEOUT_S + 1
+        )
+        for n in needs
+    ]
+    timeout = httpx.Timeout(http_timeout, connect=min(CONNECT_TIMEOUT_S, http_timeout))
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+        for url, models in sorted(endpoints.items()):
+            jobs.append(
+                _bounded(
+                    "ollama.reachable", url, probe_ollama(url, models, client), http_timeout + 0.5
+                )
+            )
+            if is_loopback_url(url):
+                out.append(probe_ollama_bind(url))
+        results = await asyncio.gather(*jobs)
+    for r in results:
+        out += r
+    return out

@@ -1,0 +1,615 @@
+"""Escalating a diff to the plan-mode reviewer, and keeping what it said.
+
+One review, in the order that keeps secrets and the working tree safe:
+
+1. **Collect** from git: `git diff base...head` (what the branch changed since it left
+   base, not what base did meanwhile), `git diff --stat` of the same range, and the commit
+   messages `git log base..head`. The default base is the current branch's upstream
+   (`@{upstream}`), else `main` (else `master`). An empty diff is "nothing to review": no
+   prompt, no artifact.
+2. **Redact** every text that goes into the prompt (`laneboard.artifacts.redact` plus the
+   values of the configured API-key variables) *before* it is bounded or sent: a secret
+   split by a cut could no longer be recognised, and a secret must never reach a model.
+3. **Bound**: each file's diff is cut to `per_file_bytes` (head and tail kept), and files
+   beyond `total_bytes` are left out whole; the prompt lists what was cut, so the reviewer
+   knows it did not see everything. A review of half a lock file is worth less than a
+   review of every source file, so the caps favour breadth.
+4. **Compose** a prompt that starts with an ordinary word (Claude Code runs a leading `/`
+   or `!` as a command), asks for findings first with a severity and `file:line`, and
+   says not to edit files.
+5. **Snapshot** the working tree (`harnesses.treewatch`), send through the `Supervisor`
+   on the review lane (which takes the lane's file lock, so concurrent reviews from any
+   number of processes queue instead of clobbering one prompt box), snapshot again. Plan
+   mode is a UI mode, not a sandbox: a changed tree is reported loudly and fails the run.
+6. **Count findings** (`count_findings`, rule below) and **store** the artifact (kind
+   `review`, git base/head/shas/tree_unchanged, route, usage), even when the lane failed
+   or timed out, so every escalation leaves a record.
+
+Findings rule: a line of the answer is one finding when, after optional indentation, a
+list marker (`-`, `*`, `+`, `1.`, `1)`) and Markdown emphasis (`**`, `__`), it starts with
+a severity word — BLOCKER, CRITICAL, MAJOR, HIGH, MEDIUM, MINOR, LOW, NIT — written in
+square brackets (`[MAJOR]`) or followed by a colon (`MAJOR:`). The prompt asks for exactly
+the bracketed form, so a compliant answer counts exactly; prose that merely mentions "a
+minor issue" does not count. The single line "No findings." means zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from laneboard.errors import LaneboardError, LaneError, UsageError
+
+if TYPE_CHECKING:
+    from laneboard.artifacts import Artifact, ArtifactStore, Redactor
+    from laneboard.config import Config, LoadedConfig
+    from laneboard.harnesses.base import TurnResult
+    from laneboard.lanes.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+#: Severity words, most severe first; the prompt asks for the first four.
+SEVERITIES: tuple[str, ...] = (
+    "BLOCKER", "CRITICAL", "MAJOR", "HIGH", "MEDIUM", "MINOR", "LOW", "NIT",
+)
+PROMPT_SEVERITIES: tuple[str, ...] = ("BLOCKER", "MAJOR", "MINOR", "NIT")
+DEFAULT_PER_FILE_BYTES = 16_000
+DEFAULT_TOTAL_BYTES = 120_000
+DEFAULT_LOG_BYTES = 8_000
+DEFAULT_STAT_BYTES = 8_000
+DEFAULT_TIMEOUT_S = 900.0
+NOTHING_TO_REVIEW = "nothing-to-review"
+
+_FINDING = re.compile(
+    r"^\s*(?:(?:[-*+]|\d{1,3}[.)])\s+)?(?:\*\*|__)?\s*"
+    r"(?:\[(?P<bracketed>" + "|".join(SEVERITIES) + r")\]"
+    r"|(?P<colon>" + "|".join(SEVERITIES) + r")(?:\*\*|__)?\s*:)",
+    re.IGNORECASE,
+)
+
+
+# ---------------------------------------------------------------------------- git
+
+
+def git(repo: Path | str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run git in `repo` without pagers, colour, external diff drivers or index refreshes.
+
+    `GIT_OPTIONAL_LOCKS=0` keeps read commands from rewriting `.git/index`, so collecting
+    the diff does not itself look like a change to the tree.
+    """
+    env = {**os.environ, "GIT_PAGER": "cat", "PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0",
+           "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        proc = subprocess.run(
+            ["git", "-c", "core.quotepath=off", "-c", "color.ui=never", *args],
+            cwd=str(repo), env=env, stdin=subprocess.DEVNULL, capture_output=True,
+            timeout=60, check=False,
+        )
+    except FileNotFoundError:
+        raise UsageError("git is not installed (or not on PATH); a review needs it") from None
+    except subprocess.TimeoutExpired:
+        raise LaneboardError(f"`git {' '.join(args)}` in {repo} took longer than 60s") from None
+    out = subprocess.CompletedProcess(
+        proc.args, proc.returncode,
+        proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"),
+    )
+    if check and out.returncode != 0:
+        raise LaneboardError(
+            f"`git {' '.join(args)}` failed in {repo}: {out.stderr.strip() or out.returncode}"
+        )
+    return out
+
+
+def repo_root(cwd: Path | str) -> Path:
+    """The top of the git work tree containing `cwd` (UsageError when there is none)."""
+    proc = git(cwd, "rev-parse", "--show-toplevel", check=False)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise UsageError(
+            f"{cwd} is not inside a git repository; run `laneboard review` in the "
+            "repository whose changes you want reviewed"
+        )
+    return Path(proc.stdout.strip())
+
+
+def rev_parse(repo: Path, ref: str) -> str:
+    """The commit `ref` names (UsageError with the ref when it names none)."""
+    if not ref or ref.startswith("-"):
+        raise UsageError(f"{ref!r} is not a git ref")
+    proc = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
+               check=False)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise UsageError(
+            f"unknown git ref {ref!r} in {repo}; check the name (`git branch -a`) or pass "
+            "another with --base/--head"
+        )
+    return proc.stdout.strip()
+
+
+def default_base(repo: Path, head: str = "HEAD") -> str:
+    """The upstream of `head`'s branch, else `main`, else `master` (UsageError if none)."""
+    proc = git(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{head}@{{upstream}}",
+               check=False)
+    upstream = proc.stdout.strip()
+    if proc.returncode == 0 and upstream:
+        return upstream
+    for name in ("main", "master"):
+        if git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}",
+               check=False).returncode == 0:
+            return name
+    raise UsageError(
+        f"no base to review against in {repo}: the branch has no upstream and there is no "
+        "`main` (or `master`) branch; pass --base REF"
+    )
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """One file's part of a unified diff (its `diff --git` header included)."""
+
+    path: str
+    text: str
+
+    @property
+    def size(self) -> int:
+        return len(self.text.encode("utf-8"))
+
+
+@dataclass
+class ReviewInput:
+    """What git says about `base...head`, redacted."""
+
+    repo: Path
+    base: str
+    head: str
+    base_sha: str
+    head_sha: str
+    merge_base: str
+    files: list[FileDiff]
+    stat: str
+    log: str
+    redactions: int = 0
+    redaction_kinds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.files
+
+
+_DIFF_HEADER = re.compile(r"^diff --git (?:\"?a/(?P<a>.+?)\"?) (?:\"?b/(?P<b>.+?)\"?)$")
+
+
+def split_diff(diff: str) -> list[FileDiff]:
+    """Split a `git diff` into per-file parts, in order (text before the first header,
+    which git never emits, is kept as a part of its own so nothing is lost)."""
+    parts: list[FileDiff] = []
+    current: list[str] = []
+    path = ""
+    for line in diff.splitlines(keepends=True):
+        if line.startswith("diff --git "):
+            if current:
+                parts.append(FileDiff(path, "".join(current)))
+            current = [line]
+            m = _DIFF_HEADER.match(line.rstrip("\n"))
+            path = (m.group("b") or m.group("a")) if m else line[len("diff --git "):].strip()
+        else:
+            current.append(line)
+    if current:
+        parts.append(FileDiff(path, "".join(current)))
+    return parts
+
+
+def collect(repo: Path, base: str | None, head: str | None,
+            redactor: Redactor | None = None) -> ReviewInput:
+    """Collect and redact the diff, stat and log of `base...head` in `repo`.
+
+    Refs are checked first so a typo is a usage error naming the ref, not a git failure.
+    `redactor=None` leaves the texts as they are (only for `artifacts.redaction: false`).
+    """
+    head = head or "HEAD"
+    head_sha = rev_parse(repo, head)
+    base = base or default_base(repo, head)
+    base_sha = rev_parse(repo, base)
+    mb = git(repo, "merge-base", base_sha, head_sha, check=False)
+    if mb.returncode != 0 or not mb.stdout.strip():
+        raise UsageError(f"{base!r} and {head!r} share no history in {repo}; nothing to compare")
+    merge_base = mb.stdout.strip()
+    rng = f"{base_sha}...{head_sha}"
+    diff = git(repo, "diff", "--no-ext-diff", "--no-textconv", "--find-renames", rng).stdout
+    stat = git(repo, "diff", "--no-ext-diff", "--stat=100", rng).stdout
+    commits = git(repo, "log", "--no-color", "--format=%h %s%n%b", "-n", "200",
+                  f"{base_sha}..{head_sha}").stdout
+    kinds: Counter[str] = Counter()
+
+    def red(text: str) -> str:
+        if redactor is None:
+            return text
+        result = redactor.redact(text)
+        kinds.update(result.kinds)
+        return result.text
+
+    files = [FileDiff(f.path, red(f.text)) for f in split_diff(diff)]
+    return ReviewInput(
+        repo=repo, base=base, head=head, base_sha=base_sha, head_sha=head_sha,
+        merge_base=merge_base, files=files, stat=red(stat).strip(),
+        log=red(_tidy_log(commits)), redactions=sum(kinds.values()),
+        redaction_kinds=dict(sorted(kinds.items())),
+    )
+
+
+def _tidy_log(text: str) -> str:
+    """Drop the blank lines `%b` leaves after bodiless commits."""
+    lines = [ln.rstrip() for ln in text.splitlines()]
+    out: list[str] = []
+    for ln in lines:
+        if ln or (out and out[-1]):
+            out.append(ln)
+    return "\n".join(out).strip()
+
+
+# ---------------------------------------------------------------------------- bounding
+
+
+@dataclass(frozen=True)
+class BoundedDiff:
+    """The diff text to send, and one line per cut saying what the reviewer did not see."""
+
+    text: str
+    cuts: list[str]
+    files_shown: int
+    files_total: int
+    bytes_total: int
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.cuts)
+
+
+def bound_diff(files: list[FileDiff], *, per_file_bytes: int = DEFAULT_PER_FILE_BYTES,
+               total_bytes: int = DEFAULT_TOTAL_BYTES) -> BoundedDiff:
+    """Cap each file at `per_file_bytes` (head and tail kept) and the whole at `total_bytes`.
+
+    Files are taken in diff order; once the next file would pass the total it is left out
+    whole (named in `cuts`) rather than shown as a stub, and later, smaller files may still
+    fit. Each cut file's text says in place how much was omitted.
+    """
+    from laneboard.artifacts import bound
+
+    chunks: list[str] = []
+    cuts: list[str] = []
+    omitted: list[FileDiff] = []
+    used = 0
+    shown = 0
+    for f in files:
+        text, cut = bound(f.text, per_file_bytes, f"diff of {f.path}")
+        if cut:
+            cuts.append(f"{f.path}: cut to about {per_file_bytes:,} of {f.size:,} bytes")
+        size = len(text.encode("utf-8"))
+        if used + size > total_bytes:
+            omitted.append(f)
+            continue
+        if not text.endswith("\n"):
+            text += "\n"
+        chunks.append(text)
+        used += size
+        shown += 1
+    if omitted:
+        names = ", ".join(f.path for f in omitted[:20]) + (" …" if len(omitted) > 20 else "")
+        cuts.append(
+            f"{len(omitted)} file(s) left out, {sum(f.size for f in omitted):,} bytes, to stay "
+            f"within {total_bytes:,} bytes: {names}"
+        )
+    return BoundedDiff("".join(chunks), cuts, shown, len(files), sum(f.size for f in files))
+
+
+# ---------------------------------------------------------------------------- prompt
+
+
+def _fence(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def compose_prompt(ri: ReviewInput, bounded: BoundedDiff, *,
+                   log_bytes: int = DEFAULT_LOG_BYTES,
+                   stat_bytes: int = DEFAULT_STAT_BYTES) -> str:
+    """The review prompt: instructions and answer format first, then commits, stat, diff.
+
+    It starts with the word "Review" on purpose (Claude Code would run a leading `/` or `!`
+    as a command), and ends with a reminder of the format because long inputs make models
+    forget instructions given only at the top.
+    """
+    from laneboard.artifacts import bound
+
+    sev = ", ".join(PROMPT_SEVERITIES)
+    commits, _ = bound(ri.log or "(no commit messages)", log_bytes, "commit log")
+    stat, _ = bound(ri.stat or "(no stat)", stat_bytes, "diff stat")
+    cut_lines = "\n".join(f"- {c}" for c in bounded.cuts)
+    cut_note = (
+        f"\nParts of the diff were cut to bound this prompt; you did not see them:\n{cut_lines}\n"
+        "Say so where a finding may depend on what was cut.\n" if bounded.cuts else ""
+    )
+    fence = _fence(bounded.text)
+    return (
+        f"Review this change as a careful senior reviewer. This is a read-only review: do "
+        f"not edit, create or delete files and do not run commands that change anything; "
+        f"you may read files in the repository for context.\n"
+        f"\n"
+        f"Repository: {ri.repo.name}. Base {ri.base} ({ri.base_sha[:12]}), head {ri.head} "
+        f"({ri.head_sha[:12]}); {bounded.files_total} file(s) changed.\n"
+        f"\n"
+        f"Answer with the findings first, most severe first, one finding per line:\n"
+        f"[SEVERITY] path/to/file:LINE - what is wrong, why it matters, and the fix\n"
+        f"SEVERITY is one of {sev}; LINE is the line number in the new version of the "
+        f"file. If there is nothing to report, write the single line: No findings.\n"
+        f"After the findings, add at most five lines of overall summary.\n"
+        f"{cut_note}"
+        f"\n"
+        f"## Commits (base..head)\n\n{commits}\n"
+        f"\n"
+        f"## Diff stat\n\n{stat}\n"
+        f"\n"
+        f"## Diff (base...head)\n\n{fence}diff\n{bounded.text}{fence}\n"
+        f"\n"
+        f"Reminder: findings first, one per line as [SEVERITY] file:LINE - issue; "
+        f"do not edit files.\n"
+    )
+
+
+# ---------------------------------------------------------------------------- findings
+
+
+def parse_findings(answer: str) -> Counter[str]:
+    """Findings per severity (upper-case), by the rule in the module docstring."""
+    counts: Counter[str] = Counter()
+    for line in answer.splitlines():
+        m = _FINDING.match(line)
+        if m is not None:
+            counts[(m.group("bracketed") or m.group("colon")).upper()] += 1
+    return counts
+
+
+def count_findings(answer: str) -> int:
+    """How many findings `answer` reports (see the module docstring for the rule)."""
+    return sum(parse_findings(answer).values())
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def pick_review_lane(cfg: Config, lane: str | None) -> str:
+    """`lane` if given, else the first lane with role reviewer; it must not be writable.
+
+    A review asks for judgment without edits: sending it to a workspace-write or full
+    lane would hand an escalation-tier model write access for a read-only task.
+    """
+    from laneboard.config import WRITABLE_FENCES
+
+    if lane is None:
+        lane = next((lid for lid, lc in cfg.lanes.items() if lc.role == "reviewer"), None)
+        if lane is None:
+            raise UsageError(
+                "no lane with role reviewer in the config; add one (see the shipped "
+                "config's `review` lane) or pass --lane"
+            )
+    elif lane not in cfg.lanes:
+        raise UsageError(f"no lane named {lane!r} (lanes: {', '.join(cfg.lanes)})")
+    fence = cfg.lanes[lane].fence
+    if fence in WRITABLE_FENCES:
+        raise UsageError(
+            f"lane {lane!r} has fence {fence}; a review runs only on a plan or read-only "
+            "lane (the reviewer must not be able to edit what it reviews)"
+        )
+    return lane
+
+
+def known_secrets(cfg: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the API-key variables the config names, and of lane env entries whose
+    names say they hold secrets: redacted by value even if no pattern would catch them."""
+    env = os.environ if environ is None else environ
+    names = {p.api_key_env for p in cfg.providers.values() if p.api_key_env}
+    names |= {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY"}
+    values = [env[n] for n in names if env.get(n)]
+    secretish = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
+    for lane in cfg.lanes.values():
+        values += [v for k, v in lane.env.items() if secretish.search(k) and v]
+    return values
+
+
+def make_redactor(cfg: Config) -> Redactor:
+    from laneboard.artifacts import Redactor
+
+    return Redactor(known_secrets(cfg))
+
+
+def artifacts_root(cfg: Config, cwd: Path | None = None) -> Path:
+    """`artifacts.dir`, relative to the directory laneboard runs in (as preflight checks it)."""
+    d = Path(cfg.artifacts.dir).expanduser()
+    return d if d.is_absolute() else (cwd or Path.cwd()) / d
+
+
+def open_store(cfg: Config, cwd: Path | None = None) -> ArtifactStore:
+    from laneboard.artifacts import ArtifactStore
+
+    return ArtifactStore(artifacts_root(cfg, cwd), redactor=make_redactor(cfg),
+                         max_prompt_bytes=cfg.artifacts.max_prompt_bytes)
+
+
+@dataclass
+class ReviewResult:
+    """The outcome of one `run_review`; `as_json` is the `--json` document."""
+
+    lane: str
+    state: str
+    base: str = ""
+    head: str = ""
+    model: str | None = None
+    findings: int = 0
+    severities: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    artifact: Artifact | None = None
+    tree_unchanged: bool | None = None
+    tree_changes: list[str] = field(default_factory=list)
+    error: str | None = None
+    reply: str = ""
+    cuts: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_to_review(self) -> bool:
+        return self.state == NOTHING_TO_REVIEW
+
+    @property
+    def ok(self) -> bool:
+        """Completed and the tree is as it was (the exit-0 condition)."""
+        return self.nothing_to_review or (self.state == "done" and self.tree_unchanged is True)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "artifact": str(self.artifact.path) if self.artifact else None,
+            "lane": self.lane,
+            "model": self.model,
+            "state": self.state,
+            "findings": self.findings,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+SupervisorFactory = Callable[["LoadedConfig", Path], "Supervisor"]
+
+
+def _default_supervisor(loaded: LoadedConfig, workspace: Path) -> Supervisor:
+    from laneboard.lanes.supervisor import Supervisor
+
+    return Supervisor(loaded, workspace=workspace)
+
+
+def _snapshot_excludes(repo: Path, cfg: Config, lane: str, store_root: Path) -> tuple[str, ...]:
+    """Paths inside the tree that change for reasons other than the reviewer: the artifact
+    store (this and concurrent reviews write there) and the lane's own config dir."""
+    candidates = [store_root]
+    cfg_dir = cfg.lanes[lane].env.get("CLAUDE_CONFIG_DIR")
+    if cfg_dir:
+        candidates.append(Path(cfg_dir).expanduser())
+    out: list[str] = []
+    for c in candidates:
+        try:
+            out.append(c.resolve().relative_to(repo.resolve()).as_posix())
+        except ValueError:
+            continue
+    return tuple(out)
+
+
+async def run_review(
+    loaded: LoadedConfig,
+    *,
+    cwd: Path | None = None,
+    base: str | None = None,
+    head: str | None = None,
+    lane: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    per_file_bytes: int = DEFAULT_PER_FILE_BYTES,
+    total_bytes: int = DEFAULT_TOTAL_BYTES,
+    store: ArtifactStore | None = None,
+    supervisor_factory: SupervisorFactory | None = None,
+) -> ReviewResult:
+    """Run one review end to end (see the module docstring); never raises for a lane
+    failure (that is a result with an artifact), raises UsageError for bad input."""
+    cfg = loaded.config
+    clock = time.monotonic()
+    lane_id = pick_review_lane(cfg, lane)
+    repo = repo_root(cwd or Path.cwd())
+    redactor = make_redactor(cfg) if cfg.artifacts.redaction else None
+    ri = collect(repo, base, head, redactor)
+    if ri.empty:
+        return ReviewResult(lane=lane_id, state=NOTHING_TO_REVIEW, base=ri.base, head=ri.head,
+                            elapsed_s=time.monotonic() - clock)
+    bounded = bound_diff(ri.files, per_file_bytes=per_file_bytes, total_bytes=total_bytes)
+    prompt = compose_prompt(ri, bounded)
+    if redactor is not None:  # the prompt's own text (repo and ref names) is checked too
+        prompt = redactor.redact(prompt).text
+
+    own_store = store is None
+    store = store or open_store(cfg, cwd)
+    try:
+        return await _review_on_lane(loaded, ri, bounded, prompt, lane_id, repo, store,
+                                     explicit_lane=lane is not None, timeout_s=timeout_s,
+                                     clock=clock, supervisor_factory=supervisor_factory)
+    finally:
+        if own_store:
+            store.close()
+
+
+async def _review_on_lane(
+    loaded: LoadedConfig, ri: ReviewInput, bounded: BoundedDiff, prompt: str, lane_id: str,
+    repo: Path, store: ArtifactStore, *, explicit_lane: bool, timeout_s: float, clock: float,
+    supervisor_factory: SupervisorFactory | None,
+) -> ReviewResult:
+    """Snapshot, send, snapshot, count, store: the part of a review that needs the lane."""
+    from laneboard.artifacts import ArtifactRecord
+    from laneboard.harnesses.treewatch import snapshot
+
+    cfg = loaded.config
+    lane_cfg = cfg.lanes[lane_id]
+    route: dict[str, object] = {"lane": lane_id, "rule": "laneboard review", "fence": lane_cfg.fence,
+             "reason": "explicit review escalation (--lane)" if explicit_lane else
+             "review escalation to the first reviewer lane", "escalates": True}
+    excludes = _snapshot_excludes(repo, cfg, lane_id, store.root)
+    before = snapshot(repo, exclude=excludes)
+    started = time.time()
+    sup = (supervisor_factory or _default_supervisor)(loaded, repo)
+    turn: TurnResult | None = None
+    failure: str | None = None
+    try:
+        turn = await sup.send(lane_id, prompt, timeout=timeout_s, route=route,
+                              lock_timeout=timeout_s)
+    except LaneError as e:
+        failure = str(e)
+    finally:
+        await sup.close()
+    changes = snapshot(repo, exclude=excludes).changes_since(before)
+    unchanged = not changes
+    if changes:
+        log.warning("review lane changed the working tree",
+                    extra={"lane": lane_id, "changes": changes[:20]})
+
+    state = turn.state if turn is not None else "failed"
+    reply = turn.reply if turn is not None else ""
+    error = turn.error if turn is not None else failure
+    severities = parse_findings(reply)
+    git_info = {"base": ri.base, "head": ri.head, "base_sha": ri.base_sha,
+                "head_sha": ri.head_sha, "merge_base": ri.merge_base,
+                "tree_unchanged": unchanged, "tree_changes": changes[:50]}
+    extra = {"findings": sum(severities.values()), "severities": dict(severities),
+             "files": bounded.files_total, "files_shown": bounded.files_shown,
+             "diff_bytes": bounded.bytes_total, "cuts": bounded.cuts,
+             "prompt_redactions": ri.redactions,
+             "prompt_redaction_kinds": ri.redaction_kinds}
+    title = f"{ri.head} vs {ri.base}"
+    if turn is not None:
+        record = ArtifactRecord.from_turn(
+            turn, kind="review", lane=lane_id, prompt=prompt, harness=lane_cfg.harness,
+            route=route, git=git_info, title=title, extra=extra)
+    else:
+        record = ArtifactRecord(
+            kind="review", lane=lane_id, prompt=prompt, answer="", harness=lane_cfg.harness,
+            state="failed", route=route,
+            started=started, git=git_info, error=error, title=title, extra=extra)
+    artifact = await store.write(record)
+    return ReviewResult(
+        lane=lane_id, state=state, base=ri.base, head=ri.head,
+        model=(turn.model if turn is not None else None),
+        findings=sum(severities.values()), severities=dict(severities),
+        elapsed_s=time.monotonic() - clock, artifact=artifact, tree_unchanged=unchanged,
+        tree_changes=changes, error=error, reply=reply, cuts=bounded.cuts,
+    )

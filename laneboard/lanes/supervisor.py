@@ -1,0 +1,663 @@
+"""The supervisor: starts lanes, watches them, restarts the ones that die, and sends prompts.
+
+State machine per lane: stopped → starting → ready ⇄ busy → waiting → failed / restarting.
+
+- Lanes outlive the supervisor. `close()` detaches: the tmux windows keep running, and the
+  next supervisor adopts them (its harness finds the window by its tmux user options).
+- Restarts follow the lane's policy with exponential backoff and a start limit (N starts in
+  W seconds → `failed` until restarted by hand), under a cockpit-wide budget. A stop the user
+  asked for is never undone. A writable exec lane that died mid-turn is not re-run: it goes
+  to `failed` and says what was in flight.
+- Sends to one lane queue in order (an asyncio lock in-process, a file lock across
+  processes); runs that share one provider profile serialise on a provider lock; different
+  lanes on different providers run in parallel.
+- Failover: a configured default that fails with an auth, rate-limit or unreachable error
+  moves the lane to the next model of its chain and cools the failed one down; a model the
+  user picked explicitly is strict and the turn fails visibly. A switch asked for while the
+  lane is busy waits until it is idle.
+- Liveness is checked by pid (`os.kill(pid, 0)`) — no tmux process per poll — and confirmed
+  through the harness before a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import AsyncFileLock
+from filelock import Timeout as LockTimeout
+
+from laneboard.config import LaneConfig, LoadedConfig
+from laneboard.errors import HarnessError, LaneError, ProviderError
+from laneboard.harnesses.base import (
+    ErrorRaised,
+    Harness,
+    HarnessSpec,
+    LaneState,
+    OutputReceived,
+    StateChanged,
+    TurnResult,
+    Usage,
+    UsageReported,
+)
+from laneboard.lanes.events import (
+    ContextWarning,
+    FenceTripped,
+    LaneErrored,
+    LaneOutput,
+    LaneStateChanged,
+    LaneUsageUpdated,
+    ModelSwitched,
+    ModelSwitchPending,
+    SupervisorEvent,
+    TurnCompleted,
+)
+from laneboard.lanes.restart import CockpitBudget, StartHistory
+from laneboard.lanes.specs import Candidate, Cooldowns, build_spec, lane_candidates
+from laneboard.lanes.statefile import StateFile, lock_path
+
+log = logging.getLogger(__name__)
+
+HarnessFactory = Callable[[HarnessSpec, "Supervisor"], Harness]
+#: Detail of the busy state the supervisor sets before the harness confirms the turn began.
+SENDING = "sending"
+_PROCESS_HARNESSES = frozenset({"claude-code", "codex", "command"})
+
+
+def workspace_session(workspace: Path) -> str:
+    """tmux session name for a workspace: `lb-<dir name>`, tmux-safe."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", workspace.resolve().name).strip("-") or "root"
+    return f"lb-{name}"[:48]
+
+
+@dataclass
+class LaneRuntime:
+    """Everything the supervisor tracks for one lane."""
+
+    id: str
+    config: LaneConfig
+    history: StartHistory
+    state: LaneState = "stopped"
+    detail: str = ""
+    harness: Harness | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    index: int = 0
+    explicit: bool = False
+    pending_model: str | None = None
+    user_stopped: bool = False
+    in_flight: str | None = None
+    pid: int | None = None
+    last_output: str = ""
+    last_error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    prompts: int = 0
+    restarts: int = 0
+    context_tokens: int = 0
+    context_warned: bool = False
+    queue: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def candidate(self) -> Candidate | None:
+        return self.candidates[self.index] if self.candidates else None
+
+    @property
+    def is_exec(self) -> bool:
+        return self.config.mode == "exec" or self.config.harness not in _PROCESS_HARNESSES
+
+    def status(self) -> dict[str, object]:
+        cand = self.candidate
+        return {
+            "id": self.id,
+            "state": self.state,
+            "detail": self.detail,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "harness": self.config.harness,
+            "role": self.config.role,
+            "model": cand.key if cand else None,
+            "tier": cand.tier if cand else None,
+            "explicit": self.explicit,
+            "fence": self.config.fence,
+            "input": self.config.input,
+            "usage": {**self.usage.as_dict(), "prompts": self.prompts},
+            "context": {
+                "used": self.context_tokens,
+                "window": cand.context_window if cand else None,
+            },
+            "last_error": self.last_error,
+        }
+
+
+class _Hub:
+    """Fan-out of supervisor events to subscribers; a slow reader never blocks lanes."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[SupervisorEvent | None]] = set()
+
+    def publish(self, ev: SupervisorEvent) -> None:
+        for q in list(self._queues):
+            q.put_nowait(ev)
+
+    def close(self) -> None:
+        for q in list(self._queues):
+            q.put_nowait(None)
+
+    async def subscribe(self) -> AsyncIterator[SupervisorEvent]:
+        q: asyncio.Queue[SupervisorEvent | None] = asyncio.Queue()
+        self._queues.add(q)
+        try:
+            while (ev := await q.get()) is not None:
+                yield ev
+        finally:
+            self._queues.discard(q)
+
+
+class Supervisor:
+    """Runs the configured lanes. One per cockpit, `laneboard up`, or CLI command."""
+
+    POLL_S = 0.5
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        workspace: Path | None = None,
+        factory: HarnessFactory | None = None,
+        budget: CockpitBudget | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.cfg = loaded.config
+        self.workspace = (workspace or Path.cwd()).resolve()
+        self.socket = os.environ.get("LANEBOARD_TMUX_SOCKET") or self.cfg.tmux.socket
+        self.session = self.cfg.tmux.session or workspace_session(self.workspace)
+        self._factory = factory
+        self.budget = budget or CockpitBudget()
+        self.cooldowns = Cooldowns()
+        self.hub = _Hub()
+        self.statefile = StateFile.open(self.socket, self.session)
+        self._closed = False
+        self._relay: object | None = None
+        self.lanes: dict[str, LaneRuntime] = {}
+        for lane_id, lane in self.cfg.lanes.items():
+            rt = LaneRuntime(lane_id, lane, StartHistory(lane.restart))
+            rec = self.statefile.lane(lane_id)
+            rt.restarts, rt.prompts = rec.restarts, rec.prompts
+            rt.usage = Usage(rec.input_tokens, rec.output_tokens, 0, rec.cost_usd or None)
+            rt.context_tokens = rec.context_tokens
+            rt.candidates = lane_candidates(self.cfg, lane_id, rec.model if rec.explicit else None)
+            rt.explicit = rec.explicit and bool(rec.model)
+            self.lanes[lane_id] = rt
+
+    # ------------------------------------------------------------------ events
+
+    def subscribe(self) -> AsyncIterator[SupervisorEvent]:
+        """A new subscription to every lane's events."""
+        return self.hub.subscribe()
+
+    def _set_state(self, rt: LaneRuntime, state: LaneState, detail: str = "") -> None:
+        if state == rt.state and detail == rt.detail:
+            return
+        rt.state, rt.detail = state, detail
+        self.hub.publish(LaneStateChanged(rt.id, state, detail))
+
+    def lane(self, lane_id: str) -> LaneRuntime:
+        try:
+            return self.lanes[lane_id]
+        except KeyError:
+            raise LaneError(
+                f"no lane named {lane_id!r} (lanes: {', '.join(self.lanes)})"
+            ) from None
+
+    def status(self) -> list[dict[str, object]]:
+        return [rt.status() for rt in self.lanes.values()]
+
+    # ------------------------------------------------------------------ harnesses
+
+    def spec_for(self, rt: LaneRuntime) -> HarnessSpec:
+        fallbacks = [] if rt.explicit else rt.candidates[rt.index + 1 :]
+        return build_spec(self.cfg, rt.id, rt.candidate, fallbacks, self.workspace)
+
+    def _make_harness(self, rt: LaneRuntime) -> Harness:
+        spec = self.spec_for(rt)
+        if self._factory is not None:
+            return self._factory(spec, self)
+        from laneboard.lanes.factory import make_harness
+
+        return make_harness(spec, self)
+
+    async def _pump(self, rt: LaneRuntime, harness: Harness) -> None:
+        """Relay one harness's events into supervisor events and lane state."""
+        async for ev in harness.events():
+            if isinstance(ev, OutputReceived):
+                rt.last_output = (rt.last_output + ev.data)[-4000:]
+                self.hub.publish(LaneOutput(rt.id, ev.data))
+            elif isinstance(ev, StateChanged):
+                if ev.state in ("ready", "busy", "waiting"):
+                    self._set_state(rt, ev.state, ev.detail or ("turn started" if ev.state == "busy" else ""))
+            elif isinstance(ev, UsageReported):
+                pass  # counted once per turn from TurnResult.usage
+            elif isinstance(ev, ErrorRaised):
+                rt.last_error = ev.message
+                if ev.kind == "fence":
+                    self.hub.publish(FenceTripped(rt.id, ev.message))
+                self.hub.publish(LaneErrored(rt.id, ev.kind, ev.message))
+
+    async def _monitor(self, rt: LaneRuntime, harness: Harness) -> None:
+        """Notice a dead lane process without spawning tmux on every tick."""
+        while not self._closed and rt.harness is harness:
+            pid = rt.pid
+            if pid is not None and _pid_alive(pid):
+                await asyncio.sleep(self.POLL_S)  # a heartbeat interval, not synchronisation
+                continue
+            health = await harness.health()
+            if health.alive:
+                rt.pid = health.pid
+                if rt.pid is None:
+                    await asyncio.sleep(self.POLL_S)  # no pid to watch cheaply: slow poll
+                continue
+            if rt.harness is harness and not self._closed:
+                await self._on_death(rt, health.detail)
+            return
+
+    async def _on_death(self, rt: LaneRuntime, detail: str) -> None:
+        rt.harness = None
+        rt.pid = None
+        if rt.user_stopped:
+            self._set_state(rt, "stopped")
+            return
+        self.hub.publish(LaneErrored(rt.id, "exit", f"lane process exited: {detail}".strip()))
+        if rt.in_flight is not None and rt.config.fence in ("workspace-write", "full"):
+            self._fail(
+                rt,
+                f"died mid-turn with a writable fence; not re-run. In flight: {rt.in_flight[:200]!r}",
+            )
+            return
+        if not rt.history.should_restart(exit_ok=False, user_stopped=False):
+            self._fail(rt, f"exited ({detail or 'no status'}); restart policy: {rt.config.restart.policy}")
+            return
+        if rt.history.limit_reached():
+            self._fail(
+                rt,
+                f"start limit reached ({rt.config.restart.burst} starts in "
+                f"{rt.config.restart.interval_s:g}s); last output: {rt.last_output[-300:]!r}",
+            )
+            return
+        if not self.budget.take():
+            self._fail(rt, "the cockpit-wide restart budget is used up")
+            return
+        rt.history.consecutive_failures += 1
+        delay = rt.history.next_delay()
+        self._set_state(rt, "restarting", f"in {delay:.1f}s")
+        await asyncio.sleep(delay)  # backoff: the delay itself is the point
+        if rt.user_stopped or self._closed:
+            return
+        rt.restarts += 1
+        self.statefile.lane(rt.id).restarts = rt.restarts
+        self._save()
+        await self._start(rt)
+
+    def _fail(self, rt: LaneRuntime, why: str) -> None:
+        rt.last_error = why
+        self._set_state(rt, "failed", why)
+        self.hub.publish(LaneErrored(rt.id, "failed", why))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, lane_ids: list[str] | None = None) -> None:
+        """Start (or adopt) lanes; all of them by default, in parallel."""
+        ids = lane_ids if lane_ids is not None else list(self.lanes)
+        await asyncio.gather(*(self.start_lane(i) for i in ids))
+
+    async def start_lane(self, lane_id: str, *, by_user: bool = False) -> None:
+        rt = self.lane(lane_id)
+        if by_user:
+            rt.user_stopped = False
+            rt.history.reset()
+        if rt.harness is not None and rt.state not in ("failed", "stopped"):
+            return
+        await self._start(rt)
+
+    async def _start(self, rt: LaneRuntime) -> None:
+        if rt.config.harness != "command" and rt.candidate is None:
+            self._fail(rt, "no usable model: every model in the lane's chain is unavailable")
+            return
+        self._set_state(rt, "starting")
+        rt.history.record_start()
+        harness = self._make_harness(rt)
+        rt.harness = harness
+        pump = asyncio.create_task(self._pump(rt, harness), name=f"pump-{rt.id}")
+        rt.tasks = [pump]
+        try:
+            await harness.start()
+        except HarnessError as e:
+            rt.last_error = str(e)
+            self.hub.publish(LaneErrored(rt.id, getattr(e, "kind", "start"), str(e)))
+            with contextlib.suppress(HarnessError, OSError):
+                await harness.stop()
+            rt.harness = None
+            pump.cancel()
+            if isinstance(e, ProviderError) and e.fails_over and self._advance(rt, e):
+                await self._start(rt)
+                return
+            self._fail(rt, f"could not start: {e}")
+            return
+        health = await harness.health()
+        rt.pid = health.pid
+        rt.history.consecutive_failures = 0 if rt.state != "restarting" else rt.history.consecutive_failures
+        adopted = bool(getattr(harness, "adopted", False))
+        self._set_state(rt, "ready", "adopted" if adopted else "")
+        if not rt.is_exec:
+            rt.tasks.append(asyncio.create_task(self._monitor(rt, harness), name=f"mon-{rt.id}"))
+
+    async def stop_lane(self, lane_id: str) -> None:
+        """Stop a lane because a person asked: it is not restarted automatically."""
+        rt = self.lane(lane_id)
+        rt.user_stopped = True
+        harness, rt.harness = rt.harness, None
+        for t in rt.tasks:
+            t.cancel()
+        rt.tasks = []
+        if harness is None:
+            harness = self._make_harness(rt)  # adopt whatever runs in tmux, to stop it
+        with contextlib.suppress(HarnessError, OSError):
+            await harness.stop()
+        rt.pid = None
+        self._set_state(rt, "stopped")
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(self.stop_lane(i) for i in self.lanes))
+
+    async def restart_lane(self, lane_id: str) -> None:
+        await self.stop_lane(lane_id)
+        await self.start_lane(lane_id, by_user=True)
+
+    async def close(self) -> None:
+        """Detach: stop watching, leave every lane running in tmux for the next cockpit."""
+        self._closed = True
+        for rt in self.lanes.values():
+            for t in rt.tasks:
+                t.cancel()
+            rt.tasks = []
+            detach = getattr(rt.harness, "detach", None)
+            if detach is not None:
+                with contextlib.suppress(Exception):
+                    await detach()
+        self._save()
+        self.hub.close()
+        close_relay = getattr(self._relay, "close", None)
+        if close_relay is not None:
+            with contextlib.suppress(Exception):
+                await close_relay()  # detaches the control client; tmux keeps the lanes
+
+    # ------------------------------------------------------------------ models
+
+    def _advance(self, rt: LaneRuntime, err: ProviderError) -> bool:
+        """Move to the next usable model of the chain; False when none is left or strict."""
+        if rt.explicit or rt.candidate is None:
+            return False
+        failed = rt.candidate
+        self.cooldowns.fail(failed.key)
+        for i in range(rt.index + 1, len(rt.candidates)):
+            if not self.cooldowns.cooling(rt.candidates[i].key):
+                rt.index = i
+                self.hub.publish(
+                    ModelSwitched(
+                        rt.id,
+                        rt.candidates[i].key,
+                        False,
+                        f"{failed.key} failed ({err.kind}): {err}",
+                    )
+                )
+                return True
+        return False
+
+    async def switch_model(self, lane_id: str, ref: str) -> None:
+        """An explicit, strict model choice; waits for the lane to be idle if it is busy."""
+        rt = self.lane(lane_id)
+        candidates = lane_candidates(self.cfg, lane_id, ref)  # raises ModelRefError
+        if rt.queue.locked():
+            rt.pending_model = ref
+            self.hub.publish(ModelSwitchPending(rt.id, candidates[0].key))
+            async with rt.queue:
+                if rt.pending_model != ref:
+                    return  # superseded by a later switch
+                rt.pending_model = None
+                await self._apply_model(rt, candidates)
+            return
+        async with rt.queue:
+            await self._apply_model(rt, candidates)
+
+    async def _apply_model(self, rt: LaneRuntime, candidates: list[Candidate]) -> None:
+        rt.candidates, rt.index, rt.explicit = candidates, 0, True
+        rec = self.statefile.lane(rt.id)
+        rec.model, rec.explicit = candidates[0].key, True
+        self._save()
+        self.hub.publish(ModelSwitched(rt.id, candidates[0].key, True, "selected by the user"))
+        if rt.harness is not None:
+            await self._replace_harness(rt)
+
+    async def _replace_harness(self, rt: LaneRuntime) -> None:
+        old, rt.harness = rt.harness, None
+        for t in rt.tasks:
+            t.cancel()
+        rt.tasks = []
+        if old is not None:
+            with contextlib.suppress(HarnessError, OSError):
+                await old.stop()
+        await self._start(rt)
+
+    async def observe(self) -> None:
+        """Read what runs in tmux (state, pid) without starting or adopting anything."""
+        from laneboard.lanes.factory import relay_for
+
+        relay = relay_for(self)
+        if not await relay.server_running():
+            return
+        windows = {w.lane: w for w in await relay.list_lanes(self.session)}
+        for rt in self.lanes.values():
+            w = windows.get(rt.id)
+            if w is None:
+                if not rt.is_exec:
+                    rt.state = "stopped"
+                continue
+            rt.pid = w.pid
+            rt.state = "failed" if w.dead else "ready"
+            rt.detail = "running in tmux" if not w.dead else f"exited ({w.dead_status})"
+
+    # ------------------------------------------------------------------ sending
+
+    async def deliver(self, lane_id: str, prompt: str, *, timeout: float = 60.0) -> str:
+        """Send without waiting for the answer: returns "delivered" once the turn started
+        (interactive lanes), or the finished turn's state if it ended first."""
+        rt = self.lane(lane_id)
+        task = asyncio.create_task(self.send(lane_id, prompt, timeout=timeout))
+        deadline = time.monotonic() + timeout
+        async for ev in self._events_until(task, deadline):
+            if (
+                isinstance(ev, LaneStateChanged)
+                and ev.lane == rt.id
+                and ev.state == "busy"
+                and ev.detail != SENDING
+                and rt.in_flight is not None
+            ):
+                # the harness saw the turn start: the prompt is in the agent's hands
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    return "delivered"
+        result = await task
+        return result.state
+
+    async def _events_until(
+        self, task: asyncio.Task[TurnResult], deadline: float
+    ) -> AsyncIterator[SupervisorEvent]:
+        sub = self.subscribe()
+        try:
+            while not task.done() and time.monotonic() < deadline:
+                nxt = asyncio.ensure_future(anext(sub))
+                done, _ = await asyncio.wait(
+                    {nxt, task}, timeout=deadline - time.monotonic(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if nxt in done:
+                    yield nxt.result()
+                else:
+                    nxt.cancel()
+        finally:
+            await sub.aclose()  # type: ignore[attr-defined]
+
+    async def send(
+        self,
+        lane_id: str,
+        prompt: str,
+        *,
+        timeout: float = 600.0,
+        route: dict[str, object] | None = None,
+        lock_timeout: float | None = None,
+    ) -> TurnResult:
+        """Deliver one prompt to a lane (starting it if needed) and wait for the turn's end.
+
+        Sends to one lane are serialised in order, across processes too. A provider error
+        on a configured default fails over along the chain; on an explicit choice the turn
+        fails visibly (state "failed", error set).
+        """
+        rt = self.lane(lane_id)
+        wait = timeout if lock_timeout is None else lock_timeout
+        async with rt.queue:
+            lane_lock = AsyncFileLock(str(lock_path(self.socket, f"lane-{rt.id}")), timeout=wait)
+            try:
+                await lane_lock.acquire()
+            except LockTimeout:
+                raise LaneError(
+                    f"lane {rt.id!r} is driven by another laneboard process; gave up after {wait:g}s"
+                ) from None
+            try:
+                return await self._send_locked(rt, prompt, timeout, route or {})
+            finally:
+                await lane_lock.release()
+
+    async def _send_locked(
+        self, rt: LaneRuntime, prompt: str, timeout: float, route: dict[str, object]
+    ) -> TurnResult:
+        started = time.time()
+        while True:
+            if rt.harness is None or rt.state in ("failed", "stopped"):
+                rt.user_stopped = False
+                await self._start(rt)
+                if rt.harness is None:
+                    raise LaneError(f"lane {rt.id!r} could not start: {rt.last_error}")
+            cand = rt.candidate
+            provider = cand.provider if cand else None
+            plock = (
+                AsyncFileLock(str(lock_path(self.socket, f"provider-{provider}")), timeout=timeout)
+                if provider and rt.is_exec
+                else None
+            )
+            rt.in_flight = prompt
+            self._set_state(rt, "busy", SENDING)
+            try:
+                if plock is not None:
+                    await plock.acquire()
+                try:
+                    harness = rt.harness
+                    assert harness is not None
+                    result = await harness.send(prompt, timeout=timeout)
+                finally:
+                    if plock is not None:
+                        await plock.release()
+            except ProviderError as e:
+                rt.in_flight = None
+                if e.fails_over and self._advance(rt, e):
+                    await self._replace_harness(rt)  # the harness's spec names the old model
+                    continue
+                rt.last_error = str(e)
+                strict = " (explicitly selected: no fallback)" if rt.explicit else ""
+                self.hub.publish(LaneErrored(rt.id, e.kind, f"{e}{strict}"))
+                self._set_state(rt, "ready")
+                result = TurnResult(
+                    reply="",
+                    state="failed",
+                    error=f"{cand.key if cand else rt.id}: {e}{strict}",
+                    model=cand.key if cand else None,
+                    started=started,
+                )
+                self._finish_turn(rt, prompt, result, route)
+                return result
+            except HarnessError as e:
+                rt.in_flight = None
+                rt.last_error = str(e)
+                self.hub.publish(LaneErrored(rt.id, type(e).__name__, str(e)))
+                if rt.state == "busy":
+                    self._set_state(rt, "ready")
+                result = TurnResult(
+                    reply="",
+                    state="timed-out" if "Timeout" in type(e).__name__ else "failed",
+                    error=str(e),
+                    model=cand.key if cand else None,
+                    started=started,
+                )
+                self._finish_turn(rt, prompt, result, route)
+                return result
+            rt.in_flight = None
+            if cand is not None:
+                self.cooldowns.succeed(cand.key)
+                if result.model is None:
+                    result.model = cand.key
+            if rt.state == "busy":
+                self._set_state(rt, "ready")
+            self._finish_turn(rt, prompt, result, route)
+            return result
+
+    def _finish_turn(
+        self, rt: LaneRuntime, prompt: str, result: TurnResult, route: dict[str, object]
+    ) -> None:
+        rt.prompts += 1
+        rt.usage.add(result.usage)
+        cand = rt.candidate
+        if result.usage.input_tokens or result.usage.output_tokens:
+            used = result.usage.input_tokens + result.usage.output_tokens
+            rt.context_tokens = used if not rt.is_exec else max(rt.context_tokens, used)
+        else:
+            rt.context_tokens += (len(prompt) + len(result.reply)) // 4
+        window = cand.context_window if cand else None
+        if window and rt.context_tokens >= 0.8 * window and not rt.context_warned:
+            rt.context_warned = True
+            self.hub.publish(ContextWarning(rt.id, rt.context_tokens, window))
+        rec = self.statefile.lane(rt.id)
+        rec.prompts = rt.prompts
+        rec.input_tokens, rec.output_tokens = rt.usage.input_tokens, rt.usage.output_tokens
+        rec.cost_usd = rt.usage.cost_usd or 0.0
+        rec.context_tokens = rt.context_tokens
+        self._save()
+        self.hub.publish(LaneUsageUpdated(rt.id, rt.usage, rt.prompts))
+        self.hub.publish(TurnCompleted(rt.id, prompt, result, route))
+
+    def _save(self) -> None:
+        try:
+            self.statefile.save()
+        except OSError as e:  # state is a convenience; never fail a turn over it
+            log.warning("could not save lane state: %s", e)
+
+
+def _pid_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (checked without spawning anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[-1].split()
+        return not fields or fields[0] != b"Z"
+    except OSError:
+        return True

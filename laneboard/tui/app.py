@@ -1,0 +1,318 @@
+"""The cockpit App and `make_app`, the one factory the CLI and the tests share.
+
+The App is the TUI's only link to the core: it owns the `Supervisor` connection and runs
+every supervisor call in a Textual worker — the event pump (supervisor events → messages
+for the main screen), starting lanes, sends, model switches, lifecycle actions — so the
+UI never waits on tmux. Worker failures land in one handler (`on_worker_state_changed`)
+and become notifications. Everything a person sees lives in the screens and widgets.
+
+Why a worker for the pump and not `asyncio.ensure_future`: widget writes issued from a
+bare task were seen never to repaint (issue 8); a worker runs inside Textual's context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import App, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from laneboard.tui.commands import CockpitCommands
+from laneboard.tui.messages import from_event
+from laneboard.tui.state import LaneInfo
+
+if TYPE_CHECKING:
+    from laneboard.artifacts import ArtifactStore
+    from laneboard.config import LoadedConfig
+    from laneboard.harnesses.base import TurnResult
+    from laneboard.lanes.preflight import Report
+    from laneboard.lanes.router import RouteDecision, Router
+    from laneboard.lanes.supervisor import Supervisor
+    from laneboard.tui.screens.main import MainScreen
+
+PreflightRunner = Callable[[], Awaitable["Report"]]
+AttachRunner = Callable[[Sequence[str]], object]
+
+
+class LaneboardApp(App[None]):
+    """laneboard's cockpit. Build it with `make_app`."""
+
+    CSS_PATH = "cockpit.tcss"
+    TITLE = "laneboard"
+    COMMANDS = App.COMMANDS | {CockpitCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "show_help", "Help"),
+        Binding("f2", "show_preflight", "Preflight"),
+        Binding("f3", "show_artifacts", "Artifacts"),
+        Binding("f4", "show_usage", "Usage"),
+    ]
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        supervisor: Supervisor,
+        *,
+        router: Router,
+        preflight: PreflightRunner,
+        artifacts: Callable[[], ArtifactStore],
+        autostart: bool = True,
+        animate: bool = True,
+        owns_supervisor: bool = True,
+        attach_runner: AttachRunner | None = None,
+    ) -> None:
+        super().__init__()
+        self.loaded = loaded
+        self.supervisor = supervisor
+        self.router = router
+        self.run_preflight = preflight
+        self._artifacts_factory = artifacts
+        self._artifacts: ArtifactStore | None = None
+        self.autostart = autostart
+        self.animate = animate
+        self.owns_supervisor = owns_supervisor
+        self.attach_runner: AttachRunner = attach_runner or _run_attach
+        self._closed = False
+
+    # ------------------------------------------------------------------ set-up
+
+    def get_default_screen(self) -> Screen[Any]:
+        from laneboard.tui.screens.main import MainScreen
+
+        return MainScreen(animate=self.animate)
+
+    @property
+    def main_screen(self) -> MainScreen:
+        from laneboard.tui.screens.main import MainScreen
+
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        if not self.animate:
+            self.animation_level = "none"
+        self._pump_events()
+        if self.autostart:
+            self.start_lanes()
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        if self._artifacts is None:
+            self._artifacts = self._artifacts_factory()
+        return self._artifacts
+
+    def lane_ids(self) -> list[str]:
+        return list(self.supervisor.lanes)
+
+    def lane_info(self, lane: str) -> LaneInfo:
+        rt = self.supervisor.lanes[lane]
+        return LaneInfo.from_runtime(rt, pending_model=rt.pending_model, cfg=self.loaded.config)
+
+    def lane_infos(self) -> list[LaneInfo]:
+        return [self.lane_info(lane) for lane in self.supervisor.lanes]
+
+    def route(self, text: str, *, untrusted: bool = False) -> RouteDecision:
+        """Where `text` would go (pure; raises RouteRefused for untrusted text with no lane)."""
+        return self.router.route(text, untrusted=untrusted)
+
+    # ------------------------------------------------------------------ workers
+
+    @work(group="events", exclusive=True, exit_on_error=False)
+    async def _pump_events(self) -> None:
+        """Supervisor events → Textual messages for the main screen, for the app's life."""
+        async for ev in self.supervisor.subscribe():
+            message = from_event(ev)
+            if message is not None:
+                self.main_screen.post_message(message)
+
+    @work(group="lanes", exit_on_error=False)
+    async def start_lanes(self) -> None:
+        await self.supervisor.start()
+        self.main_screen.refresh_lanes()
+
+    @work(group="lanes", exit_on_error=False)
+    async def lane_lifecycle(self, lane: str, action: str) -> None:
+        """start, stop or restart a lane because the person asked."""
+        if action == "start":
+            await self.supervisor.start_lane(lane, by_user=True)
+        elif action == "stop":
+            await self.supervisor.stop_lane(lane)
+        elif action == "restart":
+            await self.supervisor.restart_lane(lane)
+        self.main_screen.refresh_lanes()
+
+    @work(group="send", exit_on_error=False)
+    async def send_prompt(self, lane: str, prompt: str, route: dict[str, object]) -> None:
+        """Deliver a prompt; the reply arrives as a TurnFinished message (the event pump)."""
+        await self.supervisor.send(lane, prompt, route=route)
+
+    @work(group="model", exit_on_error=False)
+    async def switch_model(self, lane: str, ref: str) -> None:
+        """Strict model switch; while the lane is busy it waits (the lane shows it)."""
+        await self.supervisor.switch_model(lane, ref)
+        self.main_screen.refresh_lanes()
+
+    @work(group="git", exclusive=True, exit_on_error=False)
+    async def review_diff(self) -> None:
+        """Escalate `git diff HEAD` of the workspace to the review lane."""
+        proc = await asyncio.create_subprocess_exec(
+            "git", "diff", "HEAD", cwd=self.supervisor.workspace,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"git diff failed: {err.decode(errors='replace').strip()}")
+        diff = out.decode("utf-8", "replace")
+        if not diff.strip():
+            self.notify("git diff HEAD is empty", title="nothing to review", severity="warning")
+            return
+        self.main_screen.escalate_diff(diff)
+
+    @work(group="artifacts", exit_on_error=False)
+    async def store_review(self, lane: str, prompt: str, result: TurnResult,
+                           route: dict[str, object]) -> None:
+        """Keep an escalation's answer as a review artifact, and say where it is."""
+        from laneboard.artifacts import ArtifactRecord
+
+        rt = self.supervisor.lanes[lane]
+        record = ArtifactRecord.from_turn(result, kind="review", lane=lane, prompt=prompt,
+                                          harness=rt.config.harness, route=route)
+        artifact = await self.artifacts.write(record)
+        self.notify(f"{artifact.title} ({artifact.short_id}) — F3 to read it",
+                    title="review artifact stored")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures become something a person sees."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            err = event.worker.error
+            self.notify(str(err) or type(err).__name__, title=f"{event.worker.name} failed",
+                        severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_show_help(self) -> None:
+        from laneboard.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_show_preflight(self) -> None:
+        from laneboard.tui.screens.preflight import PreflightScreen
+
+        self.push_screen(PreflightScreen(self.run_preflight))
+
+    def action_show_artifacts(self) -> None:
+        from laneboard.tui.screens.artifacts import ArtifactsScreen
+
+        self.push_screen(ArtifactsScreen(lambda: self.artifacts))
+
+    def action_show_usage(self) -> None:
+        from laneboard.tui.screens.usage import UsageScreen
+
+        self.push_screen(UsageScreen(self.lane_infos()))
+
+    def attach_argv(self, lane: str) -> list[str]:
+        """The tmux command that puts this terminal on the lane's window (our socket)."""
+        sock = self.supervisor.socket
+        flag = "-S" if "/" in sock else "-L"
+        session = self.supervisor.session
+        return ["tmux", flag, sock, "select-window", "-t", f"={session}:={lane}", ";",
+                "attach-session", "-t", f"={session}"]
+
+    def attach(self, lane: str) -> None:
+        """Suspend the cockpit and attach the real terminal to the lane's tmux window."""
+        rt = self.supervisor.lanes.get(lane)
+        if rt is None or rt.is_exec:
+            self.notify(f"{lane} runs one process per prompt: there is no pane to attach to.",
+                        severity="warning")
+            return
+        if rt.harness is None:
+            self.notify(f"{lane} is not running; start it first (s in the lane list).",
+                        severity="warning")
+            return
+        try:
+            with self.suspend():
+                self.attach_runner(self.attach_argv(lane))
+        except SuspendNotSupported:
+            self.notify("This terminal cannot suspend the app to attach.", severity="error")
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit()
+
+    async def shutdown(self) -> None:
+        """Detach from the lanes (they keep running in tmux) if this app owns the supervisor."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.owns_supervisor:
+            await self.supervisor.close()
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()
+
+
+def _run_attach(argv: Sequence[str]) -> object:
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    return subprocess.run(list(argv), env=env, check=False)
+
+
+def make_app(
+    loaded: LoadedConfig,
+    supervisor: Supervisor | None = None,
+    *,
+    workspace: Path | None = None,
+    router: Router | None = None,
+    preflight: PreflightRunner | None = None,
+    artifacts: ArtifactStore | Callable[[], ArtifactStore] | None = None,
+    autostart: bool = True,
+    animate: bool = True,
+    attach_runner: AttachRunner | None = None,
+) -> LaneboardApp:
+    """Build the cockpit. The CLI passes only `loaded`; tests pass their own parts.
+
+    `supervisor`: an existing one (the caller then closes it); by default one is made for
+    `workspace` and detached when the app quits (lanes keep running in tmux).
+    `autostart`: start (or adopt) every lane at mount. `animate`: spinner, cursor blink and
+    animations — off for deterministic snapshots. `preflight`: coroutine factory returning
+    a preflight `Report`. `artifacts`: a store, or a factory called on first use.
+    """
+    from laneboard.lanes.router import Router
+    from laneboard.lanes.supervisor import Supervisor
+
+    owns = supervisor is None
+    sup = supervisor or Supervisor(loaded, workspace=workspace)
+    ws = sup.workspace
+
+    async def default_preflight() -> Report:
+        from laneboard.lanes.preflight import run_preflight_async
+
+        path = loaded.path if Path(loaded.path).is_file() else None
+        return await run_preflight_async(path, cwd=ws)
+
+    def default_store() -> ArtifactStore:
+        from laneboard.artifacts import ArtifactStore
+
+        return ArtifactStore(ws / loaded.config.artifacts.dir)
+
+    if artifacts is None:
+        store_factory: Callable[[], ArtifactStore] = default_store
+    elif callable(artifacts):
+        store_factory = artifacts
+    else:
+        fixed = artifacts
+        store_factory = lambda: fixed  # noqa: E731
+
+    return LaneboardApp(
+        loaded, sup, router=router or Router(loaded.config),
+        preflight=preflight or default_preflight, artifacts=store_factory,
+        autostart=autostart, animate=animate, owns_supervisor=owns,
+        attach_runner=attach_runner,
+    )

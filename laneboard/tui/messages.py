@@ -1,0 +1,130 @@
+"""App-wide Textual messages: supervisor facts (past tense) and user requests (imperative).
+
+The event pump (`LaneboardApp._pump_events`, a Textual worker) turns each
+`laneboard.lanes.events` event into one of these with `from_event` and posts it to the
+main screen, which hands the data down to its widgets. Widget-local messages (a prompt
+submitted, a row picked) are nested in the widget that sends them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from laneboard.harnesses.base import TurnResult
+    from laneboard.lanes.events import SupervisorEvent
+
+
+class LaneStateUpdated(Message):
+    """A lane moved in its state machine (stopped → starting → ready ⇄ busy → …)."""
+
+    def __init__(self, lane: str, state: str, detail: str = "") -> None:
+        super().__init__()
+        self.lane, self.state, self.detail = lane, state, detail
+
+
+class OutputReceived(Message):
+    """New pane output for a lane (raw, ANSI kept)."""
+
+    def __init__(self, lane: str, data: str) -> None:
+        super().__init__()
+        self.lane, self.data = lane, data
+
+
+class UsageUpdated(Message):
+    """A lane's prompt count, tokens or cost changed."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__()
+        self.lane = lane
+
+
+class LaneErrored(Message):
+    """Something went wrong in a lane (provider error, exit, watchdog, start)."""
+
+    def __init__(self, lane: str, kind: str, message: str) -> None:
+        super().__init__()
+        self.lane, self.kind, self.message = lane, kind, message
+
+
+class FenceTripped(Message):
+    """A fence denied something in a lane."""
+
+    def __init__(self, lane: str, message: str) -> None:
+        super().__init__()
+        self.lane, self.message = lane, message
+
+
+class TurnFinished(Message):
+    """A prompt's turn ended: the reply (or the error) and the route it took."""
+
+    def __init__(self, lane: str, prompt: str, result: TurnResult, route: dict[str, object]) -> None:
+        super().__init__()
+        self.lane, self.prompt, self.result, self.route = lane, prompt, result, route
+
+
+class ModelChanged(Message):
+    """A lane's model changed: by failover (explicit=False) or by the user."""
+
+    def __init__(self, lane: str, model: str, explicit: bool, reason: str = "") -> None:
+        super().__init__()
+        self.lane, self.model, self.explicit, self.reason = lane, model, explicit, reason
+
+
+class ModelSwitchWaiting(Message):
+    """A model switch waits for the lane to be idle."""
+
+    def __init__(self, lane: str, model: str) -> None:
+        super().__init__()
+        self.lane, self.model = lane, model
+
+
+class ContextWarned(Message):
+    """A lane used 80% of its model's context window."""
+
+    def __init__(self, lane: str, used: int, window: int) -> None:
+        super().__init__()
+        self.lane, self.used, self.window = lane, used, window
+
+
+class PromptSent(Message):
+    """A prompt left for a lane (posted by the app before the send worker runs)."""
+
+    def __init__(self, lane: str, prompt: str, route: dict[str, object]) -> None:
+        super().__init__()
+        self.lane, self.prompt, self.route = lane, prompt, route
+
+
+class SelectLane(Message):
+    """Request: make `lane` the selected lane (palette, `@lane` sends, notifications)."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__()
+        self.lane = lane
+
+
+def from_event(ev: SupervisorEvent) -> Message | None:
+    """The Textual message for one supervisor event (None for an unknown kind)."""
+    from laneboard.lanes import events as e
+
+    if isinstance(ev, e.LaneOutput):
+        return OutputReceived(ev.lane, ev.data)
+    if isinstance(ev, e.LaneStateChanged):
+        return LaneStateUpdated(ev.lane, ev.state, ev.detail)
+    if isinstance(ev, e.LaneUsageUpdated):
+        return UsageUpdated(ev.lane)
+    if isinstance(ev, e.FenceTripped):
+        return FenceTripped(ev.lane, ev.message)
+    if isinstance(ev, e.LaneErrored):
+        return LaneErrored(ev.lane, ev.kind, ev.message)
+    if isinstance(ev, e.TurnCompleted):
+        return TurnFinished(ev.lane, ev.prompt, ev.result, dict(ev.route))
+    if isinstance(ev, e.ModelSwitched):
+        return ModelChanged(ev.lane, ev.model, ev.explicit, ev.reason)
+    if isinstance(ev, e.ModelSwitchPending):
+        return ModelSwitchWaiting(ev.lane, ev.model)
+    if isinstance(ev, e.ContextWarning):
+        return ContextWarned(ev.lane, ev.used, ev.window)
+    return None

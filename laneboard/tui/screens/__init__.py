@@ -1,0 +1,1 @@
+"""One module per screen: main (lanes, pane, prompt), preflight, artifacts, usage, help."""

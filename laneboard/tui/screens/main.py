@@ -1,0 +1,401 @@
+"""The main screen: lane list on top, the selected lane's pane (or a grid of every lane),
+the route preview and the prompt bar, the footer.
+
+It is the hub of "attributes down, messages up": supervisor facts arrive as messages
+(`laneboard.tui.messages`, posted by the app's event pump), widget requests arrive as
+their nested messages, and the screen hands plain data down (`LaneInfo`s to the table,
+buffered text to the logs, a decision to the preview). Supervisor calls go through the
+app's workers.
+
+Output is buffered per lane (`PaneBuffers`) and flushed at most every 100 ms, and only
+into logs that are on screen: Textual repaints whenever a widget changes, and repainting
+per chunk costs a core (issue 8). No timer runs while nothing arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from laneboard.errors import LaneboardError
+from laneboard.tui import messages as m
+from laneboard.tui.buffers import PaneBuffers
+from laneboard.tui.widgets.lane_grid import LaneGrid
+from laneboard.tui.widgets.lane_log import LaneLog
+from laneboard.tui.widgets.lane_table import LaneTable
+from laneboard.tui.widgets.prompt_bar import LaneSuggester, PromptBar
+from laneboard.tui.widgets.route_preview import RoutePreview
+
+if TYPE_CHECKING:
+    from laneboard.tui.app import LaneboardApp
+
+FLUSH_S = 0.1
+_NOTE = "\x1b[2;36m"
+_OFF = "\x1b[0m"
+
+
+class MainScreen(Screen[None]):
+    """Lanes, pane, route preview, prompt."""
+
+    BINDINGS = [
+        Binding("ctrl+n", "step_lane(1)", "Next lane"),
+        Binding("ctrl+b", "step_lane(-1)", "Prev lane", show=False),
+        Binding("ctrl+down", "step_lane(1)", "Next lane", show=False),
+        Binding("ctrl+up", "step_lane(-1)", "Previous lane", show=False),
+        Binding("ctrl+g", "toggle_grid", "Grid"),
+        Binding("ctrl+o", "attach", "Attach"),
+        Binding("ctrl+r", "review_answer", "Review"),
+        Binding("ctrl+t", "review_diff", "Review diff", show=False),
+        Binding("pageup", "scroll_pane(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll_pane(1)", "Scroll down", show=False),
+        Binding("escape", "focus_prompt", "Prompt", show=False),
+    ]
+
+    selected: reactive[str | None] = reactive(None)
+    grid: reactive[bool] = reactive(False)
+    untrusted: reactive[bool] = reactive(False)
+
+    def __init__(self, *, animate: bool = True) -> None:
+        super().__init__()
+        self.animate = animate
+        self.buffers = PaneBuffers()
+        self.last_answer: dict[str, str] = {}
+        self._streamed: dict[str, int] = {}
+        self._sent_at: dict[str, float] = {}
+        self._flush_timer: Timer | None = None
+
+    @property
+    def cockpit(self) -> LaneboardApp:
+        from laneboard.tui.app import LaneboardApp
+
+        app = self.app
+        assert isinstance(app, LaneboardApp)
+        return app
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> Iterator[Widget]:
+        app = self.cockpit
+        table = LaneTable(animate=self.animate, id="lanes")
+        table.border_title = f"laneboard · {app.supervisor.session}"
+        yield table
+        yield LaneLog(id="pane")
+        yield LaneGrid(app.lane_ids(), id="grid")
+        yield RoutePreview(id="preview")
+        models = [e.alias or k for k, e in app.loaded.config.models.items() if e.kind == "chat"]
+        yield PromptBar(LaneSuggester(app.lane_ids(), models), blink=self.animate, id="prompt")
+        yield Footer()
+
+    @property
+    def lane_table(self) -> LaneTable:
+        return self.query_one("#lanes", LaneTable)
+
+    @property
+    def pane(self) -> LaneLog:
+        return self.query_one("#pane", LaneLog)
+
+    @property
+    def lane_grid(self) -> LaneGrid:
+        return self.query_one("#grid", LaneGrid)
+
+    @property
+    def preview(self) -> RoutePreview:
+        return self.query_one("#preview", RoutePreview)
+
+    @property
+    def prompt_bar(self) -> PromptBar:
+        return self.query_one("#prompt", PromptBar)
+
+    def on_mount(self) -> None:
+        self.refresh_lanes()
+        ids = self.cockpit.lane_ids()
+        if ids and self.selected is None:
+            self.selected = ids[0]
+        self.prompt_bar.focus_prompt()
+
+    def refresh_lanes(self) -> None:
+        """Re-read every lane from the supervisor into the table."""
+        for info in self.cockpit.lane_infos():
+            self.lane_table.set_lane(info)
+
+    def _refresh_lane(self, lane: str) -> None:
+        if lane in self.cockpit.supervisor.lanes:
+            self.lane_table.set_lane(self.cockpit.lane_info(lane))
+
+    # ------------------------------------------------------------------ selection and views
+
+    def select_lane(self, lane: str) -> None:
+        self.lane_table.select(lane)
+        self.selected = lane
+
+    def watch_selected(self, lane: str | None) -> None:
+        if lane is None:
+            return
+        if self.lane_table.selected_lane != lane:
+            self.lane_table.select(lane)
+        self.pane.show(lane, self.buffers.text(lane))
+        self.lane_grid.mark_selected(lane)
+
+    def watch_grid(self, grid: bool) -> None:
+        self.pane.display = not grid
+        self.lane_grid.display = grid
+        for log in self._visible_logs():
+            if log.lane:
+                log.show(log.lane, self.buffers.text(log.lane))
+        self.lane_grid.mark_selected(self.selected)
+
+    def watch_untrusted(self, untrusted: bool) -> None:
+        self._preview(self.prompt_bar.text)
+
+    def _visible_logs(self) -> list[LaneLog]:
+        return self.lane_grid.logs() if self.grid else [self.pane]
+
+    def on_lane_table_selected(self, event: LaneTable.Selected) -> None:
+        self.selected = event.lane
+
+    def on_lane_table_lifecycle_requested(self, event: LaneTable.LifecycleRequested) -> None:
+        self.cockpit.lane_lifecycle(event.lane, event.action)
+
+    def on_select_lane(self, event: m.SelectLane) -> None:
+        self.select_lane(event.lane)
+
+    def action_step_lane(self, delta: int) -> None:
+        self.lane_table.step(delta)
+
+    def action_toggle_grid(self) -> None:
+        self.grid = not self.grid
+
+    def action_toggle_untrusted(self) -> None:
+        self.untrusted = not self.untrusted
+        self.notify("untrusted input: " + ("on — routed as mail/web text" if self.untrusted else "off"))
+
+    def action_focus_prompt(self) -> None:
+        self.prompt_bar.focus_prompt()
+
+    def action_scroll_pane(self, direction: int) -> None:
+        log = self.pane if not self.grid else self.lane_grid.log_for(self.selected or "")
+        if log is not None:
+            log.scroll_to(y=log.scroll_y + direction * max(log.size.height - 1, 1), animate=False)
+
+    def action_attach(self) -> None:
+        if self.selected:
+            self.cockpit.attach(self.selected)
+
+    # ------------------------------------------------------------------ output
+
+    def on_output_received(self, event: m.OutputReceived) -> None:
+        self.buffers.feed(event.lane, event.data)
+        self._streamed[event.lane] = self._streamed.get(event.lane, 0) + len(event.data)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_S, self._flush)
+
+    def _flush(self) -> None:
+        """Move pending text into the logs on screen; text for hidden lanes stays buffered."""
+        self._flush_timer = None
+        shown = {log.lane: log for log in self._visible_logs() if log.lane}
+        for lane in list(self.buffers.dirty):
+            text = self.buffers.take(lane)
+            log = shown.get(lane)
+            if log is not None:
+                log.append(text)
+        self.buffers.dirty.clear()
+
+    def flush_now(self) -> None:
+        """Flush immediately (tests and benchmarks)."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+        self._flush()
+
+    def _note(self, lane: str, text: str) -> None:
+        self.buffers.note(lane, f"{_NOTE}{text}{_OFF}")
+        self._schedule_flush()
+
+    # ------------------------------------------------------------------ supervisor facts
+
+    def on_lane_state_updated(self, event: m.LaneStateUpdated) -> None:
+        self._refresh_lane(event.lane)
+        if event.state == "failed":
+            self.notify(event.detail or "the lane failed", title=f"{event.lane} failed",
+                        severity="error", timeout=10)
+        elif event.state == "waiting":
+            self.notify(event.detail or "it waits for input or a permission",
+                        title=f"{event.lane} needs you", severity="warning", timeout=10)
+
+    def on_usage_updated(self, event: m.UsageUpdated) -> None:
+        self._refresh_lane(event.lane)
+
+    def on_lane_errored(self, event: m.LaneErrored) -> None:
+        if event.kind not in ("fence", "failed"):
+            self.notify(event.message, title=f"{event.lane}: {event.kind}", severity="warning")
+
+    def on_fence_tripped(self, event: m.FenceTripped) -> None:
+        self._note(event.lane, f"⛔ fence: {event.message}")
+        self.notify(event.message, title=f"{event.lane}: fence denied", severity="error",
+                    timeout=10)
+
+    def on_model_changed(self, event: m.ModelChanged) -> None:
+        self._refresh_lane(event.lane)
+        if event.explicit:
+            self.notify(f"{event.lane} now runs {event.model}", title="model switched")
+        else:
+            self.notify(event.reason, title=f"{event.lane} fell back to {event.model}",
+                        severity="warning")
+
+    def on_model_switch_waiting(self, event: m.ModelSwitchWaiting) -> None:
+        self._refresh_lane(event.lane)
+        self.notify(f"{event.lane} is busy: switching to {event.model} once it is idle",
+                    title="waiting for idle")
+
+    def on_context_warned(self, event: m.ContextWarned) -> None:
+        pct = 100 * event.used / event.window if event.window else 0
+        self.notify(f"{event.used:,} of {event.window:,} tokens ({pct:.0f}%)",
+                    title=f"{event.lane}: context nearly full", severity="warning")
+
+    def on_turn_finished(self, event: m.TurnFinished) -> None:
+        result, lane = event.result, event.lane
+        if result.reply and not self._streamed.get(lane):
+            self.buffers.feed(lane, result.reply.rstrip("\n") + "\n")
+        self.last_answer[lane] = result.reply or self.buffers.plain_tail(lane)
+        took = time.monotonic() - self._sent_at.pop(lane, time.monotonic())
+        if result.state == "done":
+            self._note(lane, f"✓ done in {took:.1f}s · {result.model or '-'}")
+            self.notify(f"{len(result.reply)} chars in {took:.1f}s", title=f"{lane} finished")
+        else:
+            self._note(lane, f"✗ {result.state}: {result.error or ''}")
+            self.notify(result.error or result.state, title=f"{lane}: turn {result.state}",
+                        severity="error", timeout=10)
+        self._refresh_lane(lane)
+        if event.route.get("escalate") and result.state == "done":
+            self.cockpit.store_review(lane, event.prompt, result, event.route)
+
+    def on_prompt_sent(self, event: m.PromptSent) -> None:
+        self._streamed[event.lane] = 0
+        self._sent_at[event.lane] = time.monotonic()
+        rule = event.route.get("rule", "")
+        first = event.prompt.strip().splitlines()[0] if event.prompt.strip() else ""
+        self._note(event.lane, f"› you → {event.lane} [{rule}] {first[:200]}")
+
+    # ------------------------------------------------------------------ the prompt
+
+    def on_prompt_bar_changed(self, event: PromptBar.Changed) -> None:
+        self._preview(event.text)
+
+    def _preview(self, text: str) -> None:
+        preview = self.preview
+        preview.error = ""
+        if not text.strip():
+            preview.decision = None
+            return
+        if text.startswith("/"):
+            preview.decision = None
+            preview.hint = self._command_hint(text)
+            return
+        try:
+            preview.decision = self.cockpit.route(text, untrusted=self.untrusted)
+        except LaneboardError as e:
+            preview.decision = None
+            preview.error = str(e)
+
+    def _command_hint(self, text: str) -> str:
+        if text.startswith("/model"):
+            ref = text[len("/model"):].strip()
+            lane = self.selected or "-"
+            return f"/model: switch {lane} to {ref or 'REF'} (strict: no fallback; waits while busy)"
+        return "commands: /model REF"
+
+    def on_prompt_bar_submitted(self, event: PromptBar.Submitted) -> None:
+        text = event.text
+        self.preview.decision = None
+        self.preview.hint = ""
+        if text.startswith("/model"):
+            ref = text[len("/model"):].strip()
+            if not ref or not self.selected:
+                self.notify("usage: /model REF (switches the selected lane)", severity="warning")
+                return
+            self.request_model_switch(self.selected, ref)
+            return
+        if text.startswith("/"):
+            self.notify(f"unknown command {text.split()[0]!r}; try /model REF",
+                        severity="warning")
+            return
+        try:
+            decision = self.cockpit.route(text, untrusted=self.untrusted)
+        except LaneboardError as e:
+            self.notify(str(e), title="not sent", severity="error", timeout=10)
+            return
+        self.send(decision.lane, decision.prompt, decision.as_dict())
+
+    def send(self, lane: str, prompt: str, route: dict[str, object]) -> None:
+        """Send through the app's worker; the answer streams into `lane`'s pane."""
+        self.post_message(m.PromptSent(lane, prompt, route))
+        if self.selected != lane and not self.grid:
+            self.select_lane(lane)
+        self.cockpit.send_prompt(lane, prompt, route)
+
+    def request_model_switch(self, lane: str, ref: str) -> None:
+        from laneboard.lanes.specs import lane_candidates
+
+        try:
+            lane_candidates(self.cockpit.loaded.config, lane, ref)  # validate now: strict refs
+        except LaneboardError as e:
+            self.notify(str(e), title=f"/model {ref}", severity="error", timeout=10)
+            return
+        rt = self.cockpit.supervisor.lanes[lane]
+        if rt.queue.locked():
+            self._note(lane, f"model switch to {ref} waits for idle")
+        self.cockpit.switch_model(lane, ref)
+
+    # ------------------------------------------------------------------ escalation
+
+    def _review_lane(self) -> str | None:
+        for lane_id, rt in self.cockpit.supervisor.lanes.items():
+            if rt.config.role == "reviewer":
+                return lane_id
+        return None
+
+    def _escalate(self, prompt: str, source: str) -> None:
+        review = self._review_lane()
+        if review is None:
+            self.notify("no lane has role: reviewer", title="cannot escalate", severity="error")
+            return
+        rt = self.cockpit.supervisor.lanes[review]
+        route: dict[str, object] = {
+            "lane": review, "rule": "escalate", "fence": rt.config.fence, "escalate": True,
+            "triage": False, "reason": f"escalated from the cockpit: {source}",
+        }
+        self.send(review, prompt, route)
+
+    def action_review_answer(self) -> None:
+        lane = self.selected
+        if lane is None:
+            return
+        if lane == self._review_lane():
+            self.notify("select the lane whose answer should be reviewed", severity="warning")
+            return
+        answer = self.last_answer.get(lane) or self.buffers.plain_tail(lane)
+        if not answer.strip():
+            self.notify(f"{lane} has no answer yet", title="nothing to review", severity="warning")
+            return
+        prompt = (f"Review this answer from lane {lane!r}. Judge correctness, risks and what "
+                  f"is missing. Plan mode: do not change anything.\n\n---\n{answer}")
+        self._escalate(prompt, f"last answer of {lane}")
+
+    def action_review_diff(self) -> None:
+        self.cockpit.review_diff()
+
+    def escalate_diff(self, diff: str) -> None:
+        """Send a diff (from the app's git worker) to the review lane."""
+        self._escalate(f"Review this diff (PR review: correctness, security, design). "
+                       f"Plan mode: do not change anything.\n\n```diff\n{diff}\n```",
+                       "git diff HEAD")

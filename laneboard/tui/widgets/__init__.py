@@ -1,0 +1,1 @@
+"""One module per widget; each is small and talks to its screen through messages."""

@@ -1,0 +1,158 @@
+"""The lane list: one row per lane with role, state, model · tier, fence badge and usage.
+
+A `DataTable` in row-cursor mode, so keyboard and mouse selection come for free. The
+screen hands down `LaneInfo` snapshots (`set_lane`); the table posts `LaneTable.Selected`
+when the highlighted row changes. The busy spinner ticks only while some lane is busy
+(an idle cockpit runs no timer at all), and not at all when `animate` is off (snapshots).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable
+
+from laneboard.tui.state import TIER_SHORT, LaneInfo, usage_text
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+STATE_GLYPH = {
+    "stopped": ("○", "dim"),
+    "starting": ("◌", "cyan"),
+    "restarting": ("◌", "yellow"),
+    "ready": ("●", "green"),
+    "busy": (SPINNER[0], "bold cyan"),
+    "waiting": ("◆", "bold black on yellow"),
+    "failed": ("✗", "bold red"),
+}
+FENCE_STYLE = {
+    "read-only": ("read-only", "green"),
+    "plan": ("plan", "cyan"),
+    "workspace-write": ("ws-write", "yellow"),
+    "full": ("FULL", "bold red"),
+}
+COLUMNS = (("lane", "lane"), ("role", "role"), ("state", "state"), ("model", "model · tier"),
+           ("fence", "fence"), ("usage", "usage"))
+
+
+def state_cell(info: LaneInfo, frame: int = 0) -> Text:
+    """The state column: glyph (a spinner frame while busy) and the state name."""
+    glyph, style = STATE_GLYPH.get(info.state, ("?", ""))
+    if info.state == "busy":
+        glyph = SPINNER[frame % len(SPINNER)]
+    label = "input?" if info.state == "waiting" else info.state
+    return Text.assemble((f"{glyph} {label}", style))
+
+
+def model_cell(info: LaneInfo) -> Text:
+    """The model column: `gpt-5.5 · orch`, `!` for an explicit choice, `→ x` while pending."""
+    text = Text(info.model_short)
+    if info.explicit:
+        text.append("!", "bold")
+    if info.tier:
+        text.append(f" · {TIER_SHORT.get(info.tier, info.tier)}", "dim")
+    if info.pending_model:
+        text.append(f" → {info.pending_model.split('/', 1)[-1]} (waits for idle)", "italic yellow")
+    return text
+
+
+def fence_cell(info: LaneInfo) -> Text:
+    label, style = FENCE_STYLE.get(info.fence, (info.fence, ""))
+    return Text(label, style=style)
+
+
+class LaneTable(DataTable[Text | str]):
+    """Every lane, one row each; the highlighted row is the selected lane."""
+
+    BINDINGS = [
+        Binding("s", "lane('start')", "Start", show=True),
+        Binding("x", "lane('stop')", "Stop", show=True),
+        Binding("r", "lane('restart')", "Restart", show=True),
+    ]
+
+    class Selected(Message):
+        """The highlighted lane changed (keyboard or mouse)."""
+
+        def __init__(self, lane: str) -> None:
+            super().__init__()
+            self.lane = lane
+
+    class LifecycleRequested(Message):
+        """Start, stop or restart the highlighted lane."""
+
+        def __init__(self, lane: str, action: str) -> None:
+            super().__init__()
+            self.lane, self.action = lane, action
+
+    def __init__(self, *, animate: bool = True, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, id=id)
+        self.animate = animate
+        self._infos: dict[str, LaneInfo] = {}
+        self._frame = 0
+        self._spinner: Timer | None = None
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    @property
+    def selected_lane(self) -> str | None:
+        if not self._infos or self.cursor_row < 0:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value)
+        except Exception:  # an empty table during start-up
+            return None
+
+    def set_lane(self, info: LaneInfo) -> None:
+        """Add or update one lane's row."""
+        cells = self._cells(info)
+        if info.id not in self._infos:
+            self._infos[info.id] = info
+            self.add_row(*cells, key=info.id)
+        else:
+            self._infos[info.id] = info
+            for (key, _), value in zip(COLUMNS, cells, strict=True):
+                self.update_cell(info.id, key, value)
+        self._sync_spinner()
+
+    def info(self, lane: str) -> LaneInfo | None:
+        return self._infos.get(lane)
+
+    def select(self, lane: str) -> None:
+        if lane in self._infos:
+            self.move_cursor(row=self.get_row_index(lane))
+
+    def step(self, delta: int) -> None:
+        """Move the selection by `delta` rows, wrapping around."""
+        if self.row_count:
+            self.move_cursor(row=(self.cursor_row + delta) % self.row_count)
+
+    def _cells(self, info: LaneInfo) -> tuple[Text | str, ...]:
+        lane = Text(info.id, style="bold red" if info.state == "failed" else "bold")
+        return (lane, info.role, state_cell(info, self._frame), model_cell(info),
+                fence_cell(info), usage_text(info))
+
+    def _sync_spinner(self) -> None:
+        busy = self.animate and any(i.state == "busy" for i in self._infos.values())
+        if busy and self._spinner is None:
+            self._spinner = self.set_interval(0.12, self._tick)
+        elif not busy and self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+
+    def _tick(self) -> None:
+        self._frame += 1
+        for info in self._infos.values():
+            if info.state == "busy":
+                self.update_cell(info.id, "state", state_cell(info, self._frame))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table is self and event.row_key.value is not None:
+            self.post_message(self.Selected(str(event.row_key.value)))
+
+    def action_lane(self, action: str) -> None:
+        lane = self.selected_lane
+        if lane is not None:
+            self.post_message(self.LifecycleRequested(lane, action))

@@ -1,0 +1,173 @@
+"""The prompt bar: focused at start, `@lane` and `/model` completion, history, multi-line.
+
+Single-line mode is an `Input`: Enter sends, → accepts the grey completion, ↑/↓ walk the
+history. `ctrl+l` switches to multi-line mode (a `TextArea`): Enter inserts a newline and
+`ctrl+s` (or `ctrl+j`/`ctrl+enter` where the terminal sends them) sends. The bar posts
+`Changed` on every edit (the screen recomputes the route preview) and `Submitted` on send;
+it knows nothing about lanes beyond the names it completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.suggester import Suggester
+from textual.widget import Widget
+from textual.widgets import Input, Label, TextArea
+
+
+class LaneSuggester(Suggester):
+    """Completes `@la` → `@lane ` and `/model g` → `/model gpt55` (a word at the end)."""
+
+    def __init__(self, lanes: Sequence[str], models: Sequence[str] = ()) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.lanes = list(lanes)
+        self.models = list(models)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if value.startswith("/model "):
+            word = value[len("/model "):]
+            return _complete(value, word, self.models, "")
+        if value.startswith("/") and " " not in value:
+            return _complete(value, value[1:], ["model "], "")
+        word = value.rsplit(" ", 1)[-1]
+        if word.startswith("@"):
+            return _complete(value, word[1:], self.lanes, " ")
+        return None
+
+
+def _complete(value: str, word: str, names: Sequence[str], tail: str) -> str | None:
+    if not word and not tail:
+        return None
+    for name in names:
+        if name.lower().startswith(word.lower()) and name != word:
+            return value + name[len(word):] + tail
+    return None
+
+
+class PromptBar(Widget):
+    """Where prompts are typed; the route preview sits just above it."""
+
+    DEFAULT_CSS = """
+    PromptBar { height: auto; }
+    PromptBar > Horizontal { height: auto; }
+    PromptBar #prompt-mark { width: 2; padding: 1 0 0 1; color: $accent; }
+    PromptBar Input { width: 1fr; }
+    PromptBar TextArea { width: 1fr; height: 6; display: none; }
+    PromptBar.-multiline Input { display: none; }
+    PromptBar.-multiline TextArea { display: block; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+l", "toggle_multiline", "Multi-line", show=True),
+        Binding("ctrl+s,ctrl+j,ctrl+enter", "send", "Send", show=False),
+        Binding("up", "history(-1)", "Previous prompt", show=False),
+        Binding("down", "history(1)", "Next prompt", show=False),
+    ]
+
+    multiline: reactive[bool] = reactive(False)
+
+    class Submitted(Message):
+        """Enter (or ctrl+s in multi-line mode) with some text."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Changed(Message):
+        """The text changed; the screen previews the route."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, suggester: LaneSuggester, *, blink: bool = True,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._suggester = suggester
+        self._blink = blink
+        self._history: list[str] = []
+        self._cursor = 0
+
+    def compose(self) -> Iterator[Widget]:
+        with Horizontal():
+            yield Label("›", id="prompt-mark")
+            field = Input(placeholder="prompt · @lane · /model REF   (ctrl+l: multi-line)",
+                          suggester=self._suggester, id="prompt-input")
+            field.cursor_blink = self._blink
+            yield field
+            area = TextArea(id="prompt-area", soft_wrap=True, show_line_numbers=False)
+            area.cursor_blink = self._blink
+            yield area
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#prompt-input", Input)
+
+    @property
+    def area(self) -> TextArea:
+        return self.query_one("#prompt-area", TextArea)
+
+    @property
+    def text(self) -> str:
+        return self.area.text if self.multiline else self.input.value
+
+    def focus_prompt(self) -> None:
+        (self.area if self.multiline else self.input).focus()
+
+    def clear(self) -> None:
+        self.input.value = ""
+        self.area.text = ""
+
+    def watch_multiline(self, multiline: bool) -> None:
+        self.set_class(multiline, "-multiline")
+        if multiline:
+            self.area.text = self.input.value
+            self.area.move_cursor(self.area.document.end)
+        else:
+            self.input.value = self.area.text.replace("\n", " ").strip()
+        self.focus_prompt()
+
+    def action_toggle_multiline(self) -> None:
+        self.multiline = not self.multiline
+
+    def action_send(self) -> None:
+        self._submit(self.text)
+
+    def action_history(self, delta: int) -> None:
+        if self.multiline or not self._history:
+            return
+        self._cursor = max(0, min(len(self._history), self._cursor + delta))
+        value = self._history[self._cursor] if self._cursor < len(self._history) else ""
+        self.input.value = value
+        self.input.cursor_position = len(value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send":
+            return self.multiline
+        return True
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit(event.value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed(event.value))
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed(event.text_area.text))
+
+    def _submit(self, text: str) -> None:
+        if not text.strip():
+            return
+        if not self._history or self._history[-1] != text:
+            self._history.append(text)
+        self._cursor = len(self._history)
+        self.clear()
+        self.post_message(self.Submitted(text))
