@@ -383,6 +383,14 @@ def test_index_heals_from_the_files(store: ArtifactStore) -> None:
     assert store.rebuild_index() == 5
 
 
+def test_list_falls_back_to_the_files_without_an_index(store: ArtifactStore) -> None:
+    ids = _write_many(store)
+    store.close()
+    store._index = ArtifactIndex(store.root, path=store.root / "no-such-dir" / "x.sqlite")
+    assert [s.id for s in store.list()] == ids[::-1]
+    assert [s.id for s in store.list(lane="review", limit=1)] == [ids[4]]
+
+
 def test_index_schema_mismatch_is_rebuilt(store: ArtifactStore) -> None:
     _write_many(store)
     store.close()

@@ -259,7 +259,9 @@ async def test_embeddings_and_listing(standin: StandinServer) -> None:
     assert len(vectors) == 3
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2])
     assert names == list(standin.models) and version.count(".") == 2
-    assert info.value.kind == "not-found" and "missing-embedder" in str(info.value)
+    assert info.value.kind == "not-found"
+    assert "no model 'missing-embedder'" in str(info.value)
+    assert "ollama pull missing-embedder" in str(info.value)
     [embed_call] = [r for r in standin.requests if r.path == "/api/embed"][:1]
     assert embed_call.body == {"model": "qwen3-embedding:8b", "input": texts}
 

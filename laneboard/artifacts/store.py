@@ -114,7 +114,9 @@ class ArtifactStore:
 
     # ------------------------------------------------------------------ preparing
 
-    def prepare(self, record: ArtifactRecord, *, now: dt.datetime | None = None) -> PreparedArtifact:
+    def prepare(
+        self, record: ArtifactRecord, *, now: dt.datetime | None = None
+    ) -> PreparedArtifact:
         """Redact, strip, bound and render `record` (pure apart from reading the clock)."""
         now = to_datetime(now) or dt.datetime.now(dt.UTC)
         started = to_datetime(record.started) or now
@@ -332,10 +334,26 @@ class ArtifactStore:
     def list(
         self, lane: str | None = None, kind: str | None = None, limit: int | None = 50
     ) -> builtins.list[ArtifactSummary]:
-        """Newest first; see `ArtifactIndex.list`."""
+        """Newest first; see `ArtifactIndex.list`.
+
+        If the index cannot be opened at all (a read-only folder, say), the files are
+        read directly: slower, but `laneboard artifacts list` keeps working.
+        """
         if not self.root.is_dir():
             return []
-        return self.index.list(lane=lane, kind=kind, limit=limit)
+        try:
+            return self.index.list(lane=lane, kind=kind, limit=limit)
+        except ArtifactError as e:
+            if self._index is None:
+                raise
+            log.warning("artifact index unavailable, reading the files", extra={"error": str(e)})
+        found = [
+            _summary_of(a)
+            for a in self.iter_all()
+            if (lane is None or a.lane == lane) and (kind is None or a.kind == kind)
+        ]
+        found.sort(key=lambda s: (s.started or _EPOCH, s.id), reverse=True)
+        return found if limit is None else found[:limit]
 
     def search(
         self, query: str, *, lane: str | None = None, kind: str | None = None, limit: int = 20
@@ -369,6 +387,26 @@ class ArtifactStore:
                 except FileNotFoundError:
                     continue
         return removed
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _summary_of(a: Artifact) -> ArtifactSummary:
+    return ArtifactSummary(
+        id=a.id,
+        kind=a.kind,
+        lane=a.lane,
+        harness=a.harness,
+        model=a.model,
+        state=a.state,
+        title=a.title,
+        started=a.started,
+        finished=a.finished,
+        redactions=a.redactions,
+        path=a.path,
+        meta=a.meta,
+    )
 
 
 def _first_line(text: str) -> str:

@@ -200,12 +200,15 @@ class HttpHarness(Harness):
             )
         return self._client
 
-    def raise_for(self, status: int, body: bytes, response: httpx.Response) -> None:
+    def raise_for(self, status: int, body: bytes, response: httpx.Response,
+                  model: str | None = None) -> None:
+        """Raise the ProviderError for an error status; `model` is the one requested."""
         if status >= 400:
+            model = model or self.spec.model
             raise status_error(
                 status, error_message(body), service=self.service, url=str(response.url),
-                model=self.spec.model, retry_after=response.headers.get("retry-after"),
-                missing_hint=self.missing_hint(self.spec.model),
+                model=model, retry_after=response.headers.get("retry-after"),
+                missing_hint=self.missing_hint(model),
             )
 
     async def request_json(self, method: str, path: str, *, json_body: Any = None,
@@ -217,7 +220,8 @@ class HttpHarness(Harness):
             if deadline is not None:
                 kwargs["timeout"] = httpx.Timeout(deadline)
             resp = await self.client().request(method, url, json=json_body, **kwargs)
-            self.raise_for(resp.status_code, resp.content, resp)
+            model = json_body.get("model") if isinstance(json_body, dict) else None
+            self.raise_for(resp.status_code, resp.content, resp, model)
             try:
                 return resp.json()
             except ValueError as exc:
@@ -255,8 +259,7 @@ class HttpHarness(Harness):
             return Health(alive=False, detail=str(exc))
         return Health(alive=True, detail=detail)
 
-    # the contract's own name for the turn deadline (base.Harness.send)
-    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         user: Message = {"role": "user", "content": prompt}
         messages = [*self.history, user]
         result = await self.run_turn(lambda turn: self.stream_chat(messages, turn), timeout)

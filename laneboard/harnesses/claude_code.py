@@ -56,8 +56,8 @@ from laneboard.harnesses.base import (
 from laneboard.harnesses.claude_transcript import TurnView
 from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
-from laneboard.harnesses.watchdog import RepetitionWatchdog
 from laneboard.harnesses.treewatch import TreeSnapshot, snapshot
+from laneboard.harnesses.watchdog import RepetitionWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -396,7 +396,7 @@ class ClaudeCodeHarness(Harness):
 
     # -- interactive turn ------------------------------------------------------------
 
-    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - the Harness contract
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         """Deliver `prompt`, wait for the turn's end, return the transcript's answer."""
         if self.headless:
             return await self.send_headless(prompt, timeout=timeout)
@@ -570,7 +570,7 @@ class ClaudeCodeHarness(Harness):
 
     # -- headless --------------------------------------------------------------------
 
-    async def send_headless(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - named like send()
+    async def send_headless(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         """One `claude -p` run: stream-json parsed into events, a TurnResult at the end."""
         path = self._binary_path()
         session_id = str(uuid.uuid4())

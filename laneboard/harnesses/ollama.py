@@ -124,7 +124,7 @@ class OllamaHarness(HttpHarness):
         await self._stream("/api/chat", body, turn, chat=True)
 
     async def generate(self, prompt: str, *, model: str | None = None, system: str | None = None,
-                       timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - named like send()
+                       timeout: float = 600.0) -> TurnResult:
         """One stateless completion (`/api/generate`), streamed and watched like a turn."""
         body: dict[str, Any] = {"model": self._model(model), "prompt": prompt, "stream": True}
         if system is not None:
@@ -150,7 +150,7 @@ class OllamaHarness(HttpHarness):
         url = self.url(path)
         async with self.translated(url), self.client().stream("POST", url, json=body) as resp:
             if resp.status_code >= 400:
-                self.raise_for(resp.status_code, await resp.aread(), resp)
+                self.raise_for(resp.status_code, await resp.aread(), resp, body["model"])
             async for line in resp.aiter_lines():
                 if not line.strip():
                     continue

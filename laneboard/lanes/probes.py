@@ -87,6 +87,16 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0].strip() if text.strip() else ""
 
 
+def _meaningful_line(text: str, pattern: str = r"\d+\.\d+") -> str:
+    """The line that matters in a CLI's chatter (codex prints WARNINGs before its answer)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        if re.search(pattern, ln) and not ln.upper().startswith("WARNING"):
+            return ln
+    quiet = [ln for ln in lines if not ln.upper().startswith("WARNING")]
+    return (quiet or lines or [""])[-1]
+
+
 # ---------------------------------------------------------------- tmux and CLIs
 
 
@@ -110,7 +120,7 @@ async def probe_cli(harness: str, env: Mapping[str, str]) -> Check:
     binary = CLI_BINARIES[harness]
     r = await run_cmd([binary, "--version"], env)
     if r.found and r.rc == 0:
-        return Check("cli.installed", "ok", binary, _first_line(r.out) or "installed")
+        return Check("cli.installed", "ok", binary, _meaningful_line(r.out) or "installed")
     package = "@openai/codex" if binary == "codex" else "@anthropic-ai/claude-code"
     if not r.found:
         return Check(
@@ -222,13 +232,13 @@ async def codex_auth(subject: str, env: Mapping[str, str], now: float) -> Check:
             "npm install -g @openai/codex, then codex login",
         )
     if r.rc != 0:
-        detail = "timed out" if r.timed_out else _first_line(r.out) or f"exit {r.rc}"
+        detail = "timed out" if r.timed_out else _meaningful_line(r.out, "login") or f"exit {r.rc}"
         return Check("auth.present", "fail", subject, f"codex is not logged in ({detail})", login)
     home = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else _home(env) / ".codex"
     try:
         data = json.loads((home / "auth.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return Check("auth.present", "ok", subject, _first_line(r.out) or "logged in")
+        return Check("auth.present", "ok", subject, _meaningful_line(r.out, "login") or "logged in")
     if isinstance(data, dict) and data.get("OPENAI_API_KEY"):
         return Check("auth.present", "ok", subject, "codex uses an API key")
     tokens = data.get("tokens") if isinstance(data, dict) else None
@@ -578,7 +588,10 @@ async def live_checks(
     jobs: list[Awaitable[list[Check]]] = [
         _bounded("tmux.available", "tmux", probe_tmux(environ, needs_tmux), PROC_TIMEOUT_S + 1),
         _bounded(
-            "tmux.review-session", probe_review_session(loaded, environ, cwd), PROC_TIMEOUT_S + 1
+            "tmux.review-session",
+            "review",
+            probe_review_session(loaded, environ, cwd),
+            PROC_TIMEOUT_S + 1,
         ),
     ]
     jobs += [
@@ -592,7 +605,10 @@ async def live_checks(
         for n in needs
     ]
     timeout = httpx.Timeout(http_timeout, connect=min(CONNECT_TIMEOUT_S, http_timeout))
-    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+    # Loading the CA bundle costs ~0.3 s; plain-http endpoints (the usual local Ollama)
+    # never use it, so only https endpoints pay for it.
+    verify = any(u.startswith("https:") for u in endpoints)
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False, verify=verify) as client:
         for url, models in sorted(endpoints.items()):
             jobs.append(
                 _bounded(

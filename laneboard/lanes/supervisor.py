@@ -489,10 +489,10 @@ class Supervisor:
                 and rt.in_flight is not None
             ):
                 # the harness saw the turn start: the prompt is in the agent's hands
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                    return "delivered"
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return "delivered"
         result = await task
         return result.state
 

@@ -46,8 +46,8 @@ class PreflightScreen(Screen[None]):
         yield Static("running checks…", id="preflight-summary", classes="summary")
         table: DataTable[Any] = DataTable(id="checks", cursor_type="row")
         table.add_column("status", key="status", width=7)
-        table.add_column("check", key="check")
-        table.add_column("subject", key="subject")
+        table.add_column("check", key="check", width=25)
+        table.add_column("subject", key="subject", width=22)
         table.add_column("finding", key="finding")
         yield table
         yield Static("", id="fix")
@@ -95,10 +95,15 @@ class PreflightScreen(Screen[None]):
 
     def _show_fix(self, row: int) -> None:
         fix = self.query_one("#fix", Static)
-        if 0 <= row < len(self._checks) and self._checks[row].fix:
+        if 0 <= row < len(self._checks):
             c = self._checks[row]
-            fix.border_title = f"fix · {c.id}"
-            fix.update(c.fix)
+            fix.border_title = f"{c.id} · {c.subject}"
+            body = Text(c.message)
+            if c.fix:
+                body.append("\nfix: ", "bold yellow")
+                body.append(c.fix)
+            fix.update(body)
+            fix.set_class(c.status in ("warn", "fail"), "-problem")
             fix.display = True
         else:
             fix.display = False

@@ -1,0 +1,248 @@
+"""`laneboard demo`: the whole cockpit with no accounts.
+
+Starts the stand-in model endpoints inside this process (Anthropic, OpenAI Responses and
+Ollama dialects, answering briefly and saying they are the demo), makes an isolated HOME
+with pre-seeded Claude Code and Codex configs, a small git workspace with a feature branch
+to review, and a config with the shipped lane ids (main, coder, review, triage, commit).
+Lanes run the REAL `claude` and `codex` when they are installed, otherwise small command
+lanes that imitate them. Everything lives in a temporary directory and on a private tmux
+socket that is killed on exit; the user's own agent configs are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from laneboard.standins import Reply, StandinServer
+from laneboard.standins.recorded import RecordedRequest
+
+DEMO_KEY_ENV = "LANEBOARD_DEMO_KEY"
+
+IMITATOR = textwrap.dedent(
+    '''
+    """A stand-in for an agent CLI that is not installed: answers each line it reads."""
+    import sys
+    name = sys.argv[1]
+    print(f"{name} (laneboard demo imitation; install the real CLI for the real thing)")
+    print("> ", end="", flush=True)
+    for line in sys.stdin:
+        text = line.strip()
+        if text:
+            print(f"[{name}] working on: {text[:60]}")
+            print(f"[{name}] demo answer: done, nothing was changed.")
+        print("> ", end="", flush=True)
+    '''
+)
+
+
+def demo_reply(request: RecordedRequest) -> Reply:
+    """Short, plausible answers that say they come from the demo."""
+    prompt = (request.prompt or "").strip()
+    first = prompt.splitlines()[0][:60] if prompt else ""
+    if "ESCALATE or SKIP" in prompt:
+        return Reply.text("ESCALATE")
+    if "commit message" in prompt.lower():
+        return Reply.text("feat(demo): add greeting\n\nA demo commit message from the local model.")
+    if request.dialect == "anthropic":
+        return Reply.text(
+            "FINDINGS (laneboard demo reviewer):\n"
+            "- [medium] app.py:3: `greet` ignores an empty name; return a default.\n"
+            "- [low] app.py:1: add a docstring.\n"
+            "No files were edited."
+        )
+    return Reply.text(f'laneboard demo ({request.dialect}): got "{first}". Nothing was changed.')
+
+
+@dataclass
+class DemoEnv:
+    root: Path
+    workspace: Path
+    config: Path
+    socket: str
+    server: StandinServer
+    real: dict[str, bool]
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "demo",
+            "GIT_AUTHOR_EMAIL": "demo@example.invalid",
+            "GIT_COMMITTER_NAME": "demo",
+            "GIT_COMMITTER_EMAIL": "demo@example.invalid",
+        },
+    )
+
+
+def make_workspace(ws: Path) -> None:
+    """A git repo with `main` and a feature branch, so `review` has something to read."""
+    ws.mkdir(parents=True)
+    _git(ws, "init", "-q", "-b", "main")
+    (ws / "app.py").write_text('def greet(name):\n    return "hi " + name\n')
+    _git(ws, "add", ".")
+    _git(ws, "commit", "-qm", "initial")
+    _git(ws, "checkout", "-qb", "feature")
+    (ws / "app.py").write_text(
+        'def greet(name):\n    if not name:\n        return "hi"\n    return f"hi {name}"\n'
+    )
+    _git(ws, "commit", "-qam", "greet: handle empty names")
+
+
+def write_config(env: DemoEnv) -> None:
+    from laneboard.harnesses.claude_code import seed_isolated_config
+    from laneboard.harnesses.codex import seed_isolated_home
+
+    url = env.server.url
+    home = env.root / "home"
+    claude_dir, codex_home = home / ".claude-demo", home / ".codex-demo"
+    seed_isolated_config(claude_dir, env.workspace)
+    seed_isolated_home(codex_home, env.workspace)
+    py = sys.executable
+    imitator = env.root / "imitate.py"
+    imitator.write_text(IMITATOR)
+
+    def agent_lane(name: str, real: bool, body: str, fake_name: str) -> str:
+        if real:
+            return body
+        return (
+            f"    harness: command\n"
+            f"    command: [{py}, -u, {imitator}, {fake_name}]\n"
+            f'    ready: ">\\\\s*$"\n'
+        )
+
+    lanes_env = (
+        f"    env: {{HOME: {home}, CLAUDE_CONFIG_DIR: {claude_dir}, CODEX_HOME: {codex_home}, "
+        f"ANTHROPIC_AUTH_TOKEN: demo, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', "
+        f"CLAUDE_CODE_MAX_RETRIES: '1', {DEMO_KEY_ENV}: demo}}\n"
+    )
+    text = f"""\
+# laneboard demo config: stand-in endpoints at {url}; nothing here reaches a real model.
+version: 1
+tmux: {{socket: {env.socket}, session: demo}}
+providers:
+  openai-codex: {{harness: codex, base_url: "{url}/v1", api_key_env: {DEMO_KEY_ENV}}}
+  anthropic: {{harness: claude-code, base_url: "{url}"}}
+  ollama: {{harness: ollama, base_url: "{url}"}}
+models:
+  openai-codex/gpt-5.5: {{alias: gpt55, tier: orchestrator, params: {{thinking: medium}}, context_window: 400000}}
+  openai-codex/gpt-5.3-codex: {{tier: orchestrator, context_window: 400000}}
+  anthropic/claude-opus-4-5: {{alias: opus, tier: escalation, context_window: 200000}}
+  ollama/qwen3:7b: {{alias: triage, tier: local, context_window: 32768}}
+  ollama/qwen3-coder:14b: {{alias: commit, tier: local, context_window: 32768}}
+  ollama/qwen3-embedding:8b: {{alias: embed, tier: local, kind: embedding}}
+defaults:
+  provider: openai-codex
+  model: {{primary: gpt55, fallbacks: [openai-codex/gpt-5.3-codex]}}
+lanes:
+  main:
+    role: orchestrator
+{agent_lane("main", env.real["codex"], "    harness: codex" + chr(10) + "    mode: interactive" + chr(10), "codex")}    model: gpt55
+    fence: workspace-write
+    input: untrusted
+{lanes_env}  coder:
+    role: coder
+{agent_lane("coder", env.real["codex"], "    harness: codex" + chr(10) + "    mode: exec" + chr(10), "codex-exec")}    model: openai-codex/gpt-5.3-codex
+    fence: workspace-write
+{lanes_env}  review:
+    role: reviewer
+{agent_lane("review", env.real["claude"], "    harness: claude-code" + chr(10) + "    mode: interactive" + chr(10), "claude")}    model: opus
+    fallbacks: []
+    fence: plan
+{lanes_env}  triage:
+    role: helper
+    harness: ollama
+    model: triage
+  commit:
+    role: helper
+    harness: ollama
+    model: commit
+routing:
+  default: main
+  untrusted: main
+  rules:
+    - {{name: review, match: {{prefix: review}}, lane: review}}
+    - {{name: commit-message, match: {{prefix: "commit message"}}, lane: commit}}
+    - {{name: build, match: {{regex: "\\\\b(build|implement|refactor|fix)\\\\b"}}, lane: coder}}
+  tools: {{edit: coder, write: coder}}
+fences:
+  deny: ["rm -rf /", "git push --force", "DELETE /api/*"]
+artifacts: {{dir: {env.root / 'artifacts'}, embed_model: embed}}
+"""
+    # Command lanes take no model: drop model/fallbacks lines under imitated lanes.
+    if not (env.real["codex"] and env.real["claude"]):
+        text = _strip_models_of_command_lanes(text)
+    env.config.write_text(text)
+
+
+def _strip_models_of_command_lanes(text: str) -> str:
+    out: list[str] = []
+    in_command = False
+    for line in text.splitlines():
+        if line.startswith("  ") and not line.startswith("    "):
+            in_command = False
+        if line.strip() == "harness: command":
+            in_command = True
+        if in_command and line.strip().startswith(("model:", "fallbacks:", "mode:", "env:")):
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@contextmanager
+def demo_environment() -> Iterator[DemoEnv]:
+    """Everything the demo needs, cleaned up afterwards (tmux server, temp files)."""
+    root = Path(tempfile.mkdtemp(prefix="laneboard-demo-"))
+    socket = f"laneboard-demo-{os.getpid()}"
+    server = StandinServer(
+        models=("qwen3:7b", "qwen3-coder:14b", "qwen3-embedding:8b"), default=demo_reply
+    ).start()
+    env = DemoEnv(
+        root=root,
+        workspace=root / "workspace",
+        config=root / "laneboard-demo.yaml",
+        socket=socket,
+        server=server,
+        real={"claude": shutil.which("claude") is not None, "codex": shutil.which("codex") is not None},
+    )
+    old = {k: os.environ.get(k) for k in ("LANEBOARD_TMUX_SOCKET", "LANEBOARD_STATE_DIR", DEMO_KEY_ENV)}
+    try:
+        make_workspace(env.workspace)
+        write_config(env)
+        os.environ["LANEBOARD_TMUX_SOCKET"] = socket
+        os.environ["LANEBOARD_STATE_DIR"] = str(root / "state")
+        os.environ[DEMO_KEY_ENV] = "demo"
+        yield env
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+        server.stop()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def install_note(real: dict[str, bool]) -> str:
+    missing = [name for name, ok in real.items() if not ok]
+    if not missing:
+        return "real claude and codex lanes, talking to stand-in endpoints"
+    pkgs = {"claude": "@anthropic-ai/claude-code@2.1.328", "codex": "@openai/codex@0.169.0"}
+    return (
+        f"{' and '.join(missing)} not installed: those lanes imitate them "
+        f"(npm install -g {' '.join(pkgs[m] for m in missing)} for the real ones)"
+    )
