@@ -3,8 +3,9 @@
     preflight_offline_ms     `preflight --offline --json` on the shipped cockpit
     preflight_all_down_ms    full `preflight --json` with every live endpoint unreachable:
                              Ollama on a closed loopback port (refused at once), a second
-                             Ollama on TEST-NET-1 (192.0.2.1, never answers: the connect
-                             timeout), an unused tmux socket and an empty HOME (no logins)
+                             Ollama behind a saturated listen queue (SYNs dropped, like a
+                             firewalled host: the connect timeout), an unused tmux socket
+                             and an empty HOME (no logins)
 
 Each figure is the median of N runs of a fresh interpreter, because a user pays for the
 import of the CLI as much as for the probes. The target for the second is under 1.5 s:
@@ -13,6 +14,7 @@ probes run in parallel, each with its own short deadline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -35,13 +37,41 @@ def _closed_port() -> int:
     return port
 
 
-def _all_down_config(directory: Path) -> Path:
-    """The shipped cockpit with its Ollama unreachable, plus a blackholed remote Ollama."""
+class Blackhole:
+    """A loopback port whose accept queue is full: connects hang until they time out.
+
+    A TEST-NET address would do the same on a real network, but a sandbox without a route
+    refuses it at once; a saturated listener blackholes the same way everywhere.
+    """
+
+    def __init__(self) -> None:
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(0)
+        self.port: int = self.server.getsockname()[1]
+        self.fillers: list[socket.socket] = []
+        for _ in range(4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                s.connect(("127.0.0.1", self.port))
+            self.fillers.append(s)
+
+    def close(self) -> None:
+        for s in [*self.fillers, self.server]:
+            s.close()
+
+
+def _all_down_config(directory: Path, blackhole_port: int) -> Path:
+    """The shipped cockpit with its Ollama refused, plus a second, blackholed Ollama."""
     import yaml
 
     data = yaml.safe_load((ROOT / "laneboard" / "default_config.yaml").read_text())
     data["providers"]["ollama"]["base_url"] = f"http://127.0.0.1:{_closed_port()}"
-    data["providers"]["ollama-far"] = {"harness": "ollama", "base_url": "http://192.0.2.1:11434"}
+    data["providers"]["ollama-far"] = {
+        "harness": "ollama",
+        "base_url": f"http://127.0.0.1:{blackhole_port}",
+    }
     data["models"]["ollama-far/qwen3:7b"] = {"tier": "local"}
     data["lanes"]["far"] = {
         "role": "helper",
@@ -85,7 +115,7 @@ def preflight_offline_ms(runs: int = 5) -> float:
     """Median wall time (ms) of `laneboard preflight --offline --json`."""
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        config = _all_down_config(d)
+        config = _all_down_config(d, _closed_port())
         return _median_ms(
             ["preflight", "--config", str(config), "--offline", "--json"], _env(d), d, runs
         )
@@ -93,10 +123,14 @@ def preflight_offline_ms(runs: int = 5) -> float:
 
 def preflight_all_down_ms(runs: int = 5) -> float:
     """Median wall time (ms) of a full `laneboard preflight --json`, every endpoint down."""
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        config = _all_down_config(d)
-        return _median_ms(["preflight", "--config", str(config), "--json"], _env(d), d, runs)
+    hole = Blackhole()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            config = _all_down_config(d, hole.port)
+            return _median_ms(["preflight", "--config", str(config), "--json"], _env(d), d, runs)
+    finally:
+        hole.close()
 
 
 def figures(runs: int = 5) -> dict[str, float]:

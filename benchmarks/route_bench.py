@@ -44,14 +44,16 @@ def build_config(rules: int = RULES, seed: int = SEED) -> Any:
             "exact": f"{w[0]} {w[1]}",
             "prefix": f"{w[0]} {w[1][:3]}",
             "glob": rng.choice([f"{w[0]} * {w[1]}", f"*{w[0]}?{w[1]}*", f"[{w[0][0]}]{w[0][1:]}*"]),
-            "regex": rng.choice([
-                rf"\b({w[0]}|{w[1]}|{w[2]})\b",
-                rf"{w[0]}\s+{w[1]}",
-                rf"^{w[0]}\b",
-                rf"(?:{w[1]})+ing",
-                rf"{w[0]}-\d+",
-                rf"\b{w[2]}(s|ed)?\b",
-            ]),
+            "regex": rng.choice(
+                [
+                    rf"\b({w[0]}|{w[1]}|{w[2]})\b",
+                    rf"{w[0]}\s+{w[1]}",
+                    rf"^{w[0]}\b",
+                    rf"(?:{w[1]})+ing",
+                    rf"{w[0]}-\d+",
+                    rf"\b{w[2]}(s|ed)?\b",
+                ]
+            ),
         }[kind]
         match: dict[str, Any] = {kind: pattern}
         if rng.random() < 0.25:
@@ -65,25 +67,45 @@ def build_config(rules: int = RULES, seed: int = SEED) -> Any:
             "ol/qwen:7b": {"alias": "qwen", "tier": "local"},
         },
         "lanes": {
-            "main": {"role": "orchestrator", "harness": "codex", "model": "big",
-                     "input": "untrusted", "fence": "workspace-write"},
-            "coder": {"role": "coder", "harness": "codex", "model": "big",
-                      "fence": "workspace-write"},
-            "review": {"role": "reviewer", "harness": "claude-code", "model": "opus",
-                       "fence": "plan"},
+            "main": {
+                "role": "orchestrator",
+                "harness": "codex",
+                "model": "big",
+                "input": "untrusted",
+                "fence": "workspace-write",
+            },
+            "coder": {
+                "role": "coder",
+                "harness": "codex",
+                "model": "big",
+                "fence": "workspace-write",
+            },
+            "review": {
+                "role": "reviewer",
+                "harness": "claude-code",
+                "model": "opus",
+                "fence": "plan",
+            },
             "helper": {"role": "helper", "harness": "ollama", "model": "qwen"},
         },
-        "routing": {"default": "main", "untrusted": "main", "rules": out,
-                    "tools": {"edit": "coder", "mcp__*": "helper", "web_*": "main"}},
+        "routing": {
+            "default": "main",
+            "untrusted": "main",
+            "rules": out,
+            "tools": {"edit": "coder", "mcp__*": "helper", "web_*": "main"},
+        },
     }
     return Config.model_validate(doc), vocab
 
 
-def build_prompts(vocab: list[str], n: int = 400, seed: int = SEED) -> list[tuple[str, bool, str | None]]:
+def build_prompts(
+    vocab: list[str], n: int = 400, seed: int = SEED
+) -> list[tuple[str, bool, str | None]]:
     """(prompt, untrusted, tool) triples: short and long, matching early, late or never."""
     rng = random.Random(seed + 1)
-    filler = ("please look at the failing build on main and tell me what you think of the "
-              "approach before we ship it to everyone tomorrow morning").split()
+    sentence = "please look at the failing build on main and tell me what you think of the "
+    sentence += "approach before we ship it to everyone tomorrow morning"
+    filler = sentence.split()
     prompts: list[tuple[str, bool, str | None]] = []
     for _ in range(n):
         shape = rng.random()
@@ -91,7 +113,7 @@ def build_prompts(vocab: list[str], n: int = 400, seed: int = SEED) -> list[tupl
             w = rng.choice(vocab)
             text = f"{w} {rng.choice(vocab)}"
         elif shape < 0.75:  # a sentence with a rule word somewhere
-            words = rng.sample(filler, 12) + [rng.choice(vocab)]
+            words = [*rng.sample(filler, 12), rng.choice(vocab)]
             rng.shuffle(words)
             text = " ".join(words)
         elif shape < 0.9:  # a sentence that matches nothing
@@ -108,25 +130,28 @@ def build_prompts(vocab: list[str], n: int = 400, seed: int = SEED) -> list[tupl
     return prompts
 
 
-def route_decisions_per_s(seconds: float = 2.0, rules: int = RULES) -> float:
-    """Decisions per second of `Router.route` over the prompt mix with `rules` rules."""
-    from laneboard.lanes.router import RouteRefused, Router
+def route_decisions_per_s(seconds: float = 2.0, rules: int = RULES, *, wall: bool = False) -> float:
+    """Decisions per second of `Router.route` over the prompt mix with `rules` rules.
+
+    Measured in CPU time of this process (`time.process_time`) unless `wall`: routing is
+    single-threaded and CPU-bound, and on a shared machine wall-clock time mostly
+    measures the neighbours.
+    """
+    from laneboard.lanes.router import Router
 
     cfg, vocab = build_config(rules)
     router = Router(cfg)
     prompts = build_prompts(vocab)
     route = router.route
+    clock = time.perf_counter if wall else time.process_time
     done = 0
-    start = time.perf_counter()
+    start = clock()
     deadline = start + seconds
     while True:
         for text, untrusted, tool in prompts:
-            try:
-                route(text, untrusted=untrusted, tool=tool)
-            except RouteRefused:
-                pass
+            route(text, untrusted=untrusted, tool=tool)  # untrusted -> main: never refused
         done += len(prompts)
-        now = time.perf_counter()
+        now = clock()
         if now >= deadline:
             return done / (now - start)
 
@@ -142,7 +167,9 @@ def main() -> None:
     Router(cfg)
     compile_ms = (time.perf_counter() - t0) * 1000
     rate = route_decisions_per_s(args.seconds)
-    print(f"route_decisions_per_s: {rate:,.0f} (rules: {RULES}, goal: 20,000)")
+    wall = route_decisions_per_s(args.seconds, wall=True)
+    print(f"route_decisions_per_s: {rate:,.0f} per CPU-second (rules: {RULES}, goal: 20,000)")
+    print(f"wall_clock_decisions_per_s: {wall:,.0f}")
     print(f"compile_ms: {compile_ms:.1f}")
 
 

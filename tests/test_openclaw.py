@@ -57,10 +57,16 @@ def oc_file(tmp_path: Path) -> Path:
 
 def test_json5_and_effective_chains(oc_file: Path) -> None:
     oc = load_openclaw(oc_file)
-    chains = {a.id: (a.primary, a.fallbacks, a.primary_source, a.fallbacks_source)
-              for a in oc.agents}
+    chains = {
+        a.id: (a.primary, a.fallbacks, a.primary_source, a.fallbacks_source) for a in oc.agents
+    }
     assert chains == {
-        "main": ("anthropic/claude-sonnet-4-5", ("openai/gpt-5.2", "sonnet"), "defaults", "defaults"),
+        "main": (
+            "anthropic/claude-sonnet-4-5",
+            ("openai/gpt-5.2", "sonnet"),
+            "defaults",
+            "defaults",
+        ),
         "coder": ("opus", (), "agent", "agent"),
         "helper": ("ollama/qwen3:7b", ("glm",), "agent", "agent"),
         "ghost": ("openai/gpt-9", (), "agent", "agent"),
@@ -98,7 +104,9 @@ def test_entries_roster_and_model_policy() -> None:
     assert [a.id for a in oc.agents] == ["emori", "leia"]
     emori, leia = oc.agents
     assert (emori.primary, emori.fallbacks, emori.primary_source) == (
-        "openai/gpt-5.5", ("openai/gpt-5.2",), "defaults",
+        "openai/gpt-5.5",
+        ("openai/gpt-5.2",),
+        "defaults",
     )
     assert (leia.fallbacks, leia.fallbacks_source) == ((), "none")
     assert oc.policy_source == "agents.defaults.modelPolicy.allow"
@@ -117,7 +125,7 @@ def test_no_roster_means_one_main_agent_and_empty_policy_is_unrestricted() -> No
 
 def test_bad_json5_is_a_config_error_with_line(tmp_path: Path) -> None:
     p = tmp_path / "openclaw.json"
-    p.write_text('{\n  agents: {,}\n}')
+    p.write_text("{\n  agents: {,}\n}")
     with pytest.raises(ConfigError) as e:
         load_openclaw(p)
     assert e.value.first.location.line == 2
@@ -153,7 +161,7 @@ def test_missing_model_fails() -> None:
         ('{provider: "openai", remote: {baseUrl: "http://localhost:11434/v1/"}}', "ok"),
         ('{provider: "openai", model: "text-embedding-3-small"}', "warn"),
         ('{provider: "ollama", remote: {baseUrl: "http://10.0.0.5:11434"}}', "warn"),
-        ('{}', "warn"),  # auto may pick a remote API
+        ("{}", "warn"),  # auto may pick a remote API
         ('{enabled: false, provider: "openai"}', "skip"),
     ],
 )
@@ -172,13 +180,15 @@ def test_memory_search_absent_is_skipped() -> None:
 @pytest.mark.parametrize(
     ("doc", "status"),
     [
-        ('{}', "skip"),
+        ("{}", "skip"),
         ('{acp: {enabled: true}, plugins: {allow: ["acpx", "x"]}}', "ok"),
         ('{acp: {enabled: true}, plugins: {allow: ["x"]}}', "fail"),
         ('{acp: {backend: "acpx"}}', "warn"),
         ('{acp: {enabled: true}, plugins: {allow: ["acpx"], deny: ["acpx"]}}', "fail"),
-        ('{acp: {enabled: true}, plugins: {allow: ["acpx"], entries: {acpx: {enabled: false}}}}',
-         "fail"),
+        (
+            '{acp: {enabled: true}, plugins: {allow: ["acpx"], entries: {acpx: {enabled: false}}}}',
+            "fail",
+        ),
         ('{agents: {list: [{id: "c", runtime: {type: "acp"}}]}, plugins: {allow: []}}', "fail"),
     ],
 )
@@ -197,7 +207,9 @@ def test_cli_models_resolve_and_chain_with_openclaw(oc_file: Path) -> None:
     r = runner.invoke(cli, ["models", "chain", "main", "--openclaw", str(oc_file), "--json"])
     doc = json.loads(r.output)
     assert [c["key"] for c in doc["candidates"]] == [
-        "anthropic/claude-sonnet-4-5", "openai/gpt-5.2", "anthropic/claude-sonnet-4-5",
+        "anthropic/claude-sonnet-4-5",
+        "openai/gpt-5.2",
+        "anthropic/claude-sonnet-4-5",
     ]
     r = runner.invoke(cli, ["models", "chain", "ghost", "--openclaw", str(oc_file)])
     assert r.exit_code == 1
@@ -208,8 +220,13 @@ def test_cli_preflight_openclaw_json(oc_file: Path) -> None:
     doc = json.loads(r.output)
     assert r.exit_code == 1
     ids = {c["id"] for c in doc["checks"]}
-    assert {"config.load", "openclaw.agents", "openclaw.fallbacks", "openclaw.memory",
-            "openclaw.acpx"} <= ids
+    assert {
+        "config.load",
+        "openclaw.agents",
+        "openclaw.fallbacks",
+        "openclaw.memory",
+        "openclaw.acpx",
+    } <= ids
     assert not any(i.startswith("policy.") for i in ids)  # the laneboard config is not checked
     assert {a["id"] for a in doc["openclaw_agents"]} == {"main", "coder", "helper", "ghost"}
     assert all(c["fix"] for c in doc["checks"] if c["status"] in ("warn", "fail"))

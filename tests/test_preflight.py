@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import os
 import stat
@@ -95,9 +97,15 @@ def test_good_config_passes_every_static_check(tmp_path: Path) -> None:
     checks = static_checks(loaded(tmp_path))
     assert {c.status for c in checks} == {"ok"}, [c for c in checks if c.status != "ok"]
     assert {c.id for c in checks} == {
-        "models.resolve", "models.allowed", "models.aliases", "fallback.provider",
-        "policy.cheap-writable", "policy.untrusted-tier", "policy.escalation-trivial",
-        "policy.review-readonly", "ollama.loopback",
+        "models.resolve",
+        "models.allowed",
+        "models.aliases",
+        "fallback.provider",
+        "policy.cheap-writable",
+        "policy.untrusted-tier",
+        "policy.escalation-trivial",
+        "policy.review-readonly",
+        "ollama.loopback",
     }
     main = next(c for c in checks if c.id == "models.resolve" and c.subject == "lane main")
     assert "gpt55 → openai-codex/gpt-5.5" in main.message and "gpt-5.3-codex" in main.message
@@ -110,7 +118,9 @@ def test_models_resolve_fails_with_location(tmp_path: Path) -> None:
 
 
 def test_models_allowed_fails(tmp_path: Path) -> None:
-    text = GOOD.replace("fallbacks: [], fence: plan", "fallbacks: [anthropic/claude-sonnet-9], fence: plan")
+    text = GOOD.replace(
+        "fallbacks: [], fence: plan", "fallbacks: [anthropic/claude-sonnet-9], fence: plan"
+    )
     (c,) = only(check_models(loaded(tmp_path, text)), "models.allowed", "fail")
     assert "Model is not allowed: anthropic/claude-sonnet-9" in c.message
     assert c.subject == "lane review"
@@ -132,7 +142,9 @@ def test_fallback_provider_fails(tmp_path: Path) -> None:
 
 
 def test_cheap_writable_fails_directly_and_through_a_fallback(tmp_path: Path) -> None:
-    direct = GOOD.replace("model: triage, fence: read-only", "model: triage, fence: workspace-write")
+    direct = GOOD.replace(
+        "model: triage, fence: read-only", "model: triage, fence: workspace-write"
+    )
     (c,) = only(check_policy(loaded(tmp_path, direct).config), "policy.cheap-writable", "fail")
     assert c.subject == "lane triage" and "fallback" not in c.message
     via_fb = GOOD.replace("fallbacks: [openai-codex/gpt-5.3-codex]}", "fallbacks: [triage]}")
@@ -228,12 +240,19 @@ async def test_ollama_unreachable_fails_fast(tmp_path: Path, unreachable_url: st
     assert statuses(checks, "ollama.models") == {"skip"}
 
 
-async def test_offline_skips_everything_that_reaches_out(tmp_path: Path, standin: StandinServer) -> None:
+async def test_offline_skips_everything_that_reaches_out(
+    tmp_path: Path, standin: StandinServer
+) -> None:
     lc = loaded(tmp_path, GOOD, standin.url)
     env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
     checks = await probes.live_checks(lc, offline=True, environ=env, cwd=tmp_path)
-    for cid in ("tmux.available", "cli.installed", "ollama.reachable", "ollama.models",
-                "tmux.review-session"):
+    for cid in (
+        "tmux.available",
+        "cli.installed",
+        "ollama.reachable",
+        "ollama.models",
+        "tmux.review-session",
+    ):
         assert statuses(checks, cid) == {"skip"}, cid
     assert standin.requests == []
     assert statuses(checks, "artifacts.writable") == {"ok"}
@@ -279,13 +298,18 @@ esac
         ({"tokens": {"access_token": jwt(time.time() - 60)}}, "fail"),
     ],
 )
-async def test_codex_cli_and_login(tmp_path: Path, auth: dict[str, object] | None, status: str) -> None:
+async def test_codex_cli_and_login(
+    tmp_path: Path, auth: dict[str, object] | None, status: str
+) -> None:
     bindir = fake_bin(tmp_path, "codex", CODEX)
     home = tmp_path / "home"
     (home / ".codex").mkdir(parents=True)
     if auth is not None:
         (home / ".codex" / "auth.json").write_text(json.dumps(auth))
-    text = GOOD.replace("  review:", "  review-x:").split("  review-x:")[0] + "artifacts: {dir: arts}\n"
+    text = (
+        GOOD.replace("  review:", "  review-x:").split("  review-x:")[0]
+        + "artifacts: {dir: arts}\n"
+    )
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(home)}
     checks = await _live(loaded(tmp_path, text), tmp_path, env)
     (cli_ok,) = only(checks, "cli.installed", "ok")
@@ -306,7 +330,10 @@ async def test_missing_clis_and_tmux_fail(tmp_path: Path) -> None:
     ("creds", "status"),
     [
         (None, "fail"),
-        ({"claudeAiOauth": {"accessToken": "t", "expiresAt": (time.time() + 5 * 86400) * 1000}}, "ok"),
+        (
+            {"claudeAiOauth": {"accessToken": "t", "expiresAt": (time.time() + 5 * 86400) * 1000}},
+            "ok",
+        ),
         ({"claudeAiOauth": {"accessToken": "t", "expiresAt": (time.time() + 600) * 1000}}, "warn"),
         ({"claudeAiOauth": {"accessToken": "t", "expiresAt": (time.time() - 600) * 1000}}, "fail"),
     ],
@@ -331,7 +358,7 @@ async def test_api_key_env(tmp_path: Path) -> None:
     assert missing.status == "fail"  # no key and no Claude login in that HOME
 
 
-async def test_tmux_review_session(tmp_path: Path, tmux_socket: str) -> None:
+def test_tmux_review_session(tmp_path: Path, tmux_socket: str) -> None:
     work = tmp_path / "proj.x"
     work.mkdir()
     lc = loaded(tmp_path)
@@ -339,21 +366,36 @@ async def test_tmux_review_session(tmp_path: Path, tmux_socket: str) -> None:
     _, session = probes.review_session(lc, env, work)
     assert session == "lb-proj-x"
 
-    async def probe() -> Check:
-        return await probes.probe_review_session(lc, env, work)
+    def probe() -> Check:
+        return asyncio.run(probes.probe_review_session(lc, env, work))
 
-    assert (await probe()).status == "skip"  # no server: laneboard is not running
+    assert probe().status == "skip"  # no server: laneboard is not running
     tmux = ["tmux", "-L", tmux_socket]
     subprocess.run([*tmux, "new-session", "-d", "-s", session, "-n", "_laneboard"], check=True)
-    failed = await probe()
+    failed = probe()
     assert failed.status == "fail" and "missing" in failed.message and failed.fix
     out = subprocess.run(
-        [*tmux, "new-window", "-d", "-P", "-F", "#{window_id}", "-t", f"={session}:", "-n", "review"],
-        check=True, capture_output=True, text=True,
+        [
+            *tmux,
+            "new-window",
+            "-d",
+            "-P",
+            "-F",
+            "#{window_id}",
+            "-t",
+            f"={session}:",
+            "-n",
+            "review",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    subprocess.run([*tmux, "set-option", "-w", "-t", out.stdout.strip(), "@laneboard_lane", "review"],
-                   check=True)
-    assert (await probe()).status == "ok"
+    subprocess.run(
+        [*tmux, "set-option", "-w", "-t", out.stdout.strip(), "@laneboard_lane", "review"],
+        check=True,
+    )
+    assert probe().status == "ok"
 
 
 def test_artifacts_writable(tmp_path: Path) -> None:
@@ -394,8 +436,9 @@ def test_exit_codes() -> None:
 async def test_full_run_groups_in_order(tmp_path: Path, standin: StandinServer) -> None:
     standin.models = ["qwen3:7b", "qwen3-embedding:8b"]
     path = write(tmp_path, OLLAMA_ONLY, standin.url)
-    report = await run_preflight_async(str(path), cwd=tmp_path,
-                                       environ={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+    report = await run_preflight_async(
+        str(path), cwd=tmp_path, environ={"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    )
     groups = [c.group for c in report.ordered()]
     assert groups == sorted(groups, key=["config", "models", "policy", "environment"].index)
     assert report.exit_code(True) == 0, [c for c in report.checks if c.status != "ok"]
@@ -415,17 +458,24 @@ def test_cli_json_is_one_document_and_check_exit(tmp_path: Path, standin: Standi
 
 def test_cli_table_has_a_fix_for_every_problem(tmp_path: Path) -> None:
     text = GOOD.replace("fallbacks: [], fence: plan", "fallbacks: [], fence: full")
-    r = CliRunner().invoke(cli, ["preflight", "--config", str(write(tmp_path, text)), "--offline"],
-                           env={"COLUMNS": "200"})
+    r = CliRunner().invoke(
+        cli,
+        ["preflight", "--config", str(write(tmp_path, text)), "--offline"],
+        env={"COLUMNS": "200"},
+    )
     assert r.exit_code == 0
-    assert "policy.review-readonly" in r.output and "fix: set `lanes.review.fence: plan`" in r.output
+    assert (
+        "policy.review-readonly" in r.output and "fix: set `lanes.review.fence: plan`" in r.output
+    )
     assert "POLICY" in r.output
 
 
 def test_cli_warnings_only_exit_2(tmp_path: Path) -> None:
     text = OLLAMA_ONLY.replace("triage: {role: helper", "triage: {role: helper, fence: read-only")
     path = write(tmp_path, text, "http://10.0.0.9:11434")
-    r = CliRunner().invoke(cli, ["preflight", "--config", str(path), "--offline", "--check", "--json"])
+    r = CliRunner().invoke(
+        cli, ["preflight", "--config", str(path), "--offline", "--check", "--json"]
+    )
     doc = json.loads(r.output)
     assert doc["summary"]["fail"] == 0 and doc["summary"]["warn"] == 1, doc
     assert r.exit_code == 2
@@ -460,19 +510,71 @@ def test_cli_models_commands(tmp_path: Path) -> None:
     assert "ollama/qwen3-embedding:8b" in keys and r.exit_code == 0
     r = runner.invoke(cli, ["models", "resolve", "triage", "--config", path, "--json"])
     assert json.loads(r.output) == {
-        "input": "triage", "provider": "ollama", "model": "qwen3:7b", "key": "ollama/qwen3:7b",
-        "via": "alias", "alias": "triage", "allowed": True, "error": None,
+        "input": "triage",
+        "provider": "ollama",
+        "model": "qwen3:7b",
+        "key": "ollama/qwen3:7b",
+        "via": "alias",
+        "alias": "triage",
+        "allowed": True,
+        "error": None,
     }
     r = runner.invoke(cli, ["models", "resolve", "ollama/llama9", "--config", path, "--json"])
-    assert r.exit_code == 1 and json.loads(r.output)["error"] == "Model is not allowed: ollama/llama9"
+    assert (
+        r.exit_code == 1 and json.loads(r.output)["error"] == "Model is not allowed: ollama/llama9"
+    )
     r = runner.invoke(cli, ["models", "resolve", "ollama/llama9", "--config", path])
     assert "Model is not allowed: ollama/llama9" in r.output
     r = runner.invoke(cli, ["models", "chain", "main", "--config", path, "--json"])
     doc = json.loads(r.output)
-    assert [c["key"] for c in doc["candidates"]] == ["openai-codex/gpt-5.5", "openai-codex/gpt-5.3-codex"]
+    assert [c["key"] for c in doc["candidates"]] == [
+        "openai-codex/gpt-5.5",
+        "openai-codex/gpt-5.3-codex",
+    ]
     assert doc["strict"] is False
     r = runner.invoke(cli, ["models", "chain", "opus", "--config", path, "--json"])
     doc = json.loads(r.output)
-    assert doc["strict"] is True and [c["key"] for c in doc["candidates"]] == ["anthropic/claude-opus-4-5"]
+    assert doc["strict"] is True and [c["key"] for c in doc["candidates"]] == [
+        "anthropic/claude-opus-4-5"
+    ]
     r = runner.invoke(cli, ["models", "chain", "main", "--config", path])
     assert r.exit_code == 0 and "gpt-5.3-codex" in r.output
+
+
+async def test_blackholed_endpoint_is_bounded_by_the_connect_timeout(tmp_path: Path) -> None:
+    """A host that drops SYNs (a saturated accept queue here) costs one short timeout."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            s.connect(("127.0.0.1", port))
+        fillers.append(s)
+    try:
+        lc = loaded(tmp_path, OLLAMA_ONLY, f"http://127.0.0.1:{port}")
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+        started = time.monotonic()
+        checks = await probes.live_checks(
+            lc, offline=False, environ=env, cwd=tmp_path, http_timeout=0.3
+        )
+        assert time.monotonic() - started < 2.0
+        (c,) = only(checks, "ollama.reachable", "fail")
+        assert "Timeout" in c.message
+    finally:
+        for s in [*fillers, server]:
+            s.close()
+
+
+def test_command_modules_import_lazily() -> None:
+    code = (
+        "import sys, laneboard.commands.models, laneboard.commands.preflight;"
+        "print(sorted(m for m in ('pydantic', 'httpx', 'rich', 'json5') if m in sys.modules))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "[]", r.stdout + r.stderr

@@ -72,6 +72,7 @@ def cfg() -> Config:
 
 
 # (input, provider, model, key, via, allowed, error substring)
+# fmt: off
 CASES: list[tuple[str, str | None, str | None, str | None, str | None, bool, str | None]] = [
     # exact refs, first-slash split, trimming
     ("openai-codex/gpt-5.5", "openai-codex", "gpt-5.5", "openai-codex/gpt-5.5", "exact", True, None),
@@ -126,6 +127,7 @@ CASES: list[tuple[str, str | None, str | None, str | None, str | None, bool, str
      "Model is not allowed: ollama/llama3.3"),
     ("openrouter/kimi", "openrouter", "kimi", "openrouter/kimi", "exact", False, NOT_ALLOWED),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("raw", "provider", "model", "key", "via", "allowed", "error"), CASES)
@@ -141,7 +143,11 @@ def test_resolution_table(
 ) -> None:
     res = resolve_ref(cfg, raw)
     assert (res.provider, res.model, res.key, res.via, res.allowed) == (
-        provider, model, key, via, allowed,
+        provider,
+        model,
+        key,
+        via,
+        allowed,
     )
     if error is None:
         assert res.error is None
@@ -156,16 +162,24 @@ def test_table_is_big_enough() -> None:
 def test_json_shape(cfg: Config) -> None:
     doc = resolve_ref(cfg, "GPT55").to_json()
     assert doc == {
-        "input": "GPT55", "provider": "openai-codex", "model": "gpt-5.5",
-        "key": "openai-codex/gpt-5.5", "via": "alias", "alias": "gpt55",
-        "allowed": True, "error": None,
+        "input": "GPT55",
+        "provider": "openai-codex",
+        "model": "gpt-5.5",
+        "key": "openai-codex/gpt-5.5",
+        "via": "alias",
+        "alias": "gpt55",
+        "allowed": True,
+        "error": None,
     }
     bad = resolve_ref(cfg, "x/").to_json()
     assert set(bad) == set(doc) and bad["allowed"] is False and bad["provider"] is None
 
 
 def test_bare_id_without_default_provider_does_not_resolve() -> None:
-    text = BASE.replace("  provider: openai-codex\n", "") + "lanes: {main: {role: orchestrator, harness: codex}}\n"
+    text = (
+        BASE.replace("  provider: openai-codex\n", "")
+        + "lanes: {main: {role: orchestrator, harness: codex}}\n"
+    )
     res = resolve_ref(load(text).config, "gpt-4o")
     assert res.error_kind == "unresolved" and "no provider" in (res.error or "")
     assert res.allowed is False
@@ -184,10 +198,17 @@ def test_profile_and_provider_helpers() -> None:
 def test_resolved_model_carries_everything(cfg: Config) -> None:
     m = require_model(cfg, "gpt55cron@work")
     assert (m.provider, m.model, m.provider_id, m.key) == (
-        "openai-codex", "gpt-5.5:cron", "gpt-5.5", "openai-codex/gpt-5.5:cron",
+        "openai-codex",
+        "gpt-5.5:cron",
+        "gpt-5.5",
+        "openai-codex/gpt-5.5:cron",
     )
     assert (m.tier, m.kind, m.alias, m.via, m.profile) == (
-        "orchestrator", "chat", "gpt55cron", "alias", "work",
+        "orchestrator",
+        "chat",
+        "gpt55cron",
+        "alias",
+        "work",
     )
     assert m.params.thinking is None and m.context_window is None
     with pytest.raises(ModelRefError, match="Model is not allowed: ollama/nope"):
@@ -291,7 +312,9 @@ def test_every_site_is_checked() -> None:
     problems = check_model_refs(load(text))
     paths = {p.path: p for p in problems}
     assert set(paths) == {
-        "defaults.model.primary", "lanes.main.fallbacks[0]", "lanes.emb.model",
+        "defaults.model.primary",
+        "lanes.main.fallbacks[0]",
+        "lanes.emb.model",
         "artifacts.embed_model",
     }
     assert paths["defaults.model.primary"].check == "models.resolve"  # type: ignore[attr-defined]
@@ -304,7 +327,9 @@ def test_load_file_fails_with_file_line(tmp_path: Path) -> None:
     from laneboard.lanes.loading import load_file
 
     f = tmp_path / "bad.yaml"
-    f.write_text(BASE + "lanes:\n  main: {role: orchestrator, harness: codex, model: ollama/llama9}\n")
+    f.write_text(
+        BASE + "lanes:\n  main: {role: orchestrator, harness: codex, model: ollama/llama9}\n"
+    )
     with pytest.raises(ConfigError) as e:
         load_file(str(f))
     assert f"{f}:{(BASE.count(chr(10)) + 2)}:" in str(e.value)

@@ -257,33 +257,25 @@ def check_models(loaded: LoadedConfig) -> list[Check]:
                     "provider you don't run silently drops quality",
                 )
             )
-    if resolve_fails:
-        out += resolve_fails
-    else:
-        for view in lane_views(cfg):
-            if view.primary is None:
-                out.append(
-                    Check(
-                        "models.resolve",
-                        "ok",
-                        f"lane {view.lane_id}",
-                        "runs no model (command lane)",
-                    )
-                )
-                continue
-            text = _describe(view.primary)
-            if view.fallbacks:
-                text += "; fallbacks: " + ", ".join(_describe(f) for f in view.fallbacks)
-            out.append(Check("models.resolve", "ok", f"lane {view.lane_id}", text))
-        if cfg.artifacts.embed_model:
-            out.append(
-                Check(
-                    "models.resolve",
-                    "ok",
-                    "artifacts.embed_model",
-                    _describe(resolve(catalog, cfg.artifacts.embed_model)),
-                )
-            )
+    # The mapping of every lane that resolves is shown even when another lane is broken:
+    # "which model does this agent get?" is the question preflight exists to answer.
+    broken = {c.subject for c in resolve_fails + allow_fails}
+    out += resolve_fails
+    for view in lane_views(cfg):
+        subject = f"lane {view.lane_id}"
+        refs = ([view.primary] if view.primary else []) + list(view.fallbacks)
+        if subject in broken or not all(r.ok for r in refs):
+            continue  # its failure is reported where the bad ref is written
+        if view.primary is None:
+            out.append(Check("models.resolve", "ok", subject, "runs no model (command lane)"))
+            continue
+        text = _describe(view.primary)
+        if view.fallbacks:
+            text += "; fallbacks: " + ", ".join(_describe(f) for f in view.fallbacks)
+        out.append(Check("models.resolve", "ok", subject, text))
+    if cfg.artifacts.embed_model and "artifacts.embed_model" not in broken:
+        embed = _describe(resolve(catalog, cfg.artifacts.embed_model))
+        out.append(Check("models.resolve", "ok", "artifacts.embed_model", embed))
     out += allow_fails or [
         Check("models.allowed", "ok", "all refs", f"{n_sites} refs, all in the allowlist")
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib
 import json
 import os
 import re
@@ -555,6 +556,28 @@ async def _bounded(
     return result if isinstance(result, list) else [result]
 
 
+async def _http_probes(endpoints: dict[str, set[str]], http_timeout: float) -> list[Check]:
+    """Every Ollama endpoint, through one client.
+
+    httpx is imported in a worker thread so the process probes, already running, are not
+    held up by it (with trio installed, httpcore's import alone takes ~0.3 s); the CA
+    bundle is loaded only when an endpoint is https, for the same reason.
+    """
+    httpx = await asyncio.to_thread(importlib.import_module, "httpx")
+    timeout = httpx.Timeout(http_timeout, connect=min(CONNECT_TIMEOUT_S, http_timeout))
+    verify = any(u.startswith("https:") for u in endpoints)
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False, verify=verify) as client:
+        results = await asyncio.gather(
+            *(
+                _bounded(
+                    "ollama.reachable", url, probe_ollama(url, models, client), http_timeout + 0.5
+                )
+                for url, models in sorted(endpoints.items())
+            )
+        )
+    return [c for r in results for c in r]
+
+
 async def live_checks(
     loaded: LoadedConfig,
     *,
@@ -583,8 +606,6 @@ async def live_checks(
             out.append(await probe_auth(need, environ, offline=True))
         return out
 
-    import httpx
-
     jobs: list[Awaitable[list[Check]]] = [
         _bounded("tmux.available", "tmux", probe_tmux(environ, needs_tmux), PROC_TIMEOUT_S + 1),
         _bounded(
@@ -604,20 +625,10 @@ async def live_checks(
         )
         for n in needs
     ]
-    timeout = httpx.Timeout(http_timeout, connect=min(CONNECT_TIMEOUT_S, http_timeout))
-    # Loading the CA bundle costs ~0.3 s; plain-http endpoints (the usual local Ollama)
-    # never use it, so only https endpoints pay for it.
-    verify = any(u.startswith("https:") for u in endpoints)
-    async with httpx.AsyncClient(timeout=timeout, trust_env=False, verify=verify) as client:
-        for url, models in sorted(endpoints.items()):
-            jobs.append(
-                _bounded(
-                    "ollama.reachable", url, probe_ollama(url, models, client), http_timeout + 0.5
-                )
-            )
-            if is_loopback_url(url):
-                out.append(probe_ollama_bind(url))
-        results = await asyncio.gather(*jobs)
+    if endpoints:
+        jobs.append(_http_probes(endpoints, http_timeout))
+        out += [probe_ollama_bind(u) for u in sorted(endpoints) if is_loopback_url(u)]
+    results = await asyncio.gather(*jobs)
     for r in results:
         out += r
     return out

@@ -215,6 +215,9 @@ def collect(repo: Path, base: str | None, head: str | None,
     """
     head = head or "HEAD"
     head_sha = rev_parse(repo, head)
+    if head == "HEAD":  # name the branch in titles and front matter, not "HEAD"
+        name = git(repo, "rev-parse", "--abbrev-ref", "HEAD", check=False).stdout.strip()
+        head = name if name and name != "HEAD" else head
     base = base or default_base(repo, head)
     base_sha = rev_parse(repo, base)
     mb = git(repo, "merge-base", base_sha, head_sha, check=False)
@@ -289,12 +292,12 @@ def bound_diff(files: list[FileDiff], *, per_file_bytes: int = DEFAULT_PER_FILE_
     shown = 0
     for f in files:
         text, cut = bound(f.text, per_file_bytes, f"diff of {f.path}")
-        if cut:
-            cuts.append(f"{f.path}: cut to about {per_file_bytes:,} of {f.size:,} bytes")
         size = len(text.encode("utf-8"))
         if used + size > total_bytes:
             omitted.append(f)
             continue
+        if cut:
+            cuts.append(f"{f.path}: cut to about {per_file_bytes:,} of {f.size:,} bytes")
         if not text.endswith("\n"):
             text += "\n"
         chunks.append(text)

@@ -42,8 +42,8 @@ escalation tier or whose role is reviewer; `triage` is true when the text is unt
 
 Speed with many rules: exact rules are one dict lookup, prefix rules one lookup per
 distinct prefix length, and glob/regex rules are prefiltered by a literal each must
-contain (taken from the parsed regex, indexed by its first three characters) so only the
-few whose literal occurs in the prompt are run — in rule order, stopping at the first hit,
+contain (taken from the parsed regex; one trie-shaped regex finds them all in a single
+C-level pass over the prompt) so only the few whose literal occurs in the prompt are run — in rule order, stopping at the first hit,
 and never past a rule of another kind that already matched earlier. First-match order is
 preserved exactly; the prefilter can only admit extra candidates, never drop one.
 """
@@ -74,7 +74,7 @@ class RouteRefused(LaneError):
     """Untrusted input has no lane that may take it (the untrusted lane does not qualify)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RouteDecision:
     """Where a prompt goes and why; what `laneboard route --json` prints (minus `prompt`)."""
 
@@ -104,6 +104,28 @@ class RouteDecision:
             "triage": self.triage,
             "prompt": self.prompt,
         }
+
+
+def _new_decision(
+    lane: str, rule: str, reason: str, fence: str, escalate: bool, triage: bool, prompt: str
+) -> RouteDecision:
+    """Build a RouteDecision without the frozen `__init__`.
+
+    A frozen dataclass sets each field through `object.__setattr__`, which costs more than
+    the rest of a routing decision; filling the instance dict directly gives the same
+    immutable object (assignment still raises) at a tenth of the cost.
+    """
+    d = object.__new__(RouteDecision)
+    d.__dict__.update(
+        lane=lane,
+        rule=rule,
+        reason=reason,
+        fence=fence,
+        escalate=escalate,
+        triage=triage,
+        prompt=prompt,
+    )
+    return d
 
 
 def parse_at_lane(prompt: str) -> tuple[str, str] | None:
@@ -167,7 +189,13 @@ _ASCII_LOOKALIKES = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 _FOLD_TABLE = str.maketrans(
     {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, **_ASCII_LOOKALIKES}
 )
-_GRAM = 3
+#: Shortest literal worth indexing (shorter ones occur in almost every prompt).
+_MIN_LITERAL = 3
+#: Longest literal indexed: a prefix of a required literal is required too, and a short
+#: one keeps the trie regex shallow.
+_MAX_LITERAL = 24
+#: Most alternatives one requirement may have (`(a|b)(c|d)` is four).
+_MAX_SET = 32
 
 
 def _fold(text: str) -> str:
@@ -178,35 +206,69 @@ def _fold(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_FOLD_TABLE)
 
 
-def _grams(folded: str) -> set[str]:
-    return {folded[i : i + _GRAM] for i in range(len(folded) - _GRAM + 1)}
-
-
 def _op(node: Any) -> str:
     return str(getattr(node, "name", node))
 
 
-def _required(seq: Iterable[Any]) -> list[frozenset[str]]:
-    """Sets of literals a match of the parsed sequence must contain one of.
-
-    Only constructs whose meaning is certain contribute; anything else just ends the
-    current literal run, which keeps every returned requirement true (shorter, or absent,
-    requirements only admit more candidates).
-    """
-    found: list[frozenset[str]] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if run:
-            found.append(frozenset({"".join(run)}))
-            run.clear()
-
+def _exact(seq: Iterable[Any]) -> set[str] | None:
+    """Every string the parsed sequence can match, if that is a small set of literals."""
+    out = {""}
     for op, av in seq:
         name = _op(op)
+        opts: set[str] | None
         if name == "LITERAL":
-            run.append(chr(av))
+            opts = {chr(av)}
+        elif name == "SUBPATTERN":
+            opts = _exact(av[-1])
+        elif name == "ATOMIC_GROUP":
+            opts = _exact(av)
+        elif name == "BRANCH":
+            opts = set()
+            for branch in av[1]:
+                sub = _exact(branch)
+                if sub is None:
+                    return None
+                opts |= sub
+        elif name == "IN" and all(_op(o) == "LITERAL" for o, _ in av):
+            opts = {chr(c) for _, c in av}
+        else:
+            return None
+        if opts is None:
+            return None
+        out = {a + b for a in out for b in opts}
+        if len(out) > _MAX_SET:
+            return None
+    return out
+
+
+def _required(seq: Iterable[Any]) -> list[frozenset[str]]:
+    """Sets of strings a match of the parsed sequence must contain one of.
+
+    Only constructs whose meaning is certain contribute; anything else ends the current
+    run of literals, which keeps every returned requirement true (a shorter or absent
+    requirement only admits more candidates).
+    """
+    found: list[frozenset[str]] = []
+    run = {""}
+
+    def flush() -> None:
+        nonlocal run
+        if run != {""}:
+            found.append(frozenset(run))
+        run = {""}
+
+    for op, av in seq:
+        ex = _exact([(op, av)])
+        if ex is not None:
+            joined = {a + b for a in run for b in ex}
+            if len(joined) <= _MAX_SET:
+                run = joined
+                continue
+            flush()
+            run = ex
             continue
         flush()
+        name = _op(op)
         if name == "SUBPATTERN":
             found.extend(_required(av[-1]))
         elif name == "ATOMIC_GROUP":
@@ -227,15 +289,15 @@ def _required(seq: Iterable[Any]) -> list[frozenset[str]]:
 
 
 def _best(cands: list[frozenset[str]]) -> frozenset[str] | None:
-    """The most selective requirement: ASCII, at least a trigram long, longest shortest."""
-    usable = [c for c in cands if c and all(len(s) >= _GRAM and s.isascii() for s in c)]
+    """The most selective requirement: ASCII, long enough, longest shortest, fewest."""
+    usable = [c for c in cands if c and all(len(s) >= _MIN_LITERAL and s.isascii() for s in c)]
     if not usable:
         return None
     return max(usable, key=lambda c: (min(len(s) for s in c), -len(c)))
 
 
 def _trigger(pattern: str, flags: int) -> frozenset[str] | None:
-    """Trigrams at least one of which any match of `pattern` contains, or None (no filter)."""
+    """Folded literals at least one of which any match of `pattern` contains, or None."""
     try:
         parser = importlib.import_module("re._parser")
         parsed = parser.parse(pattern, flags)
@@ -244,7 +306,30 @@ def _trigger(pattern: str, flags: int) -> frozenset[str] | None:
         return None
     if best is None:
         return None
-    return frozenset(_fold(s)[:_GRAM] for s in best)
+    return frozenset(_fold(s)[:_MAX_LITERAL] for s in best)
+
+
+def _trie_regex(literals: Iterable[str]) -> str:
+    """One regex matching, at a position, the LONGEST of `literals` that starts there.
+
+    Greedy optional tails make the engine try the deeper trie node first; every other
+    literal starting at the same position is a prefix of the one reported.
+    """
+    trie: dict[str, Any] = {}
+    for lit in literals:
+        node = trie
+        for ch in lit:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(trie)
 
 
 # ---------------------------------------------------------------- compiled rules
@@ -293,6 +378,7 @@ class Router:
             "routing.untrusted" if routing and routing.untrusted else "the default lane"
         )
         self._triage = routing is not None and routing.triage is not None
+        self._hints: dict[str, str] = {}
         self._compile_rules(config)
         self._compile_tools(config)
 
@@ -339,11 +425,24 @@ class Router:
         self._prefix_cs_lengths = sorted(self._prefix_cs)
         self._scans = scans
         self._always = [k for k, s in enumerate(scans) if s.trigger is None]
-        index: dict[str, list[int]] = {}
+        by_literal: dict[str, set[int]] = {}
         for k, s in enumerate(scans):
-            for gram in s.trigger or ():
-                index.setdefault(gram, []).append(k)
-        self._gram_index = index
+            for lit in s.trigger or ():
+                by_literal.setdefault(lit, set()).add(k)
+        # A scan reports the longest literal at each position; the rules of every literal
+        # that is a prefix of it (found at the same position) are candidates too.
+        self._literal_rules: dict[str, tuple[int, ...]] = {}
+        for lit in by_literal:
+            ks: set[int] = set()
+            for n in range(_MIN_LITERAL, len(lit) + 1):
+                ks |= by_literal.get(lit[:n], set())
+            self._literal_rules[lit] = tuple(sorted(ks))
+        self._scan: re.Pattern[str] | None = None
+        if by_literal:
+            # The class in front is one bitmap test that skips positions no literal
+            # starts at before the engine walks the trie's first-level alternatives.
+            first = re.escape("".join(sorted({lit[0] for lit in by_literal})))
+            self._scan = re.compile(f"(?=[{first}])(?=({_trie_regex(by_literal)}))")
 
     def _compile_tools(self, config: Config) -> None:
         merged: dict[str, _ToolRoute] = {}
@@ -390,9 +489,7 @@ class Router:
                         rest,
                     )
                 return self._decide(lane, "@lane", f"the prompt names @{name}", rest, untrusted)
-            close = difflib.get_close_matches(name, list(self._lanes), n=1)
-            hint = f" (did you mean @{close[0]}?)" if close else ""
-            note = f"@{name} names no lane{hint}, so the prompt is routed as written; "
+            note = f"@{name} names no lane{self._did_you_mean(name)}, so the prompt is routed as written; "
 
         if tool is not None:
             tr = self._match_tool(tool)
@@ -413,6 +510,17 @@ class Router:
             )
         return self._admit(self._default, "default", note + why, prompt, untrusted)
 
+    def _did_you_mean(self, name: str) -> str:
+        """` (did you mean @x?)` or ``; cached, because difflib is slow and the prompt bar
+        asks again on every keystroke while `@rev…` is being typed."""
+        hint = self._hints.get(name)
+        if hint is None:
+            close = difflib.get_close_matches(name, list(self._lanes), n=1)
+            hint = f" (did you mean @{close[0]}?)" if close else ""
+            if len(self._hints) < 256:
+                self._hints[name] = hint
+        return hint
+
     def lane_takes_untrusted(self, lane_id: str) -> bool:
         """Whether untrusted text may go to this lane (trusted-input or sub-orchestrator: no)."""
         lane = self._lanes.get(lane_id)
@@ -422,7 +530,7 @@ class Router:
         self, lane: _Lane, rule: str, reason: str, prompt: str, untrusted: bool
     ) -> RouteDecision:
         sentence = reason[:1].upper() + reason[1:] + "."
-        return RouteDecision(
+        return _new_decision(
             lane.id, rule, sentence, lane.fence, lane.escalate, untrusted and self._triage, prompt
         )
 
@@ -503,18 +611,15 @@ class Router:
 
     def _candidates(self, text: str) -> Sequence[int]:
         """Positions in `self._scans`, ascending, of the glob/regex rules that may match."""
-        index = self._gram_index
-        if not index:
+        if self._scan is None:
             return self._always
-        grams = _grams(_fold(text))
+        hits = set(self._scan.findall(_fold(text)))
+        if not hits:
+            return self._always
+        literal_rules = self._literal_rules
+        if len(hits) == 1 and not self._always:
+            return literal_rules[hits.pop()]
         found: set[int] = set(self._always)
-        if len(grams) <= len(index):
-            for g in grams:
-                hits = index.get(g)
-                if hits is not None:
-                    found.update(hits)
-        else:
-            for g, hits in index.items():
-                if g in grams:
-                    found.update(hits)
+        for lit in hits:
+            found.update(literal_rules[lit])
         return sorted(found)

@@ -240,7 +240,11 @@ class Supervisor:
                 rt.last_output = (rt.last_output + ev.data)[-4000:]
                 self.hub.publish(LaneOutput(rt.id, ev.data))
             elif isinstance(ev, StateChanged):
-                if ev.state in ("ready", "busy", "waiting"):
+                # starting → ready is the supervisor's call (after start() and the pid check)
+                if ev.state in ("ready", "busy", "waiting") and rt.state not in (
+                    "starting",
+                    "restarting",
+                ):
                     self._set_state(rt, ev.state, ev.detail or ("turn started" if ev.state == "busy" else ""))
             elif isinstance(ev, UsageReported):
                 pass  # counted once per turn from TurnResult.usage
