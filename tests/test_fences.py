@@ -169,8 +169,14 @@ def test_shell_commands_that_are_allowed(matcher: DenyMatcher, text: str) -> Non
         ("http DELETE h/api/index", "DELETE /api/*"),
         ("wget --method=DELETE http://h/api/index", "DELETE /api/*"),
         ("for i in 1 2 3; do curl -X DELETE http://h/api/index; done", "DELETE /api/*"),
-        ("curl -X POST https://prod.example.com/admin/reset", "POST https://prod.example.com/admin/*"),
-        ("curl -d '{}' https://PROD.example.com/admin/reset", "POST https://prod.example.com/admin/*"),
+        (
+            "curl -X POST https://prod.example.com/admin/reset",
+            "POST https://prod.example.com/admin/*",
+        ),
+        (
+            "curl -d '{}' https://PROD.example.com/admin/reset",
+            "POST https://prod.example.com/admin/*",
+        ),
     ],
 )
 def test_http_requests_that_are_denied(matcher: DenyMatcher, text: str, pattern: str) -> None:

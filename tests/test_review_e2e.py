@@ -130,6 +130,9 @@ def setup(tmp_path: Path, standin: StandinServer) -> Iterator[Setup]:
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10,
                        check=False)
+        # tmux leaves its socket file behind; it is ours, so remove it too
+        (Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket).unlink(
+            missing_ok=True)
 
 
 def review(s: Setup, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:

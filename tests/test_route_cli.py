@@ -34,15 +34,21 @@ routing:
 REFUSING = CONFIG.replace("  default: main\n  untrusted: main\n", "  default: coder\n")
 
 
-def run(args: list[str], tmp_path: Path, config: str = CONFIG, stdin: str | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], tmp_path: Path, config: str = CONFIG, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "laneboard.yaml"
     path.write_text(config)
     env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     env.pop("LANEBOARD_CONFIG", None)
     return subprocess.run(
         [sys.executable, "-m", "laneboard.cli", *args, "--config", str(path)],
-        input=stdin, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
     )
 
 
@@ -57,14 +63,20 @@ def run(args: list[str], tmp_path: Path, config: str = CONFIG, stdin: str | None
         (["x", "--tool", "Edit"], "coder", "tool:edit", "workspace-write", False, False),
     ],
 )
-def test_json(tmp_path: Path, args: list[str], lane: str, rule: str, fence: str,
-              escalate: bool, triage: bool) -> None:
+def test_json(
+    tmp_path: Path, args: list[str], lane: str, rule: str, fence: str, escalate: bool, triage: bool
+) -> None:
     p = run(["route", *args, "--json"], tmp_path)
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert list(doc) == ["lane", "rule", "reason", "fence", "escalate", "triage"]
     assert (doc["lane"], doc["rule"], doc["fence"], doc["escalate"], doc["triage"]) == (
-        lane, rule, fence, escalate, triage)
+        lane,
+        rule,
+        fence,
+        escalate,
+        triage,
+    )
     assert doc["reason"]
 
 
@@ -91,10 +103,11 @@ def test_refusal_exits_1_and_says_why(tmp_path: Path) -> None:
 
 
 def test_config_error_exits_2_with_file_and_line(tmp_path: Path) -> None:
-    broken = CONFIG.replace("lane: coder}", "lane: codr}")
+    broken = CONFIG.replace("lane: coder}", "lane: codr}", 1)
+    line = 1 + broken[: broken.index("codr")].count("\n")
     p = run(["route", "x", "--json"], tmp_path, config=broken)
     assert p.returncode == 2
-    assert f"{tmp_path / 'laneboard.yaml'}:17" in p.stderr
+    assert f"{tmp_path / 'laneboard.yaml'}:{line}:" in p.stderr
     assert "did you mean 'coder'" in p.stderr
 
 
@@ -102,8 +115,20 @@ def test_root_config_option_works_too(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(CONFIG)
     p = subprocess.run(
-        [sys.executable, "-m", "laneboard.cli", "--config", str(path), "route", "review x",
-         "--json"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "laneboard.cli",
+            "--config",
+            str(path),
+            "route",
+            "review x",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["lane"] == "review"

@@ -13,8 +13,8 @@ from laneboard.config import Config, parse_config
 from laneboard.lanes.router import (
     _ASCII_LOOKALIKES,
     RouteDecision,
-    RouteRefused,
     Router,
+    RouteRefused,
     parse_at_lane,
 )
 
@@ -67,8 +67,13 @@ def router() -> Router:
                 "default": "main",
                 "untrusted": "main",
                 "rules": RULES,
-                "tools": {"edit": "coder", "mcp__*": "helper", "mcp__github__*": "review",
-                          "mcp__github__delete": "coder", "read?": "helper"},
+                "tools": {
+                    "edit": "coder",
+                    "mcp__*": "helper",
+                    "mcp__github__*": "review",
+                    "mcp__github__delete": "coder",
+                    "read?": "helper",
+                },
                 "triage": {"lane": "helper"},
             }
         )
@@ -112,12 +117,19 @@ def test_rules_in_order(router: Router, prompt: str, lane: str, rule: str) -> No
 
 
 def test_later_kinds_do_not_jump_the_queue() -> None:
-    r = Router(make({"default": "main", "rules": [
-        {"name": "re", "match": {"regex": "deploy"}, "lane": "coder"},
-        {"name": "ex", "match": {"exact": "deploy"}, "lane": "helper"},
-        {"name": "pre", "match": {"prefix": "dep"}, "lane": "review"},
-        {"name": "glob", "match": {"glob": "d*"}, "lane": "helper"},
-    ]}))
+    r = Router(
+        make(
+            {
+                "default": "main",
+                "rules": [
+                    {"name": "re", "match": {"regex": "deploy"}, "lane": "coder"},
+                    {"name": "ex", "match": {"exact": "deploy"}, "lane": "helper"},
+                    {"name": "pre", "match": {"prefix": "dep"}, "lane": "review"},
+                    {"name": "glob", "match": {"glob": "d*"}, "lane": "helper"},
+                ],
+            }
+        )
+    )
     assert r.route("deploy").rule == "re"
     assert r.route("dependency").rule == "pre"
     assert r.route("dx").rule == "glob"
@@ -197,10 +209,18 @@ def test_tool_routing_list_form_and_lane_overrides() -> None:
     lanes = dict(LANES)
     lanes["review"] = {**LANES["review"], "tools": ["Edit", "lint*"]}
     lanes["helper"] = {**LANES["helper"], "tools": ["edit"]}  # a later lane: review keeps it
-    r = Router(make({"default": "main", "tools": [
-        {"tools": ["edit", "write", "apply_*"], "lane": "coder"},
-        {"tools": ["write"], "lane": "helper"},  # the earlier entry wins
-    ]}, lanes))
+    r = Router(
+        make(
+            {
+                "default": "main",
+                "tools": [
+                    {"tools": ["edit", "write", "apply_*"], "lane": "coder"},
+                    {"tools": ["write"], "lane": "helper"},  # the earlier entry wins
+                ],
+            },
+            lanes,
+        )
+    )
     assert r.route("", tool="apply_patch").rule == "tool:apply_*"
     assert r.route("", tool="write").lane == "coder"
     d = r.route("", tool="edit")
@@ -211,8 +231,17 @@ def test_tool_routing_list_form_and_lane_overrides() -> None:
 
 def test_tool_map_and_list_forms_agree() -> None:
     as_map = Router(make({"default": "main", "tools": {"edit": "coder", "web_*": "main"}}))
-    as_list = Router(make({"default": "main", "tools": [
-        {"tools": ["edit"], "lane": "coder"}, {"tools": ["web_*"], "lane": "main"}]}))
+    as_list = Router(
+        make(
+            {
+                "default": "main",
+                "tools": [
+                    {"tools": ["edit"], "lane": "coder"},
+                    {"tools": ["web_*"], "lane": "main"},
+                ],
+            }
+        )
+    )
     for tool in ("edit", "web_fetch", "other"):
         assert as_map.route("x", tool=tool) == as_list.route("x", tool=tool)
 
@@ -235,8 +264,9 @@ def test_tool_map_and_list_forms_agree() -> None:
         ("hello", None, "main", "default", "default lane"),
     ],
 )
-def test_untrusted_input(router: Router, prompt: str, tool: str | None, lane: str, rule: str,
-                         says: str) -> None:
+def test_untrusted_input(
+    router: Router, prompt: str, tool: str | None, lane: str, rule: str, says: str
+) -> None:
     d = router.route(prompt, untrusted=True, tool=tool)
     assert (d.lane, d.rule) == (lane, rule)
     assert says in d.reason
@@ -273,7 +303,7 @@ def test_untrusted_falls_back_to_default_when_routing_untrusted_is_unset() -> No
 )
 def test_refused_when_no_lane_may_take_untrusted_input(routing: dict[str, Any]) -> None:
     r = Router(make(routing))
-    with pytest.raises(RouteRefused, match="untrusted input refused.*routing.untrusted"):
+    with pytest.raises(RouteRefused, match=r"untrusted input refused.*routing\.untrusted"):
         r.route("@helper hi", untrusted=True)
     if routing["default"] == "coder":  # the default does not qualify either
         with pytest.raises(RouteRefused):
@@ -288,9 +318,10 @@ def test_main_lane_qualifying_is_not_rerouted(router: Router) -> None:
 
 
 def test_unresolvable_chain_fails_closed() -> None:
-    lanes = {"main": lane("orchestrator", "codex", "big", input="untrusted"),
-             "cmd": {"role": "helper", "harness": "command", "command": "cat",
-                     "input": "untrusted"}}
+    lanes = {
+        "main": lane("orchestrator", "codex", "big", input="untrusted"),
+        "cmd": {"role": "helper", "harness": "command", "command": "cat", "input": "untrusted"},
+    }
     r = Router(make({"default": "cmd", "untrusted": "main"}, lanes))
     d = r.route("x", untrusted=True)
     assert d.lane == "main" and "no configured model" in d.reason
@@ -302,18 +333,22 @@ def test_unresolvable_chain_fails_closed() -> None:
 
 def test_decision_fields(router: Router) -> None:
     d = router.route("@review implement the fix and write the files")
-    assert d == RouteDecision("review", "@lane", d.reason, "plan", True, False,
-                              "implement the fix and write the files")
+    assert d == RouteDecision(
+        "review", "@lane", d.reason, "plan", True, False, "implement the fix and write the files"
+    )
     assert set(d.as_dict()) == {"lane", "rule", "reason", "fence", "escalate", "triage", "prompt"}
     assert router.route("@coder x").escalate is False
     assert router.route("@mailer x").escalate is True  # escalation-tier primary
 
 
-@pytest.mark.parametrize(("prompt", "fence"), [
-    ("@review rewrite every file", "plan"),
-    ("@helper delete the build directory and commit", "read-only"),
-    ("review: please apply these edits", "plan"),
-])
+@pytest.mark.parametrize(
+    ("prompt", "fence"),
+    [
+        ("@review rewrite every file", "plan"),
+        ("@helper delete the build directory and commit", "read-only"),
+        ("review: please apply these edits", "plan"),
+    ],
+)
 def test_the_fence_not_the_prompt_decides(router: Router, prompt: str, fence: str) -> None:
     assert router.route(prompt).fence == fence
 
@@ -346,16 +381,36 @@ def test_shipped_config_routes() -> None:
 def test_ascii_lookalike_table_is_complete() -> None:
     """The prefilter folds these to ASCII; re.IGNORECASE must know no others."""
     letter = re.compile("[a-z0-9]", re.IGNORECASE)
-    found = {chr(cp) for cp in range(0x80, sys.maxunicode + 1)
-             if not 0xD800 <= cp <= 0xDFFF and letter.fullmatch(chr(cp))}
+    found = {
+        chr(cp)
+        for cp in range(0x80, sys.maxunicode + 1)
+        if not 0xD800 <= cp <= 0xDFFF and letter.fullmatch(chr(cp))
+    }
     assert found == set(_ASCII_LOOKALIKES)
 
 
 TRICKY = [
-    r"(?:abc)+def", r"(ghi)?jkl", r"x{2}yzw", r"(?=mno)mnop", r"(?i)QRS", r"(?-i:Tuv)w",
-    r"(wx)y\1", r"[a]bcd", r"foo|barr|bazz", r"(?:one|two)-three", r"\bsix\b", r"se.ven",
-    r"ei(?:ght)?", r"^nine", r"ten$", r"(?x) e l e v e n ", r"tw[e]lve", r"(?s)thi.rteen",
-    r"(?:fou|fo)r+teen", r"k\w+", r"stra(?>sse)",
+    r"(?:abc)+def",
+    r"(ghi)?jkl",
+    r"x{2}yzw",
+    r"(?=mno)mnop",
+    r"(?i)QRS",
+    r"(?-i:Tuv)w",
+    r"(wx)y\1",
+    r"[a]bcd",
+    r"foo|barr|bazz",
+    r"(?:one|two)-three",
+    r"\bsix\b",
+    r"se.ven",
+    r"ei(?:ght)?",
+    r"^nine",
+    r"ten$",
+    r"(?x) e l e v e n ",
+    r"tw[e]lve",
+    r"(?s)thi.rteen",
+    r"(?:fou|fo)r+teen",
+    r"k\w+",
+    r"stra(?>sse)",
 ]
 
 
@@ -369,8 +424,11 @@ def naive(rules: list[dict[str, Any]], prompt: str) -> str | None:
         if "exact" in m:
             ok = text == m["exact"] if cs else text.casefold() == m["exact"].casefold()
         elif "prefix" in m:
-            ok = text.startswith(m["prefix"]) if cs else text.casefold().startswith(
-                m["prefix"].casefold())
+            ok = (
+                text.startswith(m["prefix"])
+                if cs
+                else text.casefold().startswith(m["prefix"].casefold())
+            )
         elif "glob" in m:
             ok = re.match(fnmatch.translate(m["glob"]), text, 0 if cs else re.I) is not None
         else:
@@ -382,14 +440,39 @@ def naive(rules: list[dict[str, Any]], prompt: str) -> str | None:
 
 @pytest.mark.parametrize("case_sensitive", [False, True])
 def test_prefilter_never_drops_a_match(case_sensitive: bool) -> None:
-    rules = [{"name": f"r{i}", "match": {"regex": rx, "case_sensitive": case_sensitive},
-              "lane": "coder"} for i, rx in enumerate(TRICKY)]
+    rules = [
+        {"name": f"r{i}", "match": {"regex": rx, "case_sensitive": case_sensitive}, "lane": "coder"}
+        for i, rx in enumerate(TRICKY)
+    ]
     r = Router(make({"default": "main", "rules": rules}))
     prompts = [
-        "abcabcdef", "jkl", "xxyzw", "mnop", "qrs", "Tuvw", "tuvw", "wxywx", "abcd", "barr",
-        "two-three", "a six b", "seXven", "ei", "nine lives", "it is ten", "eleven",
-        "thi\nrteen", "fourrteen", "kk", "STRAſſE", "ſtrasse", "KELVIN K", "İ", "nothing",
-        "AB\u0130CDEF", "JK\u212aL",
+        "abcabcdef",
+        "jkl",
+        "xxyzw",
+        "mnop",
+        "qrs",
+        "Tuvw",
+        "tuvw",
+        "wxywx",
+        "abcd",
+        "barr",
+        "two-three",
+        "a six b",
+        "seXven",
+        "ei",
+        "nine lives",
+        "it is ten",
+        "eleven",
+        "thi\nrteen",
+        "fourrteen",
+        "kk",
+        "STRAſſE",
+        "ſtrasse",
+        "KELVIN K",
+        "İ",
+        "nothing",
+        "AB\u0130CDEF",
+        "JK\u212aL",
     ]
     for p in prompts:
         d = r.route(p)

@@ -21,15 +21,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from laneboard.config import TIER_ORDER, Config
-from laneboard.lanes.router import RouteRefused, Router
+from laneboard.lanes.router import Router, RouteRefused
 
 TIERS = ["local", "cheap", "orchestrator", "escalation"]
 MODELS = {f"p/{tier}{i}": {"tier": tier} for tier in TIERS for i in range(2)}
 LANE_IDS = ["main", "coder", "review", "helper", "web", "mail"]
 WORDS = ["build", "review", "fix", "mail", "deploy", "test", "docs", "Ship", "ALPHA", "beta"]
 TOOLS = ["edit", "write", "read", "mcp__github__pr", "mcp__slack__post", "bash", "Fetch"]
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @dataclass
@@ -43,8 +42,11 @@ class Spec:
 
     def may_take_untrusted(self, lane: str) -> bool:
         chain = self.tiers[lane]
-        return (self.inputs[lane] == "untrusted" and bool(chain)
-                and all(TIER_ORDER[t] >= TIER_ORDER["orchestrator"] for t in chain))
+        return (
+            self.inputs[lane] == "untrusted"
+            and bool(chain)
+            and all(TIER_ORDER[t] >= TIER_ORDER["orchestrator"] for t in chain)
+        )
 
 
 word = st.sampled_from(WORDS)
@@ -59,13 +61,17 @@ def match_specs(draw: st.DrawFn) -> dict[str, Any]:
         text = draw(st.sampled_from([f"{text}*", f"*{text}*", f"{text} ?*", f"[{text[0]}]*"]))
     elif kind == "regex":
         w = draw(st.lists(word, min_size=1, max_size=3))
-        text = draw(st.sampled_from([
-            r"\b(" + "|".join(map(re.escape, w)) + r")\b",
-            re.escape(w[0]) + r"\s+\w+",
-            "^" + re.escape(w[0]),
-            "(?:" + re.escape(w[0]) + ")+s?",
-            re.escape(w[0][:2]),
-        ]))
+        text = draw(
+            st.sampled_from(
+                [
+                    r"\b(" + "|".join(map(re.escape, w)) + r")\b",
+                    re.escape(w[0]) + r"\s+\w+",
+                    "^" + re.escape(w[0]),
+                    "(?:" + re.escape(w[0]) + ")+s?",
+                    re.escape(w[0][:2]),
+                ]
+            )
+        )
     spec: dict[str, Any] = {kind: text}
     if draw(st.booleans()):
         spec["case_sensitive"] = True
@@ -82,13 +88,15 @@ def configs(draw: st.DrawFn) -> Spec:
     for lane_id in ids:
         chain = draw(st.lists(st.sampled_from(model_keys), min_size=1, max_size=3, unique=True))
         inputs[lane_id] = draw(st.sampled_from(["trusted", "untrusted"]))
-        tools = draw(st.lists(st.sampled_from([*TOOLS, "mcp__*", "re?d"]), max_size=2,
-                              unique=True))
+        tools = draw(st.lists(st.sampled_from([*TOOLS, "mcp__*", "re?d"]), max_size=2, unique=True))
         lanes[lane_id] = {
             "role": draw(st.sampled_from(["orchestrator", "coder", "reviewer", "helper"])),
-            "harness": "codex", "model": chain[0], "fallbacks": chain[1:],
+            "harness": "codex",
+            "model": chain[0],
+            "fallbacks": chain[1:],
             "fence": draw(st.sampled_from(["read-only", "plan", "workspace-write", "full"])),
-            "input": inputs[lane_id], "tools": tools,
+            "input": inputs[lane_id],
+            "tools": tools,
         }
         tiers[lane_id] = [MODELS[k]["tier"] for k in chain]
     doc: dict[str, Any] = {"version": 1, "models": MODELS, "lanes": lanes}
@@ -97,13 +105,22 @@ def configs(draw: st.DrawFn) -> Spec:
     fallback = ids[0]
     if draw(st.booleans()):
         lane_of = st.sampled_from(ids)
-        rules = [{"name": f"r{i}", "match": draw(match_specs()), "lane": draw(lane_of)}
-                 for i in range(draw(st.integers(0, 12)))]
-        tool_map = draw(st.dictionaries(st.sampled_from([*TOOLS, "mcp__github__*", "b*", "*e"]),
-                                        lane_of, max_size=4))
-        routing: dict[str, Any] = {"default": draw(lane_of), "rules": rules,
-                                   "tools": tool_map if draw(st.booleans()) else
-                                   [{"tools": [k], "lane": v} for k, v in tool_map.items()]}
+        rules = [
+            {"name": f"r{i}", "match": draw(match_specs()), "lane": draw(lane_of)}
+            for i in range(draw(st.integers(0, 12)))
+        ]
+        tool_map = draw(
+            st.dictionaries(
+                st.sampled_from([*TOOLS, "mcp__github__*", "b*", "*e"]), lane_of, max_size=4
+            )
+        )
+        routing: dict[str, Any] = {
+            "default": draw(lane_of),
+            "rules": rules,
+            "tools": tool_map
+            if draw(st.booleans())
+            else [{"tools": [k], "lane": v} for k, v in tool_map.items()],
+        }
         fallback = routing["default"]
         if draw(st.booleans()):
             routing["untrusted"] = fallback = draw(lane_of)
@@ -118,8 +135,22 @@ def configs(draw: st.DrawFn) -> Spec:
 @st.composite
 def prompts(draw: st.DrawFn) -> str:
     body = draw(st.lists(st.one_of(word, st.text(max_size=6)), max_size=6).map(" ".join))
-    prefix = draw(st.sampled_from(["", "", "@main ", "@coder ", "@review ", "@helper ",
-                                   "@web ", "@mail: ", "@nobody ", "  @Main "]))
+    prefix = draw(
+        st.sampled_from(
+            [
+                "",
+                "",
+                "@main ",
+                "@coder ",
+                "@review ",
+                "@helper ",
+                "@web ",
+                "@mail: ",
+                "@nobody ",
+                "  @Main ",
+            ]
+        )
+    )
     return prefix + body
 
 
@@ -157,8 +188,13 @@ def test_every_decision_names_a_rule_or_the_default(
     except RouteRefused:
         assert untrusted
         return
-    allowed = {"@lane", "default", "untrusted", *spec.rule_names,
-               *(f"tool:{p}" for p in spec.tool_patterns)}
+    allowed = {
+        "@lane",
+        "default",
+        "untrusted",
+        *spec.rule_names,
+        *(f"tool:{p}" for p in spec.tool_patterns),
+    }
     assert d.rule in allowed
     assert d.reason.strip() and d.lane in spec.cfg.lanes
     assert d.fence == spec.cfg.lanes[d.lane].fence  # the fence, not the prompt, decides
@@ -197,8 +233,11 @@ def naive_first_match(cfg: Config, text: str) -> str | None:
         if m.exact is not None:
             ok = text == m.exact if m.case_sensitive else text.casefold() == m.exact.casefold()
         elif m.prefix is not None:
-            ok = (text.startswith(m.prefix) if m.case_sensitive
-                  else text.casefold().startswith(m.prefix.casefold()))
+            ok = (
+                text.startswith(m.prefix)
+                if m.case_sensitive
+                else text.casefold().startswith(m.prefix.casefold())
+            )
         elif m.glob is not None:
             ok = re.match(fnmatch.translate(m.glob), text, flags) is not None
         else:
@@ -221,6 +260,13 @@ def test_compiled_rules_agree_with_a_naive_loop(spec: Spec, body: list[str]) -> 
 
 @pytest.mark.parametrize("prompt", ["", " ", "@", "@@main x", "\n@main"])
 def test_degenerate_prompts_route(prompt: str) -> None:
-    cfg = Config.model_validate({"version": 1, "models": MODELS, "lanes": {
-        "main": {"role": "orchestrator", "harness": "codex", "model": "p/orchestrator0"}}})
+    cfg = Config.model_validate(
+        {
+            "version": 1,
+            "models": MODELS,
+            "lanes": {
+                "main": {"role": "orchestrator", "harness": "codex", "model": "p/orchestrator0"}
+            },
+        }
+    )
     assert Router(cfg).route(prompt).lane == "main"

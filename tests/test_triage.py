@@ -136,5 +136,7 @@ def test_text_cannot_forge_the_end_marker() -> None:
 
 def test_verdict_as_dict() -> None:
     assert parse_verdict("SKIP").as_dict() == {
-        "verdict": "SKIP", "reason": "the triage model answered SKIP", "failed_closed": False,
+        "verdict": "SKIP",
+        "reason": "the triage model answered SKIP",
+        "failed_closed": False,
     }

@@ -16,7 +16,8 @@ status (ok / warn / fail / skip), the subject it judged, what it found and how t
     ollama.loopback            Ollama is reached (and, live, listens) on loopback only
     tmux.available, cli.installed, auth.present, ollama.reachable, ollama.models,
     tmux.review-session, artifacts.writable        live checks (laneboard.lanes.probes)
-    openclaw.agents, openclaw.fallbacks, openclaw.memory, openclaw.acpx   with --openclaw
+    openclaw.agents, openclaw.fallbacks, openclaw.memory, openclaw.acpx
+                               with --openclaw (laneboard.lanes.openclaw)
 
 The static checks are pure functions of a loaded config, so every one is unit-testable on
 a small config. Live probes run concurrently with short per-probe timeouts; `offline`
@@ -43,7 +44,6 @@ from laneboard.config import (
     load_effective,
 )
 from laneboard.errors import ConfigError
-from laneboard.lanes.openclaw import OpenClawFile, load_openclaw
 from laneboard.lanes.refs import (
     Catalog,
     Resolution,
@@ -168,7 +168,8 @@ def provider_config(cfg: Config, provider: str) -> ProviderConfig | None:
     return None
 
 
-def _describe(res: Resolution) -> str:
+def describe(res: Resolution) -> str:
+    """`alias → provider/model (via, tier)`: what a ref became, in one line."""
     if not res.ok:
         return f"{res.input} ✗"
     tier = res.catalog_entry.entry.tier if res.catalog_entry and res.catalog_entry.entry else ""
@@ -269,12 +270,12 @@ def check_models(loaded: LoadedConfig) -> list[Check]:
         if view.primary is None:
             out.append(Check("models.resolve", "ok", subject, "runs no model (command lane)"))
             continue
-        text = _describe(view.primary)
+        text = describe(view.primary)
         if view.fallbacks:
-            text += "; fallbacks: " + ", ".join(_describe(f) for f in view.fallbacks)
+            text += "; fallbacks: " + ", ".join(describe(f) for f in view.fallbacks)
         out.append(Check("models.resolve", "ok", subject, text))
     if cfg.artifacts.embed_model and "artifacts.embed_model" not in broken:
-        embed = _describe(resolve(catalog, cfg.artifacts.embed_model))
+        embed = describe(resolve(catalog, cfg.artifacts.embed_model))
         out.append(Check("models.resolve", "ok", "artifacts.embed_model", embed))
     out += allow_fails or [
         Check("models.allowed", "ok", "all refs", f"{n_sites} refs, all in the allowlist")
@@ -467,247 +468,6 @@ def static_checks(loaded: LoadedConfig) -> list[Check]:
     return check_models(loaded) + check_policy(cfg) + check_ollama_loopback(cfg)
 
 
-# ---------------------------------------------------------------- openclaw
-
-
-def check_openclaw(oc: OpenClawFile) -> list[Check]:
-    """openclaw.agents, openclaw.fallbacks, openclaw.memory, openclaw.acpx."""
-    agents: list[Check] = []
-    fallbacks: list[Check] = []
-    for a in oc.agents:
-        subject = f"agent {a.id}"
-        if a.primary is None:
-            agents.append(
-                Check(
-                    "openclaw.agents",
-                    "fail",
-                    subject,
-                    "no model: neither the agent nor agents.defaults.model names one",
-                    f"set {a.where}.model or agents.defaults.model.primary",
-                )
-            )
-            continue
-        res = oc.resolve(a.primary)
-        chain = [_describe(res)] + [_describe(oc.resolve(f)) for f in a.fallbacks]
-        if not res.ok:
-            agents.append(
-                Check(
-                    "openclaw.agents",
-                    "fail",
-                    subject,
-                    f"primary {a.primary!r} ({a.primary_source}): {res.error}",
-                    res.hint or f"fix {a.where}.model",
-                )
-            )
-        else:
-            agents.append(
-                Check(
-                    "openclaw.agents",
-                    "ok",
-                    subject,
-                    f"{' → '.join(chain)} [primary from {a.primary_source}, "
-                    f"fallbacks from {a.fallbacks_source}]",
-                )
-            )
-        for raw in a.fallbacks:
-            fres = oc.resolve(raw)
-            if not fres.ok:
-                fallbacks.append(
-                    Check(
-                        "openclaw.fallbacks",
-                        "fail",
-                        subject,
-                        f"fallback {raw!r}: {fres.error}",
-                        fres.hint or "fix or remove the fallback",
-                    )
-                )
-            elif oc.providers and fres.provider not in oc.providers:
-                fallbacks.append(
-                    Check(
-                        "openclaw.fallbacks",
-                        "fail",
-                        subject,
-                        f"fallback {fres.key} runs on provider {fres.provider!r}, which this file "
-                        "does not configure",
-                        f"configure models.providers.{fres.provider} or an auth profile for it, "
-                        "or drop the fallback",
-                    )
-                )
-    if not fallbacks:
-        fallbacks.append(
-            Check(
-                "openclaw.fallbacks",
-                "ok",
-                "all agents",
-                "every fallback resolves on a configured provider",
-            )
-        )
-    return agents + fallbacks + memory_checks(oc) + acpx_checks(oc)
-
-
-def _memory_search_configs(oc: OpenClawFile) -> list[tuple[str, dict[str, Any]]]:
-    agents = oc.data.get("agents") if isinstance(oc.data.get("agents"), dict) else {}
-    assert isinstance(agents, dict)
-    out: list[tuple[str, dict[str, Any]]] = []
-    defaults = agents.get("defaults")
-    if isinstance(defaults, dict) and isinstance(defaults.get("memorySearch"), dict):
-        out.append(("agents.defaults", defaults["memorySearch"]))
-    entries = agents.get("entries")
-    listed = (
-        list(entries.items())
-        if isinstance(entries, dict)
-        else [
-            (e.get("id", i), e)
-            for i, e in enumerate(agents.get("list") or [])
-            if isinstance(e, dict)
-        ]
-    )
-    for agent_id, entry in listed:
-        if isinstance(entry, dict) and isinstance(entry.get("memorySearch"), dict):
-            out.append((f"agent {agent_id}", entry["memorySearch"]))
-    return out
-
-
-def memory_checks(oc: OpenClawFile) -> list[Check]:
-    """openclaw.memory: embeddings of your memory should be made on this machine."""
-    configs = _memory_search_configs(oc)
-    if not configs:
-        return [Check("openclaw.memory", "skip", "memorySearch", "memorySearch is not configured")]
-    out: list[Check] = []
-    providers = (
-        oc.data.get("models", {}).get("providers", {})
-        if isinstance(oc.data.get("models"), dict)
-        else {}
-    )
-    for subject, ms in configs:
-        if ms.get("enabled") is False:
-            out.append(Check("openclaw.memory", "skip", subject, "memorySearch is disabled"))
-            continue
-        provider = str(ms.get("provider") or "auto").strip().lower()
-        model = ms.get("model") or "(provider default)"
-        remote = ms.get("remote") if isinstance(ms.get("remote"), dict) else {}
-        assert isinstance(remote, dict)
-        url = remote.get("baseUrl")
-        if provider == "ollama" and not url:
-            ollama = providers.get("ollama") if isinstance(providers, dict) else None
-            url = (ollama or {}).get("baseUrl") if isinstance(ollama, dict) else None
-            url = url or DEFAULT_OLLAMA_URL
-        if provider == "local":
-            out.append(
-                Check(
-                    "openclaw.memory",
-                    "ok",
-                    subject,
-                    f"local embeddings on this machine (model {model})",
-                )
-            )
-        elif isinstance(url, str) and is_loopback_url(url):
-            out.append(
-                Check(
-                    "openclaw.memory",
-                    "ok",
-                    subject,
-                    f"{provider} embeddings at {url} (loopback), model {model}",
-                )
-            )
-        elif provider == "auto":
-            out.append(
-                Check(
-                    "openclaw.memory",
-                    "warn",
-                    subject,
-                    "provider auto may send your memory to a remote embedding API",
-                    "pin memorySearch.provider to local, or to ollama on 127.0.0.1",
-                )
-            )
-        else:
-            where = url or f"{provider}'s hosted API"
-            out.append(
-                Check(
-                    "openclaw.memory",
-                    "warn",
-                    subject,
-                    f"embeddings of your memory go to {where} (model {model}), "
-                    "not a local endpoint",
-                    "use provider local, or an Ollama embedding model on 127.0.0.1",
-                )
-            )
-    return out
-
-
-def _acp_used(oc: OpenClawFile) -> bool:
-    acp = oc.data.get("acp")
-    if isinstance(acp, dict) and (acp.get("enabled") is True or acp.get("backend")):
-        return True
-    return any(a.runtime == "acp" for a in oc.agents)
-
-
-def acpx_checks(oc: OpenClawFile) -> list[Check]:
-    """openclaw.acpx: ACP agents need the acpx backend plugin allowed and enabled."""
-    if not _acp_used(oc):
-        return [Check("openclaw.acpx", "skip", "acp", "ACP is not used")]
-    plugins = oc.data.get("plugins") if isinstance(oc.data.get("plugins"), dict) else {}
-    assert isinstance(plugins, dict)
-    allow, deny = plugins.get("allow"), plugins.get("deny")
-    entry = (
-        (plugins.get("entries") or {}).get("acpx")
-        if isinstance(plugins.get("entries"), dict)
-        else None
-    )
-    fix = 'add "acpx" to plugins.allow (and keep plugins.entries.acpx.enabled true)'
-    if plugins.get("enabled") is False:
-        return [
-            Check(
-                "openclaw.acpx",
-                "fail",
-                "plugins",
-                "ACP is used but plugins are disabled",
-                "set plugins.enabled true and " + fix,
-            )
-        ]
-    if isinstance(deny, list) and "acpx" in deny:
-        return [
-            Check(
-                "openclaw.acpx",
-                "fail",
-                "plugins.deny",
-                "ACP is used but acpx is denied",
-                "remove acpx from plugins.deny",
-            )
-        ]
-    if isinstance(entry, dict) and entry.get("enabled") is False:
-        return [
-            Check(
-                "openclaw.acpx",
-                "fail",
-                "plugins.entries.acpx",
-                "ACP is used but the acpx plugin is disabled",
-                "set plugins.entries.acpx.enabled true",
-            )
-        ]
-    if isinstance(allow, list):
-        if "acpx" in allow:
-            return [Check("openclaw.acpx", "ok", "plugins.allow", "acpx is allowed")]
-        return [
-            Check(
-                "openclaw.acpx",
-                "fail",
-                "plugins.allow",
-                "ACP is used but plugins.allow does not contain acpx",
-                fix,
-            )
-        ]
-    return [
-        Check(
-            "openclaw.acpx",
-            "warn",
-            "plugins.allow",
-            "ACP is used and there is no plugins.allow pinning acpx",
-            fix,
-        )
-    ]
-
-
 # ---------------------------------------------------------------- running
 
 
@@ -754,6 +514,8 @@ async def run_preflight_async(
                 loaded, offline=offline, environ=env, cwd=here
             )
     if openclaw_path:
+        from laneboard.lanes.openclaw import check_openclaw, load_openclaw
+
         try:
             oc = load_openclaw(openclaw_path)
         except ConfigError as e:

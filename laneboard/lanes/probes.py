@@ -40,7 +40,7 @@ from laneboard.lanes.preflight import (
 from laneboard.lanes.refs import Catalog, resolve
 
 HTTP_TIMEOUT_S = 1.5
-CONNECT_TIMEOUT_S = 0.75  # a local endpoint answers in microseconds; a remote one has this long
+CONNECT_TIMEOUT_S = 0.5  # a local endpoint answers in microseconds, a LAN one in milliseconds
 PROC_TIMEOUT_S = 3.0
 DAY_S = 24 * 3600
 CLI_BINARIES = {"codex": "codex", "claude-code": "claude"}

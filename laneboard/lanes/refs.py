@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from laneboard.config import Config, LoadedConfig, ModelEntry, ModelParams
+from laneboard.config import TIER_ORDER, Config, LoadedConfig, ModelEntry, ModelParams
 from laneboard.errors import ConfigProblem, ModelRefError
 from laneboard.yamlsource import Path_, dotted
 
@@ -356,8 +356,7 @@ class ResolvedModel:
 
     @property
     def tier_rank(self) -> int:
-        from laneboard.config import TIER_ORDER
-
+        """0 local, 1 cheap, 2 orchestrator, 3 escalation: compare tiers with `<`."""
         return TIER_ORDER[self.tier]
 
 
