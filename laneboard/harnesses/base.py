@@ -54,6 +54,9 @@ class HarnessSpec:
     busy_pattern: str | None = None
     context_window: int | None = None
     kind: str = "chat"
+    tree_ignore: tuple[str, ...] = ()
+    """Absolute paths laneboard itself writes to (the artifact store) that a plan lane's
+    unchanged-tree check must not count as the agent's doing."""
 
 
 @dataclass

@@ -293,8 +293,9 @@ class ClaudeCodeHarness(Harness):
         if not is_fenced(self.spec):
             return None
         exclude = []
-        with contextlib.suppress(ValueError):
-            exclude.append(self.config_dir.resolve().relative_to(self._cwd).as_posix())
+        for own in (self.config_dir, *map(Path, self.spec.tree_ignore)):
+            with contextlib.suppress(ValueError):
+                exclude.append(own.resolve().relative_to(self._cwd).as_posix())
         return snapshot(self._cwd, exclude=tuple(exclude))
 
     def _check_tree(self, before: TreeSnapshot | None) -> None:

@@ -56,4 +56,5 @@ def build_spec(
         busy_pattern=lane.busy,
         context_window=model.context_window if model else None,
         kind=model.kind if model else "chat",
+        tree_ignore=(str((workspace / cfg.artifacts.dir).resolve()),),
     )

@@ -351,7 +351,7 @@ class Supervisor:
             if isinstance(e, ProviderError) and e.fails_over and self._advance(rt, e):
                 await self._start(rt)
                 return
-            self._fail(rt, f"could not start: {e}")
+            self._fail(rt, str(e) if str(e).startswith("could not start") else f"could not start: {e}")
             return
         health = await harness.health()
         rt.pid = health.pid
