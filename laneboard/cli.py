@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> Any:
     from laneboard.errors import LaneboardError
 
     try:
-        return cli.main(args=argv, prog_name="laneboard", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="laneboard", standalone_mode=False)
+        # with standalone_mode=False, `ctx.exit(n)` comes back as the return value
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
+        return rv
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -106,4 +110,4 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -343,7 +343,7 @@ class CodexHarness(Harness):
 
     # -- exec ------------------------------------------------------------------------
 
-    async def send_exec(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - named like send()
+    async def send_exec(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         """One `codex exec --json` run, its events published, a TurnResult at the end."""
         path = self._binary_path()
         before = self._tree()
@@ -491,7 +491,7 @@ class CodexHarness(Harness):
             probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
         )
 
-    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:  # noqa: ASYNC109 - the Harness contract
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         """Deliver `prompt` (exec run or pane), wait for the turn's end, return the answer."""
         if self.headless:
             return await self.send_exec(prompt, timeout=timeout)

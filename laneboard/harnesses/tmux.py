@@ -259,7 +259,7 @@ class TmuxRelay:
                     ";", "set-option", "-wg", "automatic-rename", "off",
                     ";", "set-option", "-wg", "allow-rename", "off",
                     ";", "set-option", "-g", "focus-events", "on",
-                )  # fmt: skip
+                )
             except TmuxError as exc:
                 if "duplicate session" not in exc.stderr:
                     raise
@@ -332,7 +332,7 @@ class TmuxRelay:
                     ";", "new-window", "-d", "-t", f"={name}:", "-n", lane,
                     "-c", _tmux_arg(str(cwd)), "-P", "-F", "#{window_id}\t#{pane_id}\t#{pane_pid}",
                     "--", "/bin/sh", _tmux_arg(str(launcher)),
-                )  # fmt: skip
+                )
             except TmuxError:
                 launcher.unlink(missing_ok=True)
                 raise
@@ -389,7 +389,7 @@ class TmuxRelay:
                     pid=int(pid) if pid.isdigit() else None, dead=dead == "1",
                     status_file=status, metadata={str(k): str(v) for k, v in metadata.items()},
                     dead_status=int(dead_status) if dead_status.lstrip("-").isdigit() else None,
-                )  # fmt: skip
+                )
             )
         return lanes
 

@@ -87,16 +87,18 @@ def list_price(cfg: Config, model_key: str, input_tokens: int, output_tokens: in
 
 
 def human_tokens(n: int) -> str:
-    """12 → "12", 12_400 → "12.4k", 3_100_000 → "3.1M"."""
+    """12 → "12", 1_240 → "1.2k", 12_400 → "12k", 3_100_000 → "3.1M"."""
     if n < 1000:
         return str(n)
-    if n < 1_000_000:
+    if n < 10_000:
         return f"{n / 1000:.1f}k"
+    if n < 1_000_000:
+        return f"{n // 1000}k"
     return f"{n / 1_000_000:.1f}M"
 
 
 def usage_text(info: LaneInfo) -> str:
-    """Short usage cell: prompts, tokens, cost (`3p 12.4k $0.12`)."""
+    """Short usage cell: prompts, tokens, cost (`3p 12k $0.12`)."""
     parts = [f"{info.prompts}p", human_tokens(info.tokens)]
     if info.cost_usd:
         parts.append(f"${info.cost_usd:.2f}")

@@ -32,6 +32,7 @@ FENCE_STYLE = {
     "workspace-write": ("ws-write", "yellow"),
     "full": ("FULL", "bold red"),
 }
+ROLE_SHORT = {"orchestrator": "orch", "reviewer": "reviewer", "coder": "coder", "helper": "helper"}
 COLUMNS = (("lane", "lane"), ("role", "role"), ("state", "state"), ("model", "model · tier"),
            ("fence", "fence"), ("usage", "usage"))
 
@@ -131,7 +132,7 @@ class LaneTable(DataTable[Text | str]):
 
     def _cells(self, info: LaneInfo) -> tuple[Text | str, ...]:
         lane = Text(info.id, style="bold red" if info.state == "failed" else "bold")
-        return (lane, info.role, state_cell(info, self._frame), model_cell(info),
+        return (lane, ROLE_SHORT.get(info.role, info.role), state_cell(info, self._frame), model_cell(info),
                 fence_cell(info), usage_text(info))
 
     def _sync_spinner(self) -> None:
