@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from laneboard.errors import BinaryMissing
+from laneboard.errors import BinaryMissing, LaneError
 from laneboard.harnesses.base import ErrorRaised, HarnessEvent, HarnessSpec, OutputReceived
 from laneboard.harnesses.command import CommandHarness
 from laneboard.harnesses.tmux import TmuxRelay
@@ -25,6 +26,15 @@ def shell_spec(tmp_path: Path, lane: str = "sh", **kw: object) -> HarnessSpec:
         lane=lane, harness="command", command=("/bin/sh", "-i"), cwd=str(tmp_path),
         ready_pattern=SHELL_READY, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
+
+
+@pytest.fixture
+async def lanes(relay: TmuxRelay) -> AsyncIterator[list[CommandHarness]]:
+    """Harnesses a test built; stopped at teardown so no task outlives its event loop."""
+    made: list[CommandHarness] = []
+    yield made
+    for harness in made:
+        await harness.stop()
 
 
 class Recorder:
@@ -50,10 +60,15 @@ class Recorder:
 
     async def close(self) -> None:
         self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
 
 
-async def test_shell_lane_round_trip_with_ready_pattern(relay: TmuxRelay, tmp_path: Path) -> None:
+async def test_shell_lane_round_trip_with_ready_pattern(
+    lanes: list[CommandHarness], relay: TmuxRelay, tmp_path: Path
+) -> None:
     harness = CommandHarness(shell_spec(tmp_path), relay=relay, session="ws")
+    lanes.append(harness)
     rec = Recorder(harness)
     await rec.ready()
     await harness.start()
@@ -72,10 +87,15 @@ async def test_shell_lane_round_trip_with_ready_pattern(relay: TmuxRelay, tmp_pa
     await rec.close()
 
 
-async def test_without_patterns_the_turn_ends_on_quiescence(relay: TmuxRelay, tmp_path: Path) -> None:
+async def test_without_patterns_the_turn_ends_on_quiescence(
+    lanes: list[CommandHarness], relay: TmuxRelay, tmp_path: Path
+) -> None:
     code = "while True:\n    line = input()\n    print('got', line.upper(), flush=True)"
-    spec = HarnessSpec(lane="py", harness="command", command=(sys.executable, "-u", "-c", code), cwd=str(tmp_path))
+    spec = HarnessSpec(
+        lane="py", harness="command", command=(sys.executable, "-u", "-c", code), cwd=str(tmp_path)
+    )
     harness = CommandHarness(spec, relay=relay, session="ws", quiet=0.3)
+    lanes.append(harness)
     await harness.start()
     result = await harness.send("ping ü", timeout=10)
     assert result.state == "done"
@@ -83,8 +103,11 @@ async def test_without_patterns_the_turn_ends_on_quiescence(relay: TmuxRelay, tm
     await harness.stop()
 
 
-async def test_watchdog_trips_on_degenerate_stream_and_interrupts(relay: TmuxRelay, tmp_path: Path) -> None:
+async def test_watchdog_trips_on_degenerate_stream_and_interrupts(
+    lanes: list[CommandHarness], relay: TmuxRelay, tmp_path: Path
+) -> None:
     harness = CommandHarness(shell_spec(tmp_path), relay=relay, session="ws")
+    lanes.append(harness)
     rec = Recorder(harness)
     await rec.ready()
     await harness.start()
@@ -94,17 +117,22 @@ async def test_watchdog_trips_on_degenerate_stream_and_interrupts(relay: TmuxRel
     await async_wait_until(lambda: rec.errors("watchdog"))
     assert len(rec.errors("watchdog")) == 1
     # the Ctrl-C landed: the shell is back at its prompt and takes the next prompt
-    await async_wait_until(lambda: harness._screen_matches(harness._ready_re), timeout=15)  # type: ignore[arg-type]
+    await async_wait_until(harness.at_ready, timeout=15)
     after = await harness.send("echo after", timeout=20)
     assert after.state == "done" and after.reply.endswith("after")
     await harness.stop()
     await rec.close()
 
 
-async def test_token_stream_without_newlines_trips_the_watchdog(relay: TmuxRelay, tmp_path: Path) -> None:
+async def test_token_stream_without_newlines_trips_the_watchdog(
+    lanes: list[CommandHarness], relay: TmuxRelay, tmp_path: Path
+) -> None:
     code = "import sys\nwhile True: sys.stdout.write('<unused50>'); sys.stdout.flush()"
-    spec = HarnessSpec(lane="tok", harness="command", command=(sys.executable, "-c", code), cwd=str(tmp_path))
+    spec = HarnessSpec(
+        lane="tok", harness="command", command=(sys.executable, "-c", code), cwd=str(tmp_path)
+    )
     harness = CommandHarness(spec, relay=relay, session="ws")
+    lanes.append(harness)
     rec = Recorder(harness)
     await rec.ready()
     await harness.start()
@@ -116,14 +144,19 @@ async def test_token_stream_without_newlines_trips_the_watchdog(relay: TmuxRelay
 
 
 async def test_second_harness_adopts_the_running_lane(
-    relay: TmuxRelay, make_relay: Callable[[], TmuxRelay], tmp_path: Path
+    lanes: list[CommandHarness],
+    relay: TmuxRelay,
+    make_relay: Callable[[], TmuxRelay],
+    tmp_path: Path,
 ) -> None:
     first = CommandHarness(shell_spec(tmp_path, "adopt"), relay=relay, session="ws")
+    lanes.append(first)
     await first.start()
     pid = (await first.health()).pid
     other_relay = make_relay()
     try:
         second = CommandHarness(shell_spec(tmp_path, "adopt"), relay=other_relay, session="ws")
+        lanes.append(second)
         await second.start()
         assert second.adopted and second.pane_id == first.pane_id
         assert (await second.health()).pid == pid
@@ -134,9 +167,17 @@ async def test_second_harness_adopts_the_running_lane(
         await other_relay.close()
 
 
-async def test_a_command_that_exits_reports_its_status(relay: TmuxRelay, tmp_path: Path) -> None:
-    spec = HarnessSpec(lane="ex", harness="command", command=("sh", "-c", "read x; echo bye; exit 3"), cwd=str(tmp_path))
+async def test_a_command_that_exits_reports_its_status(
+    lanes: list[CommandHarness], relay: TmuxRelay, tmp_path: Path
+) -> None:
+    spec = HarnessSpec(
+        lane="ex",
+        harness="command",
+        command=("sh", "-c", "read x; echo bye; exit 3"),
+        cwd=str(tmp_path),
+    )
     harness = CommandHarness(spec, relay=relay, session="ws")
+    lanes.append(harness)
     rec = Recorder(harness)
     await rec.ready()
     await harness.start()
@@ -150,7 +191,25 @@ async def test_a_command_that_exits_reports_its_status(relay: TmuxRelay, tmp_pat
     await rec.close()
 
 
-async def test_missing_binary_is_reported(relay: TmuxRelay, tmp_path: Path) -> None:
-    spec = HarnessSpec(lane="nope", harness="command", command=("no-such-program-lb",), cwd=str(tmp_path))
+async def test_missing_binary_is_reported(
+    lanes: list[CommandHarness], relay: TmuxRelay, tmp_path: Path
+) -> None:
+    spec = HarnessSpec(
+        lane="nope", harness="command", command=("no-such-program-lb",), cwd=str(tmp_path)
+    )
     with pytest.raises(BinaryMissing, match="no-such-program-lb"):
         await CommandHarness(spec, relay=relay, session="ws").start()
+    assert not lanes
+
+
+async def test_a_lane_run_by_another_harness_is_not_taken_over(
+    lanes: list[CommandHarness], relay: TmuxRelay, tmp_path: Path
+) -> None:
+    await relay.create_lane_window(
+        "ws", "taken", ["cat"], cwd=tmp_path, metadata={"harness": "codex"}
+    )
+    harness = CommandHarness(shell_spec(tmp_path, "taken"), relay=relay, session="ws")
+    with pytest.raises(LaneError, match="codex harness"):
+        await harness.start()
+    found = await relay.find_lane("ws", "taken")
+    assert found is not None and not found.dead

@@ -48,12 +48,17 @@ def tricky_prompt(lines: int = 40) -> str:
     return "\n".join(out)
 
 
-async def start_reader(relay: TmuxRelay, tmp_path: Path, mode: str, lines: int = 0) -> tuple[str, Path]:
+async def start_reader(
+    relay: TmuxRelay, tmp_path: Path, mode: str, lines: int = 0
+) -> tuple[str, Path]:
     script = tmp_path / "reader.py"
     script.write_text(READER)
     out = tmp_path / f"received-{mode}.bin"
     lane = await relay.create_lane_window(
-        "ws", f"reader-{mode}", [sys.executable, str(script), str(out), mode, str(lines)], cwd=tmp_path
+        "ws",
+        f"reader-{mode}",
+        [sys.executable, str(script), str(out), mode, str(lines)],
+        cwd=tmp_path,
     )
     stream = await relay.stream(lane.pane_id)
     await async_wait_until(lambda: "READY" in stream.text_since(0))
@@ -70,7 +75,9 @@ async def test_multiline_prompt_arrives_byte_for_byte(relay: TmuxRelay, tmp_path
     assert out.read_bytes() == (prompt + "\n").encode()
 
 
-async def test_100kb_prompt_arrives_byte_for_byte_as_bracketed_paste(relay: TmuxRelay, tmp_path: Path) -> None:
+async def test_100kb_prompt_arrives_byte_for_byte_as_bracketed_paste(
+    relay: TmuxRelay, tmp_path: Path
+) -> None:
     base = tricky_prompt(8) + "\n"
     prompt = (base * (100_000 // len(base.encode()) + 1))[:100_000]
     assert len(prompt.encode()) >= 100_000 - 4
@@ -81,7 +88,9 @@ async def test_100kb_prompt_arrives_byte_for_byte_as_bracketed_paste(relay: Tmux
     assert out.read_bytes() == expected
 
 
-async def test_submit_key_is_retried_once_when_verify_fails(relay: TmuxRelay, tmp_path: Path) -> None:
+async def test_submit_key_is_retried_once_when_verify_fails(
+    relay: TmuxRelay, tmp_path: Path
+) -> None:
     pane, _ = await start_reader(relay, tmp_path, "cooked", lines=99)
     stream = await relay.stream(pane)
     mark = stream.position
@@ -99,7 +108,9 @@ async def test_submit_key_is_retried_once_when_verify_fails(relay: TmuxRelay, tm
 async def test_output_events_arrive_in_order_and_complete(relay: TmuxRelay, tmp_path: Path) -> None:
     n = 20_000
     code = f"import sys\nfor i in range({n}): sys.stdout.write(f'line {{i}}\\n')\nsys.stdout.flush()\ninput()"
-    lane = await relay.create_lane_window("ws", "printer", [sys.executable, "-c", code], cwd=tmp_path)
+    lane = await relay.create_lane_window(
+        "ws", "printer", [sys.executable, "-c", code], cwd=tmp_path
+    )
     stream = await relay.stream(lane.pane_id)
     received: list[str] = []
     last = f"line {n - 1}\r\n"
@@ -127,7 +138,11 @@ async def test_second_relay_adopts_lane_with_metadata_and_pid(
     try:
         found = await other.find_lane("ws", "main")
         assert found is not None
-        assert (found.pane_id, found.window_id, found.pid) == (lane.pane_id, lane.window_id, lane.pid)
+        assert (found.pane_id, found.window_id, found.pid) == (
+            lane.pane_id,
+            lane.window_id,
+            lane.pid,
+        )
         assert found.pid == await other.pane_pid(lane.pane_id)
         assert (found.harness, found.model, found.digest) == ("command", "qwen3:7b", "abc123")
         assert found.metadata["note"] == "#{pane_id} é ;"
@@ -139,7 +154,9 @@ async def test_second_relay_adopts_lane_with_metadata_and_pid(
         await other.close()
 
 
-async def test_exact_targeting_never_confuses_lane_and_lane2(relay: TmuxRelay, tmp_path: Path) -> None:
+async def test_exact_targeting_never_confuses_lane_and_lane2(
+    relay: TmuxRelay, tmp_path: Path
+) -> None:
     a2 = await relay.create_lane_window("lane2", "x", ["cat"], cwd=tmp_path)
     assert not await relay.has_session("lane")
     assert await relay.find_lane("lane", "x") is None
@@ -155,7 +172,9 @@ async def test_exact_targeting_never_confuses_lane_and_lane2(relay: TmuxRelay, t
 
 
 async def test_exit_status_is_recorded(relay: TmuxRelay, tmp_path: Path) -> None:
-    lane = await relay.create_lane_window("ws", "quitter", ["sh", "-c", "read x; exit 7"], cwd=tmp_path)
+    lane = await relay.create_lane_window(
+        "ws", "quitter", ["sh", "-c", "read x; exit 7"], cwd=tmp_path
+    )
     assert await relay.is_alive(lane.pane_id)
     assert await relay.exit_status(lane) is None
     await relay.send_keys(lane.pane_id, "Enter")
@@ -169,8 +188,10 @@ async def test_exit_status_is_recorded(relay: TmuxRelay, tmp_path: Path) -> None
     await async_wait_until(lambda: stream.dead, timeout=5)  # reported by the control client
 
 
-async def test_env_reaches_the_program_verbatim_and_launcher_is_removed(relay: TmuxRelay, tmp_path: Path) -> None:
-    value = "it's \"quoted\" $HOME `x` \n second line ü"
+async def test_env_reaches_the_program_verbatim_and_launcher_is_removed(
+    relay: TmuxRelay, tmp_path: Path
+) -> None:
+    value = 'it\'s "quoted" $HOME `x` \n second line ü'
     out = tmp_path / "env.txt"
     code = f"import os; open({str(out)!r}, 'w').write(os.environ['LB_SECRET'] + '|' + os.environ['HOME'])"
     await relay.create_lane_window(
@@ -185,7 +206,9 @@ async def test_env_reaches_the_program_verbatim_and_launcher_is_removed(relay: T
 
 async def test_capture_scrollback_styled_and_screen(relay: TmuxRelay, tmp_path: Path) -> None:
     code = "for i in range(300): print(f'row {i}')\nprint('\\x1b[31mred\\x1b[0m done')\ninput()"
-    lane = await relay.create_lane_window("ws", "cap", [sys.executable, "-c", code], cwd=tmp_path, height=30)
+    lane = await relay.create_lane_window(
+        "ws", "cap", [sys.executable, "-c", code], cwd=tmp_path, height=30
+    )
     stream = await relay.stream(lane.pane_id)
     await async_wait_until(lambda: "done" in stream.text_since(0))
     full = await relay.capture(lane.pane_id)
@@ -257,3 +280,10 @@ def test_ansi_strip(text: str, plain: str) -> None:
 def test_ansi_strip_for_scan_breaks_lines_at_cursor_moves() -> None:
     assert ansi.strip_for_scan("───\x1b[5;1H───") == "───\n───"
     assert ansi.normalize_newlines("a\r\n 10%\r 90%\r\nb") == "a\n 90%\nb"
+
+
+async def test_waiting_on_a_silent_pane_does_not_accumulate_waiters() -> None:
+    stream = PaneStream("%1")
+    for _ in range(20):
+        assert not await stream.wait(0.001)
+    assert stream._waiters == []

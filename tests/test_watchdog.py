@@ -34,7 +34,9 @@ CODE = """def f(x):
     return None
 
 """
-TABLE = "| name | value |\n|------|-------|\n" + "".join(f"| k{i} | {i * 7} |\n" for i in range(300))
+TABLE = "| name | value |\n|------|-------|\n" + "".join(
+    f"| k{i} | {i * 7} |\n" for i in range(300)
+)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +53,18 @@ TABLE = "| name | value |\n|------|-------|\n" + "".join(f"| k{i} | {i * 7} |\n"
         "ok\n" * 49 + "other\n" + "ok\n" * 49,
         "}\n}\n}\n" + "x = 1\n",
     ],
-    ids=["prose", "code", "table", "blank-lines", "spaces", "progress", "rules", "numbered", "49-lines", "braces"],
+    ids=[
+        "prose",
+        "code",
+        "table",
+        "blank-lines",
+        "spaces",
+        "progress",
+        "rules",
+        "numbered",
+        "49-lines",
+        "braces",
+    ],
 )
 def test_ordinary_output_does_not_trip(text: str) -> None:
     assert not feed_in_chunks(text)

@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from laneboard.errors import BinaryMissing, HarnessError, HarnessTimeout
+from laneboard.errors import BinaryMissing, HarnessError, HarnessTimeout, LaneError
 from laneboard.harnesses import ansi
 from laneboard.harnesses.base import (
     ErrorRaised,
@@ -136,7 +136,14 @@ class CommandHarness(Harness):
         existing = await self.relay.find_lane(self.session, self.spec.lane)
         digest = spec_digest(self.spec)
         detail = ""
-        if existing is not None and not existing.dead and existing.harness == self.kind:
+        if existing is not None and not existing.dead and existing.harness != self.kind:
+            self._set_state("failed", "lane id taken")
+            raise LaneError(
+                f"lane {self.spec.lane!r}: tmux session {self.session!r} already runs it with "
+                f"the {existing.harness or 'unknown'} harness (pane {existing.pane_id}); "
+                "stop that lane first"
+            )
+        if existing is not None and not existing.dead:
             self.window, self.adopted = existing, True
             if existing.digest != digest:
                 detail = "adopted a lane started with a different configuration"
@@ -149,7 +156,9 @@ class CommandHarness(Harness):
         self.stream = await self.relay.stream(self.window.pane_id)
         since = None if self.adopted else 0
         self._tasks = [
-            asyncio.create_task(self._pump(self.stream, since), name=f"lane-{self.spec.lane}-output"),
+            asyncio.create_task(
+                self._pump(self.stream, since), name=f"lane-{self.spec.lane}-output"
+            ),
             asyncio.create_task(self._monitor(self.stream), name=f"lane-{self.spec.lane}-exit"),
         ]
         try:
@@ -187,10 +196,11 @@ class CommandHarness(Harness):
                 raise HarnessError(await self._exit_message("exited at start"))
             return
         found = False
+        pattern = self._ready_re
 
         async def ready() -> bool:
             nonlocal found
-            found = await self._screen_matches(self._ready_re)
+            found = await self._screen_matches(pattern)
             return found or (self.stream is not None and self.stream.dead)
 
         if not await self.relay.wait_until(ready, self.ready_timeout, pane=self.pane_id):
@@ -223,7 +233,9 @@ class CommandHarness(Harness):
             return Health(alive=False, detail="not started")
         alive = await self.relay.is_alive(self.window.pane_id)
         pid = await self.relay.pane_pid(self.window.pane_id)
-        return Health(alive=alive, pid=pid, detail="" if alive else await self._exit_message("exited"))
+        return Health(
+            alive=alive, pid=pid, detail="" if alive else await self._exit_message("exited")
+        )
 
     # -- a turn -----------------------------------------------------------------------------
 
@@ -243,10 +255,16 @@ class CommandHarness(Harness):
             if busy_re is not None:
 
                 async def verify() -> bool:
-                    return stream.position > mark + len(prompt) or await self._screen_matches(busy_re)
+                    return stream.position > mark + len(prompt) or await self._screen_matches(
+                        busy_re
+                    )
 
-            await self.relay.deliver(self.pane_id, prompt, verify=verify)
-            state, error = await self._wait_turn(stream, mark, started + timeout)
+            try:
+                await self.relay.deliver(self.pane_id, prompt, verify=verify)
+                state, error = await self._wait_turn(stream, mark, started + timeout)
+            except BaseException:
+                self._set_state("failed" if stream.dead else "ready")
+                raise
             reply = self._reply(stream.text_since(mark), prompt)
             self._set_state("failed" if stream.dead else "ready", error or "")
             return TurnResult(
@@ -255,7 +273,9 @@ class CommandHarness(Harness):
                 extra={"exit_status": await self.relay.exit_status(self.window)} if stream.dead else {},
             )  # fmt: skip
 
-    async def _wait_turn(self, stream: PaneStream, mark: int, deadline_wall: float) -> tuple[TurnState, str | None]:
+    async def _wait_turn(
+        self, stream: PaneStream, mark: int, deadline_wall: float
+    ) -> tuple[TurnState, str | None]:
         submitted = time.monotonic()
         deadline = submitted + max(0.0, deadline_wall - time.time())
         saw_busy = False
@@ -320,11 +340,19 @@ class CommandHarness(Harness):
         """Say so when the program exits (tmux reports pane death within about a second)."""
         while not stream.dead and not stream.closed:
             await stream.wait()
-        if not stream.dead and self.window is not None and await self.relay.is_alive(self.window.pane_id):
+        if (
+            not stream.dead
+            and self.window is not None
+            and await self.relay.is_alive(self.window.pane_id)
+        ):
             return  # only our control client went away (relay closed); the lane runs on
         message = await self._exit_message("exited")
         self.hub.publish(ErrorRaised(self.spec.lane, "exit", message))
         self._set_state("failed", message)
+
+    async def at_ready(self) -> bool:
+        """True when the ready pattern is on screen now (False without a ready pattern)."""
+        return self._ready_re is not None and await self._screen_matches(self._ready_re)
 
     async def _screen_matches(self, pattern: re.Pattern[str]) -> bool:
         return pattern.search((await self.relay.screen(self.pane_id)).rstrip()) is not None

@@ -152,6 +152,9 @@ class PaneStream:
         finally:
             if not fut.done():
                 fut.cancel()
+                # a pane that stays silent must not collect one dead future per poll
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(fut)
         return True
 
     async def subscribe(self, since: int | None = None) -> AsyncIterator[str]:
@@ -216,6 +219,7 @@ class ControlClient:
         self._block: list[str] | None = None
         self._block_counts = False
         self._block_id = b""
+        self._background: set[asyncio.Task[list[str]]] = set()
 
     @property
     def running(self) -> bool:
@@ -326,7 +330,9 @@ class ControlClient:
 
     def _handle_line(self, line: bytes) -> None:
         if self._block is not None:
-            if line.startswith((b"%end ", b"%error ")) and line.split(b" ")[2:3] == [self._block_id]:
+            if line.startswith((b"%end ", b"%error ")) and line.split(b" ")[2:3] == [
+                self._block_id
+            ]:
                 self._end_block(line.startswith(b"%error"))
             else:
                 self._block.append(line.decode("utf-8", "replace"))
@@ -368,7 +374,9 @@ class ControlClient:
             self.exit_reason = rest or "tmux control client exited"
             if self._attached and not self._attached.done():
                 self._attached.set_exception(
-                    HarnessError(f"cannot attach to tmux session {self.session!r}: {self.exit_reason}")
+                    HarnessError(
+                        f"cannot attach to tmux session {self.session!r}: {self.exit_reason}"
+                    )
                 )
         elif name == "subscription-changed":
             head, _, value = rest.partition(" : ")
@@ -387,9 +395,11 @@ class ControlClient:
             self.stream(pane).lost_chunks += 1
             log.warning("tmux paused %s (consumer too slow); resuming", pane)
             if self.running:
-                asyncio.get_running_loop().create_task(
+                task = asyncio.get_running_loop().create_task(
                     self.command("refresh-client", "-A", f"{pane}:continue")
                 )
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
         if self.on_event is not None:
             self.on_event(name, rest.split(" ") if rest else [])
 

@@ -251,14 +251,47 @@ class TmuxRelay:
             workdir = str(cwd) if cwd else str(Path.home())
             try:
                 await self.run(
-                    "new-session", "-d", "-s", name, "-n", PLACEHOLDER_WINDOW, "-x", "200",
-                    "-y", "50", "-c", _tmux_arg(workdir), "--",
-                    "/bin/sh", "-c", "trap 'exit 0' HUP TERM; while :; do sleep 3600; done",
-                    ";", "set-option", "-g", "history-limit", str(self.history_limit),
-                    ";", "set-option", "-wg", "remain-on-exit", "on",
-                    ";", "set-option", "-wg", "automatic-rename", "off",
-                    ";", "set-option", "-wg", "allow-rename", "off",
-                    ";", "set-option", "-g", "focus-events", "on",
+                    "new-session",
+                    "-d",
+                    "-s",
+                    name,
+                    "-n",
+                    PLACEHOLDER_WINDOW,
+                    "-x",
+                    "200",
+                    "-y",
+                    "50",
+                    "-c",
+                    _tmux_arg(workdir),
+                    "--",
+                    "/bin/sh",
+                    "-c",
+                    "trap 'exit 0' HUP TERM; while :; do sleep 3600; done",
+                    ";",
+                    "set-option",
+                    "-g",
+                    "history-limit",
+                    str(self.history_limit),
+                    ";",
+                    "set-option",
+                    "-wg",
+                    "remain-on-exit",
+                    "on",
+                    ";",
+                    "set-option",
+                    "-wg",
+                    "automatic-rename",
+                    "off",
+                    ";",
+                    "set-option",
+                    "-wg",
+                    "allow-rename",
+                    "off",
+                    ";",
+                    "set-option",
+                    "-g",
+                    "focus-events",
+                    "on",
                 )
             except TmuxError as exc:
                 if "duplicate session" not in exc.stderr:
@@ -300,7 +333,9 @@ class TmuxRelay:
         in this session (adopt or kill it), TmuxError if tmux refuses.
         """
         if not _LANE_ID.match(lane):
-            raise LaneError(f"lane id {lane!r} is not usable as a tmux window: use letters, digits, _ . -")
+            raise LaneError(
+                f"lane id {lane!r} is not usable as a tmux window: use letters, digits, _ . -"
+            )
         if not argv:
             raise LaneError(f"lane {lane!r} has no command to run")
         name = await self.ensure_session(session)
@@ -328,10 +363,26 @@ class TmuxRelay:
             }
             try:
                 out = await self.run(
-                    "set-option", "-t", f"={name}:", "default-size", f"{width}x{height}",
-                    ";", "new-window", "-d", "-t", f"={name}:", "-n", lane,
-                    "-c", _tmux_arg(str(cwd)), "-P", "-F", "#{window_id}\t#{pane_id}\t#{pane_pid}",
-                    "--", "/bin/sh", _tmux_arg(str(launcher)),
+                    "set-option",
+                    "-t",
+                    f"={name}:",
+                    "default-size",
+                    f"{width}x{height}",
+                    ";",
+                    "new-window",
+                    "-d",
+                    "-t",
+                    f"={name}:",
+                    "-n",
+                    lane,
+                    "-c",
+                    _tmux_arg(str(cwd)),
+                    "-P",
+                    "-F",
+                    "#{window_id}\t#{pane_id}\t#{pane_pid}",
+                    "--",
+                    "/bin/sh",
+                    _tmux_arg(str(launcher)),
                 )
             except TmuxError:
                 launcher.unlink(missing_ok=True)
@@ -347,9 +398,25 @@ class TmuxRelay:
                 "digest": meta.get("digest", ""),
                 "meta": json.dumps(meta, ensure_ascii=True, sort_keys=True),
             }
-            args: list[str] = ["resize-window", "-t", window_id, "-x", str(width), "-y", str(height)]
+            args: list[str] = [
+                "resize-window",
+                "-t",
+                window_id,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+            ]
             for key, value in options.items():
-                args += [";", "set-option", "-w", "-t", window_id, OPTION_PREFIX + key, _tmux_arg(value)]
+                args += [
+                    ";",
+                    "set-option",
+                    "-w",
+                    "-t",
+                    window_id,
+                    OPTION_PREFIX + key,
+                    _tmux_arg(value),
+                ]
             await self.run(*args)
             log.info("lane %s started in %s (%s)", lane, pane_id, name, extra={"lane": lane})
             return LaneWindow(
@@ -385,9 +452,14 @@ class TmuxRelay:
                 metadata = {}
             lanes.append(
                 LaneWindow(
-                    session=sess, lane=lane, window_id=window_id, pane_id=pane_id,
-                    pid=int(pid) if pid.isdigit() else None, dead=dead == "1",
-                    status_file=status, metadata={str(k): str(v) for k, v in metadata.items()},
+                    session=sess,
+                    lane=lane,
+                    window_id=window_id,
+                    pane_id=pane_id,
+                    pid=int(pid) if pid.isdigit() else None,
+                    dead=dead == "1",
+                    status_file=status,
+                    metadata={str(k): str(v) for k, v in metadata.items()},
                     dead_status=int(dead_status) if dead_status.lstrip("-").isdigit() else None,
                 )
             )
@@ -405,7 +477,9 @@ class TmuxRelay:
         window = target.window_id if isinstance(target, LaneWindow) else None
         if window is None:
             try:
-                window = (await self.run("display-message", "-p", "-t", str(target), "#{window_id}")).strip()
+                window = (
+                    await self.run("display-message", "-p", "-t", str(target), "#{window_id}")
+                ).strip()
             except TmuxError:
                 return
         with contextlib.suppress(TmuxError):
@@ -452,9 +526,13 @@ class TmuxRelay:
         """`send-keys` to an exact pane: key names (`Enter`, `Escape`, `C-c`) or, with
         `literal`, text typed as is."""
         if keys:
-            await self.run("send-keys", "-t", pane, *(["-l"] if literal else []), "--", *map(_tmux_arg, keys))
+            await self.run(
+                "send-keys", "-t", pane, *(["-l"] if literal else []), "--", *map(_tmux_arg, keys)
+            )
 
-    async def paste(self, pane: str, text: str, *, bracketed: bool = True, keep_newlines: bool = False) -> None:
+    async def paste(
+        self, pane: str, text: str, *, bracketed: bool = True, keep_newlines: bool = False
+    ) -> None:
         """Paste `text` into the pane through a uniquely named buffer, deleted afterwards.
 
         `bracketed` wraps it in bracketed-paste markers when the program asked for them
@@ -527,7 +605,9 @@ class TmuxRelay:
             f"the check still failed after {verify_timeout:.1f}s each; look at the pane"
         )
 
-    async def wait_until(self, predicate: Predicate, timeout: float, *, pane: str | None = None) -> bool:
+    async def wait_until(
+        self, predicate: Predicate, timeout: float, *, pane: str | None = None
+    ) -> bool:
         """Re-check `predicate` until true or `timeout`; False on timeout.
 
         With `pane`, it is re-checked as soon as that pane writes output (else every

@@ -64,7 +64,7 @@ class LaneboardApp(App[None]):
         preflight: PreflightRunner,
         artifacts: Callable[[], ArtifactStore],
         autostart: bool = True,
-        animate: bool = True,
+        motion: bool = True,
         owns_supervisor: bool = True,
         attach_runner: AttachRunner | None = None,
     ) -> None:
@@ -76,7 +76,7 @@ class LaneboardApp(App[None]):
         self._artifacts_factory = artifacts
         self._artifacts: ArtifactStore | None = None
         self.autostart = autostart
-        self.animate = animate
+        self.motion = motion
         self.owns_supervisor = owns_supervisor
         self.attach_runner: AttachRunner = attach_runner or _run_attach
         self._closed = False
@@ -86,7 +86,7 @@ class LaneboardApp(App[None]):
     def get_default_screen(self) -> Screen[Any]:
         from laneboard.tui.screens.main import MainScreen
 
-        return MainScreen(animate=self.animate)
+        return MainScreen(motion=self.motion)
 
     @property
     def main_screen(self) -> MainScreen:
@@ -97,11 +97,13 @@ class LaneboardApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
-        if not self.animate:
+        if not self.motion:
             self.animation_level = "none"
         self._pump_events()
         if self.autostart:
-            self.start_lanes()
+            # After the first frame: starting lanes imports harness modules and forks tmux,
+            # which would otherwise delay the first paint (issue 8: first frame < 500 ms).
+            self.call_after_refresh(self.start_lanes)
 
     @property
     def artifacts(self) -> ArtifactStore:
@@ -135,6 +137,8 @@ class LaneboardApp(App[None]):
 
     @work(group="lanes", exit_on_error=False)
     async def start_lanes(self) -> None:
+        kinds: set[str] = {rt.config.harness for rt in self.supervisor.lanes.values()}
+        await asyncio.to_thread(_preload_harnesses, kinds)  # imports off the UI loop
         await self.supervisor.start()
         self.main_screen.refresh_lanes()
 
@@ -259,6 +263,18 @@ class LaneboardApp(App[None]):
         await self.shutdown()
 
 
+def _preload_harnesses(kinds: set[str]) -> None:
+    """Import the harness modules the lanes need (in a thread: they take ~100 ms)."""
+    import importlib
+
+    modules = {"claude-code": "claude_code", "codex": "codex", "command": "command",
+               "ollama": "ollama", "openai": "openai_http"}
+    importlib.import_module("laneboard.lanes.factory")
+    for kind in kinds:
+        if kind in modules:
+            importlib.import_module(f"laneboard.harnesses.{modules[kind]}")
+
+
 def _run_attach(argv: Sequence[str]) -> object:
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     return subprocess.run(list(argv), env=env, check=False)
@@ -273,14 +289,14 @@ def make_app(
     preflight: PreflightRunner | None = None,
     artifacts: ArtifactStore | Callable[[], ArtifactStore] | None = None,
     autostart: bool = True,
-    animate: bool = True,
+    motion: bool = True,
     attach_runner: AttachRunner | None = None,
 ) -> LaneboardApp:
     """Build the cockpit. The CLI passes only `loaded`; tests pass their own parts.
 
     `supervisor`: an existing one (the caller then closes it); by default one is made for
     `workspace` and detached when the app quits (lanes keep running in tmux).
-    `autostart`: start (or adopt) every lane at mount. `animate`: spinner, cursor blink and
+    `autostart`: start (or adopt) every lane at mount. `motion`: spinner, cursor blink and
     animations — off for deterministic snapshots. `preflight`: coroutine factory returning
     a preflight `Report`. `artifacts`: a store, or a factory called on first use.
     """
@@ -313,6 +329,6 @@ def make_app(
     return LaneboardApp(
         loaded, sup, router=router or Router(loaded.config),
         preflight=preflight or default_preflight, artifacts=store_factory,
-        autostart=autostart, animate=animate, owns_supervisor=owns,
+        autostart=autostart, motion=motion, owns_supervisor=owns,
         attach_runner=attach_runner,
     )

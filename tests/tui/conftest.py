@@ -91,7 +91,7 @@ def cockpit(state_env: Path, loaded: LoadedConfig) -> Iterator[Callable[..., Coc
 
         sup = Supervisor(loaded, workspace=state_env, factory=factory)
         attached: list[list[str]] = []
-        app = make_app(loaded, sup, autostart=autostart, animate=False,
+        app = make_app(loaded, sup, autostart=autostart, motion=False,
                        attach_runner=lambda argv: attached.append(list(argv)),
                        artifacts=kw.pop("artifacts", None), preflight=kw.pop("preflight", None))  # type: ignore[arg-type]
         c = Cockpit(app, sup, harnesses, gates, attached)

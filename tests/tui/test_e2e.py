@@ -49,12 +49,12 @@ def test_cockpit_in_a_real_terminal(command_config: Path, tmux_socket: str, oute
     )
 
     def screen() -> str:
-        out = subprocess.run([*tmux, "capture-pane", "-p", "-t", "=e2e"], capture_output=True,
+        out = subprocess.run([*tmux, "capture-pane", "-p", "-t", "=e2e:"], capture_output=True,
                              text=True, check=False)
         return out.stdout
 
     def keys(*k: str, literal: bool = False) -> None:
-        subprocess.run([*tmux, "send-keys", "-t", "=e2e", *(["-l"] if literal else []), *k],
+        subprocess.run([*tmux, "send-keys", "-t", "=e2e:", *(["-l"] if literal else []), *k],
                        check=True)
 
     def shows(*needles: str, timeout: float = 30) -> None:

@@ -22,7 +22,7 @@ async def test_prompt_reaches_command_lane_and_answer_streams(
     real_supervisor: Supervisor, command_config: Path
 ) -> None:
     attached: list[list[str]] = []
-    app = make_app(load_file(str(command_config)), real_supervisor, animate=False,
+    app = make_app(load_file(str(command_config)), real_supervisor, motion=False,
                    attach_runner=lambda argv: attached.append(list(argv)))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.main_screen

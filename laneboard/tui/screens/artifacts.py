@@ -106,9 +106,9 @@ class ArtifactsScreen(Screen[None]):
         query, filters = parse_filter(text)
         store = self._store()
         if query:
-            rows = [hit.artifact for hit in store.search(query, **filters)]
+            rows = [hit.artifact for hit in store.search(query, lane=filters.get("lane"), kind=filters.get("kind"))]
         else:
-            rows = store.list(limit=200, **filters)
+            rows = store.list(lane=filters.get("lane"), kind=filters.get("kind"), limit=200)
         self.app.call_from_thread(self.show_rows, rows)
 
     def show_rows(self, rows: list[ArtifactSummary]) -> None:

@@ -63,9 +63,9 @@ class MainScreen(Screen[None]):
     grid: reactive[bool] = reactive(False)
     untrusted: reactive[bool] = reactive(False)
 
-    def __init__(self, *, animate: bool = True) -> None:
+    def __init__(self, *, motion: bool = True) -> None:
         super().__init__()
-        self.animate = animate
+        self.motion = motion
         self.buffers = PaneBuffers()
         self.last_answer: dict[str, str] = {}
         self._streamed: dict[str, int] = {}
@@ -84,14 +84,14 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> Iterator[Widget]:
         app = self.cockpit
-        table = LaneTable(animate=self.animate, id="lanes")
+        table = LaneTable(motion=self.motion, id="lanes")
         table.border_title = f"laneboard · {app.supervisor.session}"
         yield table
         yield LaneLog(id="pane")
         yield LaneGrid(app.lane_ids(), id="grid")
         yield RoutePreview(id="preview")
         models = [e.alias or k for k, e in app.loaded.config.models.items() if e.kind == "chat"]
-        yield PromptBar(LaneSuggester(app.lane_ids(), models), blink=self.animate, id="prompt")
+        yield PromptBar(LaneSuggester(app.lane_ids(), models), blink=self.motion, id="prompt")
         yield Footer()
 
     @property
@@ -236,6 +236,9 @@ class MainScreen(Screen[None]):
         self._refresh_lane(event.lane)
 
     def on_lane_errored(self, event: m.LaneErrored) -> None:
+        rt = self.cockpit.supervisor.lanes.get(event.lane)
+        if rt is not None and rt.state in ("starting", "failed"):
+            return  # the failed state says it once, with the reason
         if event.kind not in ("fence", "failed"):
             self.notify(event.message, title=f"{event.lane}: {event.kind}", severity="warning")
 

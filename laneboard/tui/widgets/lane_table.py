@@ -3,13 +3,14 @@
 A `DataTable` in row-cursor mode, so keyboard and mouse selection come for free. The
 screen hands down `LaneInfo` snapshots (`set_lane`); the table posts `LaneTable.Selected`
 when the highlighted row changes. The busy spinner ticks only while some lane is busy
-(an idle cockpit runs no timer at all), and not at all when `animate` is off (snapshots).
+(an idle cockpit runs no timer at all), and not at all when `motion` is off (snapshots).
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable
@@ -86,9 +87,9 @@ class LaneTable(DataTable[Text | str]):
             super().__init__()
             self.lane, self.action = lane, action
 
-    def __init__(self, *, animate: bool = True, id: str | None = None) -> None:
+    def __init__(self, *, motion: bool = True, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
-        self.animate = animate
+        self.motion = motion
         self._infos: dict[str, LaneInfo] = {}
         self._frame = 0
         self._spinner: Timer | None = None
@@ -102,7 +103,7 @@ class LaneTable(DataTable[Text | str]):
         if not self._infos or self.cursor_row < 0:
             return None
         try:
-            return str(self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value)
+            return str(self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value)
         except Exception:  # an empty table during start-up
             return None
 
@@ -136,7 +137,7 @@ class LaneTable(DataTable[Text | str]):
                 fence_cell(info), usage_text(info))
 
     def _sync_spinner(self) -> None:
-        busy = self.animate and any(i.state == "busy" for i in self._infos.values())
+        busy = self.motion and any(i.state == "busy" for i in self._infos.values())
         if busy and self._spinner is None:
             self._spinner = self.set_interval(0.12, self._tick)
         elif not busy and self._spinner is not None:
