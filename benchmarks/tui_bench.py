@@ -52,6 +52,11 @@ TYPED = "QZJXKWV"  # letters no lane prints (the lanes print digits only)
 
 
 def _laneboard_argv() -> list[str]:
+    """The installed console script next to this interpreter (not a pyenv/asdf shim, whose
+    own start-up would be counted), else the CLI through this interpreter."""
+    script = Path(sys.executable).parent / "laneboard"
+    if script.is_file():
+        return [str(script)]
     exe = shutil.which("laneboard")
     return [exe] if exe else [sys.executable, "-c", "from laneboard.cli import main; main()"]
 

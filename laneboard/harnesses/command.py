@@ -284,6 +284,7 @@ class CommandHarness(Harness):
             if self._tripped:
                 return "failed", f"watchdog: {self._tripped}; the lane was interrupted"
             if stream.dead or stream.closed:
+                await self._drain(stream)
                 return "failed", await self._exit_message("exited during the turn")
             if now >= deadline:
                 return "timed-out", f"no end of turn within {deadline - submitted:.0f}s"
@@ -303,6 +304,14 @@ class CommandHarness(Harness):
             if done:
                 return "done", None
             await stream.wait(min(0.25, max(0.01, deadline - now)))
+
+    @staticmethod
+    async def _drain(stream: PaneStream, quiet: float = 0.1, limit: float = 1.0) -> None:
+        """Let the last output of a dead pane arrive: tmux can report the death (a timer)
+        before it has read the program's final bytes from the pty."""
+        end = time.monotonic() + limit
+        while not stream.closed and time.monotonic() < end and await stream.wait(quiet):
+            pass
 
     def _reply(self, raw: str, prompt: str) -> str:
         lines = ansi.normalize_newlines(ansi.strip(raw)).split("\n")

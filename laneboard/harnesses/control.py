@@ -152,9 +152,9 @@ class PaneStream:
         finally:
             if not fut.done():
                 fut.cancel()
-                # a pane that stays silent must not collect one dead future per poll
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(fut)
+            # a pane that stays silent must not collect one dead future per poll
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(fut)
         return True
 
     async def subscribe(self, since: int | None = None) -> AsyncIterator[str]:

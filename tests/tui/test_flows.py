@@ -260,7 +260,7 @@ async def test_lane_lifecycle_keys(cockpit: Callable[..., Cockpit]) -> None:
 
 async def test_notifications_for_fence_waiting_failed(cockpit: Callable[..., Cockpit]) -> None:
     c = cockpit()
-    async with c.app.run_test(size=SIZE) as pilot:
+    async with c.app.run_test(size=SIZE):
         await wait_for(lambda: c.sup.lanes["main"].state == "ready")
         c.sup.hub.publish(FenceTripped("main", "denied: rm -rf /"))
         c.sup.hub.publish(LaneStateChanged("review", "waiting", "permission: Bash(git push)"))
@@ -271,8 +271,7 @@ async def test_notifications_for_fence_waiting_failed(cockpit: Callable[..., Coc
         assert "main: fence denied denied: rm -rf /" in text
         assert "review needs you" in text
         assert "triage failed exited (3)" in text
-        await pilot.pause()
-        assert "fence: denied: rm -rf /" in c.pane_text()
+        await wait_for(lambda: "fence: denied: rm -rf /" in c.pane_text())
 
 
 async def test_command_palette_runs_actions(cockpit: Callable[..., Cockpit]) -> None:
