@@ -129,6 +129,27 @@ async def test_output_events_arrive_in_order_and_complete(relay: TmuxRelay, tmp_
     assert lines == [f"line {i}" for i in range(n)]
 
 
+async def test_parallel_attach_shares_one_control_client(
+    relay: TmuxRelay, make_relay: Callable[[], TmuxRelay], tmp_path: Path
+) -> None:
+    """A process that adopts several lanes at once attaches one control client per
+    session (a race once attached one per lane and leaked all but the last)."""
+    lanes = await asyncio.gather(
+        *(
+            relay.create_lane_window("ws", f"par{i}", ["sh", "-c", "exec cat"], cwd=tmp_path)
+            for i in range(4)
+        )
+    )
+    adopter = make_relay()
+    try:
+        streams = await asyncio.gather(*(adopter.stream(lane.pane_id) for lane in lanes))
+        assert len({id(s) for s in streams}) == 4
+        clients = await relay.run("list-clients", "-F", "#{client_control_mode}")
+        assert clients.split() == ["1", "1"]  # the creator's and the adopter's, no more
+    finally:
+        await adopter.close()
+
+
 async def test_second_relay_adopts_lane_with_metadata_and_pid(
     relay: TmuxRelay, make_relay: Callable[[], TmuxRelay], tmp_path: Path
 ) -> None:

@@ -188,6 +188,7 @@ class TmuxRelay:
         self._controls: dict[str, ControlClient] = {}
         self._session_locks: dict[str, asyncio.Lock] = {}
         self._pane_locks: dict[str, asyncio.Lock] = {}
+        self._control_locks: dict[str, asyncio.Lock] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -666,16 +667,24 @@ class TmuxRelay:
         return None
 
     async def _control_for(self, session: str) -> ControlClient:
-        control = self._controls.get(session)
-        if control is not None and control.running:
+        """The session's one control client, attached on first use.
+
+        Serialised per session: lanes started in parallel would otherwise each attach a
+        client, and the losers would never be closed (their reader tasks outlive the loop).
+        """
+        async with self._lock(self._control_locks, session):
+            control = self._controls.get(session)
+            if control is not None and control.running:
+                return control
+            if control is not None:
+                await control.close()
+            control = ControlClient(
+                self.tmux_argv, session, buffer_limit=self.buffer_limit,
+                pause_after=self.pause_after, env=self._env,
+            )  # fmt: skip
+            await control.start()
+            self._controls[session] = control
             return control
-        control = ControlClient(
-            self.tmux_argv, session, buffer_limit=self.buffer_limit,
-            pause_after=self.pause_after, env=self._env,
-        )  # fmt: skip
-        await control.start()
-        self._controls[session] = control
-        return control
 
 
 async def _call(predicate: Predicate) -> bool:
