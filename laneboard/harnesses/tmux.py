@@ -643,8 +643,25 @@ class TmuxRelay:
         return out if styled else ansi.strip(out)
 
     async def screen(self, pane: str, *, styled: bool = False) -> str:
-        """The visible screen only (what a person attached to the pane would see)."""
+        """The visible screen only (what a person attached to the pane would see).
+
+        Asked through the session's control client when this process has one for the
+        pane (no `tmux` process per call: a screen mirror calls this up to 10×/s), else
+        by running `tmux`.
+        """
+        control = self._control_of(pane)
+        if control is not None:
+            args = ["capture-pane", "-p", "-t", pane] + (["-e"] if styled else [])
+            with contextlib.suppress(HarnessError):
+                text = "\n".join(await control.command(*args)) + "\n"
+                return text if styled else ansi.strip(text)
         return await self.capture(pane, styled=styled, scrollback=False)
+
+    def _control_of(self, pane: str) -> ControlClient | None:
+        for control in self._controls.values():
+            if control.running and pane in control.streams:
+                return control
+        return None
 
     async def stream(self, pane: str) -> PaneStream:
         """The live output stream of `pane` (attaches the session's control client if
