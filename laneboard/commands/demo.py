@@ -15,8 +15,17 @@ def demo(print_config: bool) -> None:
     removed on exit.
     """
     import os
+    import signal
 
     from laneboard.demo import demo_environment, install_note
+
+    def leave(signum: int, _frame: object) -> None:
+        # a closed terminal (SIGHUP) or `kill` must still remove the demo's tmux server
+        # and files: unwind through demo_environment's cleanup
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, leave)
 
     with demo_environment() as env:
         if print_config:
