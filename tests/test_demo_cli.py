@@ -89,5 +89,18 @@ def test_demo_print_config_needs_no_terminal(tmp_path: Path) -> None:
     assert not any(tmp_path.glob("laneboard-demo-*"))
 
 
+def test_demo_refuses_a_redirected_stderr_before_starting_anything(tmp_path: Path) -> None:
+    """Textual draws on stderr: `laneboard demo 2>log` would paint into the file."""
+    out = subprocess.run(
+        [sys.executable, "-m", "laneboard", "demo"],
+        capture_output=True, text=True, check=False, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "stderr, which is redirected" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not any(tmp_path.glob("laneboard-demo-*"))
+
+
 if shutil.which("tmux") is None:  # CI installs tmux; say so loudly rather than skip
     raise RuntimeError("tmux is required for these tests (scripts/test.sh installs it)")

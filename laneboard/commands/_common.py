@@ -59,3 +59,26 @@ def read_prompt(prompt: str) -> str:
             raise UsageError("empty prompt on stdin")
         return text
     return prompt
+
+
+def require_terminal(what: str) -> None:
+    """Refuse (exit 2) to open a full-screen UI when it cannot be seen.
+
+    Textual draws on stderr, so `laneboard 2>log` would write the screen into the file
+    and leave the terminal blank; a missing terminal on stdin means keys cannot reach it.
+    """
+    import sys
+
+    from laneboard.errors import UsageError
+
+    err, inp = sys.__stderr__, sys.__stdin__
+    if err is None or not err.isatty():
+        out = sys.__stdout__
+        if out is not None and out.isatty():  # the user is looking here, not at the file
+            print(f"laneboard: {what} cannot draw: stderr is redirected", file=out)
+        raise UsageError(
+            f"{what} draws on the terminal through stderr, which is redirected; "
+            "run it without `2>…` (lanes keep their own output in tmux and artifacts)"
+        )
+    if inp is None or not inp.isatty():
+        raise UsageError(f"{what} needs a terminal on stdin to read keys")

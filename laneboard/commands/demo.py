@@ -17,6 +17,7 @@ def demo(print_config: bool) -> None:
     import os
     import signal
 
+    from laneboard.commands._common import require_terminal
     from laneboard.demo import demo_environment, install_note
 
     def leave(signum: int, _frame: object) -> None:
@@ -27,6 +28,8 @@ def demo(print_config: bool) -> None:
     for sig in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, leave)
 
+    if not print_config:
+        require_terminal("laneboard demo")
     with demo_environment() as env:
         if print_config:
             click.echo(env.config.read_text())
