@@ -2,9 +2,20 @@
 
 The App is the TUI's only link to the core: it owns the `Supervisor` connection and runs
 every supervisor call in a Textual worker — the event pump (supervisor events → messages
-for the main screen), starting lanes, sends, model switches, lifecycle actions — so the
-UI never waits on tmux. Worker failures land in one handler (`on_worker_state_changed`)
-and become notifications. Everything a person sees lives in the screens and widgets.
+for the main screen), starting lanes, sends (with triage, `laneboard.lanes.dispatch`),
+model switches, lifecycle actions — so the UI never waits on tmux. Worker failures land in
+one handler (`on_worker_state_changed`) and become notifications. Everything a person sees
+lives in the screens and widgets.
+
+First frame first (issue 8: under 500 ms). The CLI hands `make_app` a *loader* instead of
+a loaded config: the app paints its shell at once ("loading…" in the lane list, the prompt
+bar already taking keys) and then, in a worker thread, imports the core (the pydantic
+config models alone take ~150 ms), loads and checks the config and builds the supervisor
+and router (`Core`). Only then are lanes listed, the event pump started and the lanes
+started. A config error ends the app with `load_error` set, which the CLI raises as it
+always did (exit 2, file:line). Nothing under `laneboard.lanes`, `laneboard.config` or
+`laneboard.artifacts` may be imported at module level in this package (importing any of
+them loads the config models); tests/tui/test_startup.py holds that.
 
 Why a worker for the pump and not `asyncio.ensure_future`: widget writes issued from a
 bare task were seen never to repaint (issue 8); a worker runs inside Textual's context.
@@ -16,6 +27,7 @@ import asyncio
 import os
 import subprocess
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,21 +37,41 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from laneboard.tui import messages as m
 from laneboard.tui.commands import CockpitCommands
 from laneboard.tui.messages import from_event
-from laneboard.tui.state import LaneInfo
+from laneboard.tui.state import LaneInfo, session_hint
 
 if TYPE_CHECKING:
     from laneboard.artifacts import ArtifactStore
     from laneboard.config import LoadedConfig
     from laneboard.harnesses.base import TurnResult
+    from laneboard.lanes.dispatch import Dispatched
     from laneboard.lanes.preflight import Report
     from laneboard.lanes.router import RouteDecision, Router
     from laneboard.lanes.supervisor import Supervisor
+    from laneboard.lanes.triage import TriageVerdict
     from laneboard.tui.screens.main import MainScreen
 
 PreflightRunner = Callable[[], Awaitable["Report"]]
 AttachRunner = Callable[[Sequence[str]], object]
+
+
+@dataclass
+class Core:
+    """The parts of the core the cockpit talks to (built by `make_app`, now or in a worker)."""
+
+    loaded: LoadedConfig
+    supervisor: Supervisor
+    router: Router
+    preflight: PreflightRunner
+    artifacts: Callable[[], ArtifactStore]
+    owns_supervisor: bool
+    """Whether quitting the app closes (detaches) the supervisor."""
+
+
+class NotReady(RuntimeError):
+    """The core is not loaded yet (a bug if it escapes: callers check `ready` first)."""
 
 
 class LaneboardApp(App[None]):
@@ -57,29 +89,65 @@ class LaneboardApp(App[None]):
 
     def __init__(
         self,
-        loaded: LoadedConfig,
-        supervisor: Supervisor,
+        core: Core | Callable[[], Core],
         *,
-        router: Router,
-        preflight: PreflightRunner,
-        artifacts: Callable[[], ArtifactStore],
+        session: str = "",
         autostart: bool = True,
         motion: bool = True,
-        owns_supervisor: bool = True,
         attach_runner: AttachRunner | None = None,
     ) -> None:
         super().__init__()
-        self.loaded = loaded
-        self.supervisor = supervisor
-        self.router = router
-        self.run_preflight = preflight
-        self._artifacts_factory = artifacts
+        self._core: Core | None = core if isinstance(core, Core) else None
+        self._build: Callable[[], Core] | None = None if isinstance(core, Core) else core
+        self.session = self._core.supervisor.session if self._core is not None else session
+        """The lanes' tmux session (a guess from the workspace until the config is loaded)."""
+        self.load_error: BaseException | None = None
+        """Why the core could not be loaded; the app exits and the CLI raises it."""
         self._artifacts: ArtifactStore | None = None
         self.autostart = autostart
         self.motion = motion
-        self.owns_supervisor = owns_supervisor
         self.attach_runner: AttachRunner = attach_runner or _run_attach
         self._closed = False
+
+    # ------------------------------------------------------------------ the core
+
+    @property
+    def ready(self) -> bool:
+        """Whether the config is loaded and the supervisor exists."""
+        return self._core is not None
+
+    @property
+    def core(self) -> Core:
+        if self._core is None:
+            raise NotReady("the cockpit is still loading its config")
+        return self._core
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        return self.core.loaded
+
+    @property
+    def supervisor(self) -> Supervisor:
+        return self.core.supervisor
+
+    @property
+    def router(self) -> Router:
+        return self.core.router
+
+    @property
+    def run_preflight(self) -> PreflightRunner:
+        return self.core.preflight
+
+    @property
+    def owns_supervisor(self) -> bool:
+        return self._core is not None and self._core.owns_supervisor
+
+    def require_ready(self) -> bool:
+        """True when loaded; otherwise say so (a toast) and return False."""
+        if self._core is None:
+            self.notify("the cockpit is still loading its config…", title="one moment",
+                        severity="warning", timeout=3)
+        return self._core is not None
 
     # ------------------------------------------------------------------ set-up
 
@@ -99,27 +167,51 @@ class LaneboardApp(App[None]):
     def on_mount(self) -> None:
         if not self.motion:
             self.animation_level = "none"
+        if self._core is not None:
+            self._connect()
+        else:
+            # After the first frame: the core's imports and the config would delay it.
+            self.call_after_refresh(self._load_core)
+
+    @work(group="load", exclusive=True, exit_on_error=False)
+    async def _load_core(self) -> None:
+        """Import the core, load the config, build supervisor and router (in a thread)."""
+        assert self._build is not None
+        try:
+            core = await asyncio.to_thread(self._build)
+        except Exception as e:  # a config error (or a bug): the CLI reports it after exit
+            from laneboard.errors import LaneboardError
+
+            self.load_error = e
+            self.exit(return_code=e.exit_code if isinstance(e, LaneboardError) else 1)
+            return
+        self._core = core
+        self.session = core.supervisor.session
+        self.main_screen.post_message(m.CoreLoaded())
+        self._connect()
+
+    def _connect(self) -> None:
+        """The core is here: pump its events to the main screen and start the lanes."""
         self._pump_events()
         if self.autostart:
-            # After the first frame: starting lanes imports harness modules and forks tmux,
-            # which would otherwise delay the first paint (issue 8: first frame < 500 ms).
+            # After the next frame: starting lanes imports harness modules and forks tmux.
             self.call_after_refresh(self.start_lanes)
 
     @property
     def artifacts(self) -> ArtifactStore:
         if self._artifacts is None:
-            self._artifacts = self._artifacts_factory()
+            self._artifacts = self.core.artifacts()
         return self._artifacts
 
     def lane_ids(self) -> list[str]:
-        return list(self.supervisor.lanes)
+        return list(self.supervisor.lanes) if self.ready else []
 
     def lane_info(self, lane: str) -> LaneInfo:
         rt = self.supervisor.lanes[lane]
         return LaneInfo.from_runtime(rt, pending_model=rt.pending_model, cfg=self.loaded.config)
 
     def lane_infos(self) -> list[LaneInfo]:
-        return [self.lane_info(lane) for lane in self.supervisor.lanes]
+        return [self.lane_info(lane) for lane in self.lane_ids()]
 
     def route(self, text: str, *, untrusted: bool = False) -> RouteDecision:
         """Where `text` would go (pure; raises RouteRefused for untrusted text with no lane)."""
@@ -158,6 +250,24 @@ class LaneboardApp(App[None]):
         """Deliver a prompt; the reply arrives as a TurnFinished message (the event pump)."""
         await self.supervisor.send(lane, prompt, route=route)
 
+    @work(group="send", exit_on_error=False)
+    async def dispatch(self, decision: RouteDecision) -> Dispatched:
+        """Deliver a routed prompt the core's way (`laneboard.lanes.dispatch`): triage first
+        when the decision asks for it; ESCALATE sends, SKIP does not. The verdict and the
+        send come back as messages; the reply as a TurnFinished (the event pump)."""
+        from laneboard.lanes.dispatch import dispatch
+
+        screen = self.main_screen
+
+        def verdict(v: TriageVerdict, triage_lane: str) -> None:
+            screen.post_message(m.TriageDecided(decision.lane, triage_lane, v.verdict,
+                                                v.reason, v.failed_closed))
+
+        def sending(lane: str, prompt: str, route: dict[str, object]) -> None:
+            screen.post_message(m.PromptSent(lane, prompt, route))
+
+        return await dispatch(self.supervisor, decision, on_verdict=verdict, on_send=sending)
+
     @work(group="model", exit_on_error=False)
     async def switch_model(self, lane: str, ref: str) -> None:
         """Strict model switch; while the lane is busy it waits (the lane shows it)."""
@@ -167,6 +277,8 @@ class LaneboardApp(App[None]):
     @work(group="git", exclusive=True, exit_on_error=False)
     async def review_diff(self) -> None:
         """Escalate `git diff HEAD` of the workspace to the review lane."""
+        if not self.require_ready():
+            return
         proc = await asyncio.create_subprocess_exec(
             "git", "diff", "HEAD", cwd=self.supervisor.workspace,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -210,16 +322,22 @@ class LaneboardApp(App[None]):
     def action_show_preflight(self) -> None:
         from laneboard.tui.screens.preflight import PreflightScreen
 
+        if not self.require_ready():
+            return
         self.push_screen(PreflightScreen(self.run_preflight))
 
     def action_show_artifacts(self) -> None:
         from laneboard.tui.screens.artifacts import ArtifactsScreen
 
+        if not self.require_ready():
+            return
         self.push_screen(ArtifactsScreen(lambda: self.artifacts))
 
     def action_show_usage(self) -> None:
         from laneboard.tui.screens.usage import UsageScreen
 
+        if not self.require_ready():
+            return
         self.push_screen(UsageScreen(self.lane_infos()))
 
     def attach_argv(self, lane: str) -> list[str]:
@@ -232,6 +350,8 @@ class LaneboardApp(App[None]):
 
     def attach(self, lane: str) -> None:
         """Suspend the cockpit and attach the real terminal to the lane's tmux window."""
+        if not self.require_ready():
+            return
         rt = self.supervisor.lanes.get(lane)
         if rt is None or rt.is_exec:
             self.notify(f"{lane} runs one process per prompt: there is no pane to attach to.",
@@ -281,7 +401,7 @@ def _run_attach(argv: Sequence[str]) -> object:
 
 
 def make_app(
-    loaded: LoadedConfig,
+    loaded: LoadedConfig | Callable[[], LoadedConfig],
     supervisor: Supervisor | None = None,
     *,
     workspace: Path | None = None,
@@ -292,43 +412,52 @@ def make_app(
     motion: bool = True,
     attach_runner: AttachRunner | None = None,
 ) -> LaneboardApp:
-    """Build the cockpit. The CLI passes only `loaded`; tests pass their own parts.
+    """Build the cockpit. The CLI passes only a loader; tests pass their own parts.
 
-    `supervisor`: an existing one (the caller then closes it); by default one is made for
-    `workspace` and detached when the app quits (lanes keep running in tmux).
-    `autostart`: start (or adopt) every lane at mount. `motion`: spinner, cursor blink and
-    animations — off for deterministic snapshots. `preflight`: coroutine factory returning
-    a preflight `Report`. `artifacts`: a store, or a factory called on first use.
+    `loaded`: a loaded config, or a function that loads it — then the app paints first and
+    calls it in a worker thread (a `LaneboardError` it raises ends the app with
+    `load_error` set). `supervisor`: an existing one (the caller then closes it; not with a
+    loader); by default one is made for `workspace` and detached when the app quits (lanes
+    keep running in tmux). `autostart`: start (or adopt) every lane once loaded. `motion`:
+    spinner, cursor blink and animations — off for deterministic snapshots. `preflight`:
+    coroutine factory returning a preflight `Report`. `artifacts`: a store, or a factory
+    called on first use.
     """
-    from laneboard.lanes.router import Router
-    from laneboard.lanes.supervisor import Supervisor
 
-    owns = supervisor is None
-    sup = supervisor or Supervisor(loaded, workspace=workspace)
-    ws = sup.workspace
+    def build() -> Core:
+        from laneboard.lanes.router import Router
+        from laneboard.lanes.supervisor import Supervisor
 
-    async def default_preflight() -> Report:
-        from laneboard.lanes.preflight import run_preflight_async
+        cfg = loaded() if callable(loaded) else loaded
+        owns = supervisor is None
+        sup = supervisor or Supervisor(cfg, workspace=workspace)
+        ws = sup.workspace
 
-        path = loaded.path if Path(loaded.path).is_file() else None
-        return await run_preflight_async(path, cwd=ws)
+        async def default_preflight() -> Report:
+            from laneboard.lanes.preflight import run_preflight_async
 
-    def default_store() -> ArtifactStore:
-        from laneboard.artifacts import ArtifactStore
+            path = cfg.path if Path(cfg.path).is_file() else None
+            return await run_preflight_async(path, cwd=ws)
 
-        return ArtifactStore(ws / loaded.config.artifacts.dir)
+        def default_store() -> ArtifactStore:
+            from laneboard.artifacts import ArtifactStore
 
-    if artifacts is None:
-        store_factory: Callable[[], ArtifactStore] = default_store
-    elif callable(artifacts):
-        store_factory = artifacts
-    else:
-        fixed = artifacts
-        store_factory = lambda: fixed  # noqa: E731
+            return ArtifactStore(ws / cfg.config.artifacts.dir)
 
-    return LaneboardApp(
-        loaded, sup, router=router or Router(loaded.config),
-        preflight=preflight or default_preflight, artifacts=store_factory,
-        autostart=autostart, motion=motion, owns_supervisor=owns,
-        attach_runner=attach_runner,
-    )
+        if artifacts is None:
+            store_factory: Callable[[], ArtifactStore] = default_store
+        elif callable(artifacts):
+            store_factory = artifacts
+        else:
+            fixed = artifacts
+            store_factory = lambda: fixed  # noqa: E731
+        return Core(cfg, sup, router or Router(cfg.config), preflight or default_preflight,
+                    store_factory, owns)
+
+    options: dict[str, Any] = {"autostart": autostart, "motion": motion,
+                               "attach_runner": attach_runner}
+    if callable(loaded):
+        if supervisor is not None:
+            raise ValueError("make_app: pass a loaded config together with a supervisor")
+        return LaneboardApp(build, session=session_hint(workspace or Path.cwd()), **options)
+    return LaneboardApp(build(), **options)

@@ -10,43 +10,20 @@ Why not one `Log` per lane, always updated: Textual repaints at ~50 fps whenever
 changes; eight hidden logs being written would cost CPU for nothing (issue 8 measured it).
 
 Colour (SGR) sequences are kept for `LaneLog`, which renders them with `Text.from_ansi`;
-cursor movement, OSC titles and other controls are dropped (a log is not a terminal).
+cursor movement, OSC titles and other controls are dropped (a log is not a terminal). That
+filtering is the core's (`laneboard.harnesses.ansi.SgrStream`, one stream per lane, so a
+sequence cut between two chunks is joined before it is filtered).
 """
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from laneboard.harnesses.ansi import normalize_newlines
+from laneboard.harnesses.ansi import SgrStream
 
 #: Lines of scrollback kept per lane (and shown by a LaneLog): bounded memory per lane.
 MAX_LINES = 2000
-
-# Every escape sequence except SGR (CSI ... m): CSI with another final byte, OSC, DCS/SOS/
-# PM/APC, charset selection and other two-byte escapes.
-_NON_SGR = re.compile(
-    r"""
-    \x1b\[[0-?]*[ -/]*[@-ln-~]
-    | \x9b[0-?]*[ -/]*[@-~]
-    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?
-    | \x1b[PX^_][^\x1b]*(?:\x1b\\)?
-    | \x1b[()*+][0-~]
-    | \x1b[@-Z\\-_=>78]
-    """,
-    re.VERBOSE,
-)
-# C0 controls that carry no text (tab, newline and ESC itself are kept).
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
-
-
-def prepare(data: str) -> str:
-    """Pane bytes → text a log can show: newlines normalised, only colour escapes kept."""
-    text = normalize_newlines(data)
-    if "\x1b" in text or "\x9b" in text:
-        text = _NON_SGR.sub("", text)
-    return _CONTROLS.sub("", text)
 
 
 @dataclass
@@ -54,6 +31,7 @@ class LaneBuffer:
     """One lane's bounded scrollback plus the text not yet shown."""
 
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_LINES))
+    stream: SgrStream = field(default_factory=SgrStream)
     partial: str = ""
     pending: list[str] = field(default_factory=list)
     pending_chars: int = 0
@@ -99,9 +77,10 @@ class PaneBuffers:
 
     def feed(self, lane: str, data: str) -> None:
         """Append raw pane output (ANSI kept) to `lane`."""
-        text = prepare(data)
+        buf = self.buffer(lane)
+        text = buf.stream.feed(data)
         if text:
-            self.buffer(lane).feed(text)
+            buf.feed(text)
             self.dirty.add(lane)
 
     def note(self, lane: str, line: str) -> None:

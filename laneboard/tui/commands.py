@@ -44,13 +44,15 @@ class CockpitCommands(Provider):
         yield ("Review: send the current git diff to the reviewer", main.action_review_diff,
                "ctrl+t")
         yield ("Toggle multi-line prompt", main.prompt_bar.action_toggle_multiline, "ctrl+l")
-        yield ("Toggle untrusted input (route as mail/web text)", main.action_toggle_untrusted,
-               "")
+        yield ("Toggle untrusted input (route as mail/web text; triage first)",
+               main.action_toggle_untrusted, "F5")
         yield ("Next lane", partial(main.action_step_lane, 1), "ctrl+n")
         yield ("Previous lane", partial(main.action_step_lane, -1), "ctrl+b")
 
     def _lane_commands(self) -> Iterator[Command]:
         app = self.cockpit
+        if not app.ready:  # no lanes before the config is loaded
+            return
         main = app.main_screen
         chat_models = [
             (entry.alias or key) for key, entry in app.loaded.config.models.items()

@@ -97,6 +97,26 @@ class PromptSent(Message):
         self.lane, self.prompt, self.route = lane, prompt, route
 
 
+class CoreLoaded(Message):
+    """The config is loaded and the supervisor exists: list the lanes (posted by the app)."""
+
+
+class TriageDecided(Message):
+    """The triage lane answered for untrusted text bound for `lane`: ESCALATE (it is sent)
+    or SKIP (it is not); `failed_closed` when ESCALATE came from a timeout, an error or an
+    answer that was not exactly one of the two words."""
+
+    def __init__(self, lane: str, triage_lane: str, verdict: str, reason: str,
+                 failed_closed: bool) -> None:
+        super().__init__()
+        self.lane, self.triage_lane, self.verdict = lane, triage_lane, verdict
+        self.reason, self.failed_closed = reason, failed_closed
+
+    @property
+    def sent(self) -> bool:
+        return self.verdict == "ESCALATE"
+
+
 class SelectLane(Message):
     """Request: make `lane` the selected lane (palette, `@lane` sends, notifications)."""
 

@@ -77,15 +77,17 @@ class Cockpit:
 
 @pytest.fixture
 def cockpit(state_env: Path, loaded: LoadedConfig) -> Iterator[Callable[..., Cockpit]]:
-    """Build a cockpit on EchoHarness lanes; `gated=("main",)` holds those lanes' turns."""
+    """Build a cockpit on EchoHarness lanes; `gated=("main",)` holds those lanes' turns,
+    `replies={"triage": lambda p: "SKIP"}` gives a lane its own answers."""
     made: list[Cockpit] = []
 
-    def build(*, gated: tuple[str, ...] = (), autostart: bool = True, **kw: object) -> Cockpit:
+    def build(*, gated: tuple[str, ...] = (), autostart: bool = True,
+              replies: dict[str, Callable[[str], str]] | None = None, **kw: object) -> Cockpit:
         harnesses: dict[str, EchoHarness] = {}
         gates = {lane: asyncio.Event() for lane in gated}
 
         def factory(spec: HarnessSpec, sup: Supervisor) -> EchoHarness:
-            h = EchoHarness(spec, gate=gates.get(spec.lane))
+            h = EchoHarness(spec, gate=gates.get(spec.lane), reply=(replies or {}).get(spec.lane))
             harnesses[spec.lane] = h
             return h
 

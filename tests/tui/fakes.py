@@ -1,12 +1,14 @@
 """An in-process stand-in harness for Pilot and snapshot tests that need no tmux.
 
 `EchoHarness` answers `echo: PROMPT`, streaming it as output first. A test can hold a turn
-open (`gate`) to see the lane busy, or make the next turn fail.
+open (`gate`) to see the lane busy, or give the lane its own answers (`reply`, e.g. a
+triage lane that says SKIP; raising from it fails the turn).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from laneboard.harnesses.base import (
     Harness,
@@ -21,9 +23,11 @@ from laneboard.harnesses.base import (
 class EchoHarness(Harness):
     kind = "echo"
 
-    def __init__(self, spec: HarnessSpec, gate: asyncio.Event | None = None) -> None:
+    def __init__(self, spec: HarnessSpec, gate: asyncio.Event | None = None,
+                 reply: Callable[[str], str] | None = None) -> None:
         super().__init__(spec)
         self.gate = gate
+        self.reply = reply or (lambda prompt: f"echo: {prompt}")
         self.prompts: list[str] = []
 
     async def start(self) -> None:
@@ -34,7 +38,7 @@ class EchoHarness(Harness):
         self._set_state("busy")
         if self.gate is not None:
             await asyncio.wait_for(self.gate.wait(), timeout)
-        reply = f"echo: {prompt}"
+        reply = self.reply(prompt)
         self.hub.publish(OutputReceived(self.spec.lane, f"\x1b[32m{reply}\x1b[0m\n"))
         self._set_state("ready")
         return TurnResult(reply=reply, usage=Usage(len(prompt), len(reply)),

@@ -28,16 +28,21 @@ def outer_socket() -> Iterator[str]:
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def test_cockpit_in_a_real_terminal(command_config: Path, tmux_socket: str, outer_socket: str,
                                     tmp_path: Path) -> None:
-    exe = shutil.which("laneboard")
-    argv = [exe] if exe else [sys.executable, "-c", "from laneboard.cli import main; main()"]
+    # `python -m laneboard` from this checkout: the code under test, whatever an installed
+    # `laneboard` script (or a pyenv shim, which needs the real HOME) would run.
+    argv = [sys.executable, "-m", "laneboard"]
     env = {
         "LANEBOARD_TMUX_SOCKET": tmux_socket,
         "LANEBOARD_STATE_DIR": str(tmp_path / "state"),
         "TERM": "xterm-256color",
         "HOME": str(tmp_path),
         "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO),
     }
     workspace = command_config.parent / "demo"
     tmux = ["tmux", "-L", outer_socket, "-f", "/dev/null"]

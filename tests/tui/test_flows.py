@@ -242,6 +242,38 @@ async def test_multiline_and_history(cockpit: Callable[..., Cockpit]) -> None:
         assert c.app.focused is c.screen.prompt_bar.input
 
 
+@pytest.mark.parametrize("key", ["ctrl+s", "ctrl+j", "ctrl+enter"])
+async def test_every_send_key_sends_in_multiline_mode(cockpit: Callable[..., Cockpit],
+                                                      key: str) -> None:
+    c = cockpit()
+    async with c.app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l")
+        await wait_for(lambda: c.screen.prompt_bar.multiline)
+        await pilot.press(*"@coder one", "enter", *"two", key)
+        await wait_for(lambda: c.harnesses.get("coder") and c.harnesses["coder"].prompts)
+        assert c.harnesses["coder"].prompts == ["one\ntwo"]
+        assert c.screen.prompt_bar.text == ""
+
+
+def test_every_main_binding_is_in_the_palette() -> None:
+    """Every action with a key is also a palette command (navigation keys aside)."""
+    import inspect
+
+    from laneboard.tui import commands
+    from laneboard.tui.app import LaneboardApp
+    from laneboard.tui.screens.main import MainScreen
+    from laneboard.tui.widgets.prompt_bar import PromptBar
+
+    source = inspect.getsource(commands.CockpitCommands._everyday)
+    navigation = {"scroll_pane(-1)", "scroll_pane(1)", "focus_prompt", "send", "history(-1)",
+                  "history(1)"}
+    for b in [*LaneboardApp.BINDINGS, *MainScreen.BINDINGS, *PromptBar.BINDINGS]:
+        if b.action in navigation:  # type: ignore[union-attr]
+            continue
+        name = b.action.split("(")[0]  # type: ignore[union-attr]
+        assert f"action_{name}" in source, f"{b.key} ({b.action}) has no palette command"  # type: ignore[union-attr]
+
+
 async def test_lane_lifecycle_keys(cockpit: Callable[..., Cockpit]) -> None:
     c = cockpit()
     async with c.app.run_test(size=SIZE) as pilot:
@@ -328,8 +360,54 @@ async def test_output_for_hidden_lanes_is_buffered_not_rendered(
         assert screen.pane.lines[0] == "\x1b[31mred\x1b[0m text"  # colour kept, the rest gone
 
 
+def _colours(widget) -> set[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    """Every foreground/background RGB in the lines the widget paints (filters applied)."""
+    from textual.geometry import Region
+
+    out: set[tuple[int, int, int]] = set()
+    for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height)):
+        for seg in strip:
+            for colour in (seg.style.color, seg.style.bgcolor) if seg.style else ():
+                if colour is not None and colour.triplet is not None:
+                    out.add(tuple(colour.triplet))  # type: ignore[arg-type]
+    return out
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
 async def test_no_color_is_respected(cockpit: Callable[..., Cockpit],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
+                                     monkeypatch: pytest.MonkeyPatch, no_color: bool) -> None:
+    """With NO_COLOR set the whole screen — lane colours from the panes included — is
+    painted in greys only; without it the pane's red shows."""
+    from laneboard.tui.messages import OutputReceived
+
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
     c = cockpit(autostart=False)
-    assert c.app.no_color
+    assert c.app.no_color is no_color
+    async with c.app.run_test(size=SIZE) as pilot:
+        c.screen.post_message(OutputReceived("main", "\x1b[31;42mred on green\x1b[0m\n"))
+        await wait_for(lambda: any("red on green" in line for line in c.screen.pane.lines))
+        await pilot.pause()
+        painted = set().union(*(_colours(w) for w in (c.screen.pane, c.screen.lane_table,
+                                                      c.screen.preview, c.screen.prompt_bar)))
+        greys = {rgb for rgb in painted if rgb[0] == rgb[1] == rgb[2]}
+        if no_color:
+            assert painted and painted == greys
+        else:
+            assert painted - greys  # colour on screen, the pane's red among it
+            assert any(r > 150 and g < 60 for r, g, b in _colours(c.screen.pane))  # ANSI red
+
+
+async def test_copying_from_a_pane_copies_the_text_shown(cockpit: Callable[..., Cockpit]) -> None:
+    """Colour codes are kept in the pane's lines; a selection is on the text shown."""
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    from laneboard.tui.messages import OutputReceived
+
+    c = cockpit(autostart=False)
+    async with c.app.run_test(size=SIZE):
+        c.screen.post_message(OutputReceived("main", "\x1b[1mok\x1b[0m \x1b[32mgreen\x1b[0m tail\n"))
+        await wait_for(lambda: any("green" in line for line in c.screen.pane.lines))
+        copied = c.screen.pane.get_selection(Selection(Offset(3, 0), Offset(8, 0)))
+        assert copied == ("green", "\n")

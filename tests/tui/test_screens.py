@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Markdown, Static
 
 from laneboard.lanes.preflight import Report
@@ -99,3 +100,23 @@ async def test_help_lists_every_binding(cockpit: Callable[..., Cockpit]) -> None
             assert b.key.replace(",", " / ") in keys  # type: ignore[union-attr]
         await pilot.press("escape")
         assert c.app.screen is c.screen
+
+
+@pytest.mark.parametrize(("opener", "screen_cls"), [
+    ("f1", HelpScreen), ("f2", PreflightScreen), ("f3", ArtifactsScreen), ("f4", UsageScreen),
+])
+async def test_every_close_key_closes_its_screen(
+    cockpit: Callable[..., Cockpit], tmp_path: Path, opener: str, screen_cls: type
+) -> None:
+    """Each key of a screen's close binding (escape, q, its own F-key) returns to the lanes."""
+    async def report() -> Report:
+        return fixed_report()
+
+    c = cockpit(autostart=False, preflight=report, artifacts=fill_store(tmp_path / "a"))
+    [close] = [b for b in screen_cls.BINDINGS if b.action == "app.pop_screen"]
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        for key in close.key.split(","):
+            await pilot.press(opener)
+            await wait_for(lambda: isinstance(c.app.screen, screen_cls))
+            await pilot.press(key)
+            await wait_for(lambda: c.app.screen is c.screen)

@@ -10,6 +10,15 @@ app's workers.
 Output is buffered per lane (`PaneBuffers`) and flushed at most every 100 ms, and only
 into logs that are on screen: Textual repaints whenever a widget changes, and repainting
 per chunk costs a core (issue 8). No timer runs while nothing arrives.
+
+The screen is composed before the config is loaded (the app loads it in a worker after the
+first frame): until `CoreLoaded` arrives the lane list says "loading config…", the prompt
+bar takes keys and Enter keeps the text. Then the lanes are listed and everything works.
+
+Enter routes the prompt (the same decision the preview showed) and hands it to the app's
+`dispatch` worker, which runs the core's `laneboard.lanes.dispatch`: triage first for
+untrusted text when the config has `routing.triage`, and the verdict (ESCALATE: sent;
+SKIP: not sent) is noted in the target lane's pane and shown as a toast.
 """
 
 from __future__ import annotations
@@ -35,9 +44,14 @@ from laneboard.tui.widgets.prompt_bar import LaneSuggester, PromptBar
 from laneboard.tui.widgets.route_preview import RoutePreview
 
 if TYPE_CHECKING:
+    from laneboard.lanes.router import RouteDecision
     from laneboard.tui.app import LaneboardApp
 
 FLUSH_S = 0.1
+#: The `rule` of a triage turn (`laneboard.lanes.dispatch.TRIAGE_RULE`; not imported, as
+#: anything under `laneboard.lanes` loads the config models — see `tui.app`).
+TRIAGE_RULE = "routing.triage"
+LOADING_HINT = "loading the config… (type away: Enter works once the lanes are listed)"
 _NOTE = "\x1b[2;36m"
 _OFF = "\x1b[0m"
 
@@ -57,6 +71,7 @@ class MainScreen(Screen[None]):
         Binding("pageup", "scroll_pane(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_pane(1)", "Scroll down", show=False),
         Binding("escape", "focus_prompt", "Prompt", show=False),
+        Binding("f5", "toggle_untrusted", "Untrusted input", show=False),
     ]
 
     selected: reactive[str | None] = reactive(None)
@@ -71,6 +86,8 @@ class MainScreen(Screen[None]):
         self._streamed: dict[str, int] = {}
         self._sent_at: dict[str, float] = {}
         self._flush_timer: Timer | None = None
+        self._suggester = LaneSuggester([], [])
+        self._core_shown = False
 
     @property
     def cockpit(self) -> LaneboardApp:
@@ -83,15 +100,15 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> Iterator[Widget]:
-        app = self.cockpit
         table = LaneTable(motion=self.motion, id="lanes")
-        table.border_title = f"laneboard · {app.supervisor.session}"
+        table.border_title = f"laneboard · {self.cockpit.session}"
+        if not self.cockpit.ready:
+            table.border_subtitle = "loading config…"
         yield table
         yield LaneLog(id="pane")
-        yield LaneGrid(app.lane_ids(), id="grid")
+        yield LaneGrid(id="grid")
         yield RoutePreview(id="preview")
-        models = [e.alias or k for k, e in app.loaded.config.models.items() if e.kind == "chat"]
-        yield PromptBar(LaneSuggester(app.lane_ids(), models), blink=self.motion, id="prompt")
+        yield PromptBar(self._suggester, blink=self.motion, id="prompt")
         yield Footer()
 
     @property
@@ -115,14 +132,38 @@ class MainScreen(Screen[None]):
         return self.query_one("#prompt", PromptBar)
 
     def on_mount(self) -> None:
+        self.prompt_bar.focus_prompt()
+        if self.cockpit.ready:
+            self._show_core()
+        else:
+            self.preview.hint = LOADING_HINT
+
+    def on_core_loaded(self, event: m.CoreLoaded) -> None:
+        self._show_core()
+
+    def _show_core(self) -> None:
+        """The config is loaded: list the lanes, fill the grid and the completions."""
+        if self._core_shown:
+            return
+        self._core_shown = True
+        app = self.cockpit
+        self.lane_table.border_title = f"laneboard · {app.session}"
+        self.lane_table.border_subtitle = ""
+        ids = app.lane_ids()
+        self._suggester.lanes = ids
+        self._suggester.models = [e.alias or k for k, e in app.loaded.config.models.items()
+                                  if e.kind == "chat"]
+        self.lane_grid.set_lanes(ids)
         self.refresh_lanes()
-        ids = self.cockpit.lane_ids()
         if ids and self.selected is None:
             self.selected = ids[0]
-        self.prompt_bar.focus_prompt()
+        self.preview.hint = ""
+        self._preview(self.prompt_bar.text)
 
     def refresh_lanes(self) -> None:
         """Re-read every lane from the supervisor into the table."""
+        if not self.cockpit.ready:
+            return
         for info in self.cockpit.lane_infos():
             self.lane_table.set_lane(info)
 
@@ -153,6 +194,7 @@ class MainScreen(Screen[None]):
         self.lane_grid.mark_selected(self.selected)
 
     def watch_untrusted(self, untrusted: bool) -> None:
+        self.preview.untrusted = untrusted
         self._preview(self.prompt_bar.text)
 
     def _visible_logs(self) -> list[LaneLog]:
@@ -271,9 +313,11 @@ class MainScreen(Screen[None]):
             self.buffers.feed(lane, result.reply.rstrip("\n") + "\n")
         self.last_answer[lane] = result.reply or self.buffers.plain_tail(lane)
         took = time.monotonic() - self._sent_at.pop(lane, time.monotonic())
+        triage_turn = event.route.get("rule") == TRIAGE_RULE
         if result.state == "done":
             self._note(lane, f"✓ done in {took:.1f}s · {result.model or '-'}")
-            self.notify(f"{len(result.reply)} chars in {took:.1f}s", title=f"{lane} finished")
+            if not triage_turn:  # the verdict's own toast follows
+                self.notify(f"{len(result.reply)} chars in {took:.1f}s", title=f"{lane} finished")
         else:
             self._note(lane, f"✗ {result.state}: {result.error or ''}")
             self.notify(result.error or result.state, title=f"{lane}: turn {result.state}",
@@ -281,6 +325,16 @@ class MainScreen(Screen[None]):
         self._refresh_lane(lane)
         if event.route.get("escalate") and result.state == "done":
             self.cockpit.store_review(lane, event.prompt, result, event.route)
+
+    def on_triage_decided(self, event: m.TriageDecided) -> None:
+        lane, why = event.lane, event.reason
+        if event.sent:
+            self._note(lane, f"⚖ triage ({event.triage_lane}): ESCALATE — {why} → sent to {lane}")
+            self.notify(f"{why}. Sent to {lane}.", title="triage: ESCALATE",
+                        severity="warning" if event.failed_closed else "information")
+        else:
+            self._note(lane, f"⚖ triage ({event.triage_lane}): SKIP — {why}; not sent")
+            self.notify(f"{why}. Nothing was sent to {lane}.", title="triage: SKIP")
 
     def on_prompt_sent(self, event: m.PromptSent) -> None:
         self._streamed[event.lane] = 0
@@ -297,6 +351,10 @@ class MainScreen(Screen[None]):
     def _preview(self, text: str) -> None:
         preview = self.preview
         preview.error = ""
+        if not self.cockpit.ready:
+            preview.decision = None
+            preview.hint = LOADING_HINT
+            return
         if not text.strip():
             preview.decision = None
             return
@@ -319,6 +377,9 @@ class MainScreen(Screen[None]):
 
     def on_prompt_bar_submitted(self, event: PromptBar.Submitted) -> None:
         text = event.text
+        if not self.cockpit.require_ready():
+            self.prompt_bar.restore(text)
+            return
         self.preview.decision = None
         self.preview.hint = ""
         if text.startswith("/model"):
@@ -337,10 +398,26 @@ class MainScreen(Screen[None]):
         except LaneboardError as e:
             self.notify(str(e), title="not sent", severity="error", timeout=10)
             return
-        self.send(decision.lane, decision.prompt, decision.as_dict())
+        self.dispatch(decision)
+
+    def dispatch(self, decision: RouteDecision) -> None:
+        """Hand a routed prompt to the app's dispatch worker (triage first if the route
+        says so); the answer streams into the decision's lane, which becomes selected."""
+        lane = decision.lane
+        if decision.triage:
+            routing = self.cockpit.loaded.config.routing
+            gate = routing.triage.lane if routing and routing.triage else "?"
+            first = decision.prompt.strip().splitlines()[0] if decision.prompt.strip() else ""
+            self._note(lane, f"› untrusted text for {lane}: triage first, on lane {gate} "
+                             f"(ESCALATE sends it, SKIP drops it) · {first[:120]}")
+            self._sent_at[gate] = time.monotonic()
+            self._streamed[gate] = 0
+        if self.selected != lane and not self.grid:
+            self.select_lane(lane)
+        self.cockpit.dispatch(decision)
 
     def send(self, lane: str, prompt: str, route: dict[str, object]) -> None:
-        """Send through the app's worker; the answer streams into `lane`'s pane."""
+        """Send to `lane` directly (escalations); the answer streams into its pane."""
         self.post_message(m.PromptSent(lane, prompt, route))
         if self.selected != lane and not self.grid:
             self.select_lane(lane)

@@ -23,15 +23,27 @@ class LaneGrid(Grid):
     LaneGrid > LaneLog.-selected { border: round $accent; }
     """
 
-    def __init__(self, lanes: list[str], *, id: str | None = None) -> None:
+    def __init__(self, lanes: list[str] | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._lanes = lanes
+        self._lanes = list(lanes or [])
 
     def compose(self) -> Iterator[LaneLog]:
         for lane in self._lanes:
             yield LaneLog(lane, classes="grid-log")
 
+    def set_lanes(self, lanes: list[str]) -> None:
+        """Show these lanes (the grid is composed before the config is loaded)."""
+        if lanes == self._lanes:
+            return
+        self._lanes = list(lanes)
+        self.remove_children()
+        self.mount_all(LaneLog(lane, classes="grid-log") for lane in self._lanes)
+        self._fit()
+
     def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
         self.set_class(self.size.width >= 150 and len(self._lanes) > 4, "-wide")
 
     def logs(self) -> list[LaneLog]:

@@ -3,24 +3,22 @@
 `Log` ingests ~50k lines/s where `RichLog` manages ~3.6k (issue 8), but it shows plain
 strings. This subclass keeps each line's SGR colour codes in the stored string and turns
 only the *visible* lines into styled strips (`Text.from_ansi`, cached per line), while
-widths are measured on the text without escapes. `max_lines` bounds memory; new text
-scrolls the view only when it is already at the bottom, so reading scrollback is never
-yanked away.
+widths and copied selections are taken from the text without escapes. `max_lines` bounds
+memory; new text scrolls the view only when it is already at the bottom, so reading
+scrollback is never yanked away.
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widgets import Log
 
+from laneboard.harnesses.ansi import SGR
 from laneboard.tui.buffers import MAX_LINES
-
-_SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
 class LaneLog(Log):
@@ -40,7 +38,12 @@ class LaneLog(Log):
     @classmethod
     def _process_line(cls, line: str) -> str:
         """Width and selection see the line without colour codes."""
-        return super()._process_line(_SGR.sub("", line) if "\x1b" in line else line)
+        return super()._process_line(SGR.sub("", line) if "\x1b" in line else line)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """Copy what is shown: the selection's offsets are on the text without colour codes."""
+        text = "\n".join(SGR.sub("", line) if "\x1b" in line else line for line in self._lines)
+        return selection.extract(text), "\n"
 
     def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
         raw = self._lines[y]

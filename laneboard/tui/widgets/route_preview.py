@@ -26,6 +26,8 @@ class RoutePreview(Static):
     decision: reactive[Any] = reactive(None, always_update=True)
     error: reactive[str] = reactive("")
     hint: reactive[str] = reactive("")
+    untrusted: reactive[bool] = reactive(False)
+    """The prompt is routed as untrusted input (mail, web text): said in front."""
 
     def render(self) -> Text:
         self.set_class(bool(self.error), "-error")
@@ -33,9 +35,13 @@ class RoutePreview(Static):
             return Text(f"✗ {self.error}")
         d = self.decision
         if d is None:
-            return Text(self.hint or "type a prompt · @lane to pick one · /model REF to switch")
+            hint = self.hint or "type a prompt · @lane to pick one · /model REF to switch"
+            if self.untrusted:
+                return Text.assemble(("untrusted input", "bold yellow"), " · ", hint)
+            return Text(hint)
         label, style = FENCE_STYLE.get(d.fence, (d.fence, ""))
-        out = Text.assemble(("→ ", "bold"), (d.lane, "bold"), "  rule ", (d.rule, "italic"),
+        out = Text.assemble(("untrusted ", "bold yellow") if self.untrusted else "",
+                            ("→ ", "bold"), (d.lane, "bold"), "  rule ", (d.rule, "italic"),
                             "  fence ", (label, style))
         if d.escalate:
             out.append("  ⚑ escalates", "bold magenta")

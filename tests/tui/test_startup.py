@@ -1,0 +1,128 @@
+"""First frame first: the cockpit paints its shell before the config is loaded (issue 8:
+first frame < 500 ms), loads the core in a worker, then lists the lanes. A config error
+still ends in the CLI's precise message. The modules on the first-frame path import no
+pydantic, no config and no lanes code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from laneboard.config import LoadedConfig
+from laneboard.errors import ConfigError, ConfigProblem, Location
+from laneboard.tui.app import make_app
+from tests.tui.conftest import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def notes(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def test_shell_paints_before_the_config_is_loaded(state_env: Path,
+                                                       loaded: LoadedConfig) -> None:
+    release = threading.Event()
+
+    def slow_loader() -> LoadedConfig:
+        assert release.wait(10), "the test never released the loader"
+        return loaded
+
+    app = make_app(slow_loader, workspace=state_env, autostart=False, motion=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.main_screen
+        table = screen.lane_table
+        assert not app.ready
+        assert table.border_title == "laneboard · lb-demo"
+        assert table.border_subtitle == "loading config…"
+        assert table.row_count == 0
+        assert isinstance(app.focused, Input) and app.focused.id == "prompt-input"
+        await pilot.press(*"hello")
+        assert "loading the config" in str(screen.preview.render())
+        await pilot.press("enter")  # not sent, not lost
+        await wait_for(lambda: any("still loading" in n for n in notes(app)))
+        assert screen.prompt_bar.text == "hello"
+        await pilot.press("f2")  # screens that need the core wait for it
+        assert app.screen is screen
+        release.set()
+        await wait_for(lambda: app.ready and table.row_count == 4)
+        assert table.border_subtitle == ""
+        assert table.border_title == f"laneboard · {app.supervisor.session}"
+        assert screen.selected == "main"
+        await wait_for(lambda: screen.preview.decision is not None)
+        assert screen.preview.decision.lane == "main"  # the typed text is routed now
+        assert screen.lane_grid.log_for("review") is not None
+
+
+async def test_config_error_ends_the_app_with_the_error(state_env: Path) -> None:
+    problem = ConfigProblem("bad fence", Location("cockpit.yaml", 3, 1), "lanes.main.fence")
+
+    def broken() -> LoadedConfig:
+        raise ConfigError([problem])
+
+    app = make_app(broken, workspace=state_env, autostart=False, motion=False)
+    async with app.run_test(size=(80, 24)):
+        await wait_for(lambda: app.load_error is not None)
+        await wait_for(lambda: app.return_code == 2)
+    assert isinstance(app.load_error, ConfigError)
+
+
+def test_run_cockpit_raises_the_load_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`laneboard` with a broken config: the error reaches the CLI (file:line, exit 2)."""
+    from laneboard.commands import cockpit
+    from laneboard.tui import app as app_module
+
+    made = []
+
+    class FakeApp:
+        def __init__(self, loader) -> None:  # type: ignore[no-untyped-def]
+            self.loader, self.load_error = loader, None
+
+        def run(self) -> None:
+            try:
+                self.loader()
+            except ConfigError as e:
+                self.load_error = e
+
+    monkeypatch.setattr(app_module, "make_app", lambda loader: made.append(loader) or FakeApp(loader))
+    with pytest.raises(ConfigError):
+        cockpit.run_cockpit("/nonexistent/laneboard.yaml")
+    assert made
+
+
+def test_first_frame_path_imports_no_core() -> None:
+    """What runs before the first frame must not import pydantic (~150 ms) or lanes code."""
+    code = (
+        "import sys\n"
+        "import laneboard.cli, laneboard.commands.cockpit\n"
+        "assert 'textual' not in sys.modules, 'laneboard --help must not load Textual'\n"
+        "import laneboard.tui.app, laneboard.tui.screens.main\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml', 'libtmux')"
+        " or m.startswith(('laneboard.config', 'laneboard.lanes', 'laneboard.artifacts')))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          check=False, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("name", ["demo", "my project", "ünïcode.dir", "---", "a" * 80])
+def test_session_hint_is_the_supervisors_rule(tmp_path: Path, name: str) -> None:
+    from laneboard.lanes.supervisor import workspace_session
+    from laneboard.tui.state import session_hint
+
+    ws = tmp_path / name
+    ws.mkdir()
+    assert session_hint(ws) == workspace_session(ws)
+
+
+def test_triage_rule_matches_the_core() -> None:
+    from laneboard.lanes.dispatch import TRIAGE_RULE
+    from laneboard.tui.screens.main import TRIAGE_RULE as SHOWN
+
+    assert SHOWN == TRIAGE_RULE
