@@ -87,9 +87,21 @@ class ContextWarning:
         return 100.0 * self.used / self.window if self.window else 0.0
 
 
+@dataclass(frozen=True)
+class LaneScreen:
+    """The visible screen of a full-screen lane (ANSI colours kept), replacing the last one.
+
+    Published only while someone mirrors the lane (see `laneboard.lanes.mirror`).
+    """
+
+    lane: str
+    screen: str
+
+
 SupervisorEvent = (
     LaneStateChanged
     | LaneOutput
+    | LaneScreen
     | LaneUsageUpdated
     | LaneErrored
     | FenceTripped

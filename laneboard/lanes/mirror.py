@@ -17,10 +17,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from laneboard.errors import HarnessError
 from laneboard.harnesses.tmux import TmuxRelay
+from laneboard.lanes.events import LaneScreen
+from laneboard.lanes.factory import relay_for
+
+if TYPE_CHECKING:
+    from laneboard.lanes.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +96,55 @@ class ScreenMirror:
             seen = stream.position
             await self._capture()
             last_capture = time.monotonic()
+
+
+class LaneMirrors:
+    """The screen mirrors a viewer (the cockpit) wants: one per visible full-screen lane.
+
+    `show(lanes)` starts mirrors for those lanes that run a full-screen program in a pane
+    (their screen goes out as `LaneScreen` events on the supervisor's hub) and stops the
+    rest, so a hidden lane costs nothing. Line-oriented lanes are left to `LaneOutput`.
+    """
+
+    def __init__(self, supervisor: Supervisor, *, interval: float = DEFAULT_INTERVAL) -> None:
+        self.supervisor = supervisor
+        self.interval = interval
+        self.mirrors: dict[str, ScreenMirror] = {}
+
+    async def show(self, lanes: Iterable[str]) -> None:
+        wanted = set(lanes)
+        for lane in list(self.mirrors):
+            mirror = self.mirrors[lane]
+            if lane not in wanted or not mirror.running:
+                del self.mirrors[lane]
+                await mirror.stop()
+        for lane in wanted - set(self.mirrors):
+            pane = await self._full_screen_pane(lane)
+            if pane is None:
+                continue
+            relay = relay_for(self.supervisor)
+
+            def publish(screen: str, lane: str = lane) -> None:
+                self.supervisor.hub.publish(LaneScreen(lane, screen))
+
+            mirror = ScreenMirror(relay, pane, publish, interval=self.interval)
+            mirror.start()
+            self.mirrors[lane] = mirror
+
+    async def close(self) -> None:
+        await self.show(())
+
+    async def _full_screen_pane(self, lane: str) -> str | None:
+        rt = self.supervisor.lanes.get(lane)
+        harness = rt.harness if rt is not None else None
+        if harness is None:
+            return None
+        stream = await harness.output_stream()
+        if stream is None or stream.closed:
+            return None
+        relay = relay_for(self.supervisor)
+        try:
+            alternate = await relay.run("display", "-p", "-t", stream.pane_id, "#{alternate_on}")
+        except HarnessError:
+            return None
+        return stream.pane_id if alternate.strip() == "1" else None

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from laneboard.config import LoadedConfig
     from laneboard.harnesses.base import TurnResult
     from laneboard.lanes.dispatch import Dispatched
+    from laneboard.lanes.mirror import LaneMirrors
     from laneboard.lanes.preflight import Report
     from laneboard.lanes.router import RouteDecision, Router
     from laneboard.lanes.supervisor import Supervisor
@@ -108,6 +109,7 @@ class LaneboardApp(App[None]):
         self.motion = motion
         self.attach_runner: AttachRunner = attach_runner or _run_attach
         self._closed = False
+        self._mirrors: LaneMirrors | None = None
 
     # ------------------------------------------------------------------ the core
 
@@ -226,6 +228,18 @@ class LaneboardApp(App[None]):
             message = from_event(ev)
             if message is not None:
                 self.main_screen.post_message(message)
+
+    @work(group="mirror", exclusive=True, exit_on_error=False)
+    async def mirror_lanes(self, lanes: list[str]) -> None:
+        """Mirror the screens of these (visible) lanes where they run a full-screen
+        program; stop mirroring the others (a hidden lane costs nothing)."""
+        if not self.ready or self._closed:
+            return
+        if self._mirrors is None:
+            from laneboard.lanes.mirror import LaneMirrors
+
+            self._mirrors = LaneMirrors(self.supervisor)
+        await self._mirrors.show(lanes)
 
     @work(group="lanes", exit_on_error=False)
     async def start_lanes(self) -> None:
@@ -376,6 +390,8 @@ class LaneboardApp(App[None]):
         if self._closed:
             return
         self._closed = True
+        if self._mirrors is not None:
+            await self._mirrors.close()
         if self.owns_supervisor:
             await self.supervisor.close()
 

@@ -33,6 +33,14 @@ class OutputReceived(Message):
         self.lane, self.data = lane, data
 
 
+class ScreenMirrored(Message):
+    """The visible screen of a full-screen lane (ANSI kept): it replaces the pane's text."""
+
+    def __init__(self, lane: str, screen: str) -> None:
+        super().__init__()
+        self.lane, self.screen = lane, screen
+
+
 class UsageUpdated(Message):
     """A lane's prompt count, tokens or cost changed."""
 
@@ -131,6 +139,8 @@ def from_event(ev: SupervisorEvent) -> Message | None:
 
     if isinstance(ev, e.LaneOutput):
         return OutputReceived(ev.lane, ev.data)
+    if isinstance(ev, e.LaneScreen):
+        return ScreenMirrored(ev.lane, ev.screen)
     if isinstance(ev, e.LaneStateChanged):
         return LaneStateUpdated(ev.lane, ev.state, ev.detail)
     if isinstance(ev, e.LaneUsageUpdated):

@@ -84,6 +84,7 @@ class MainScreen(Screen[None]):
         self.buffers = PaneBuffers()
         self.last_answer: dict[str, str] = {}
         self._streamed: dict[str, int] = {}
+        self._screens: dict[str, str] = {}  # the last mirrored screen of full-screen lanes
         self._sent_at: dict[str, float] = {}
         self._flush_timer: Timer | None = None
         self._suggester = LaneSuggester([], [])
@@ -182,16 +183,38 @@ class MainScreen(Screen[None]):
             return
         if self.lane_table.selected_lane != lane:
             self.lane_table.select(lane)
-        self.pane.show(lane, self.buffers.text(lane))
+        self._show_in(self.pane, lane)
         self.lane_grid.mark_selected(lane)
+        self._mirror_visible()
 
     def watch_grid(self, grid: bool) -> None:
         self.pane.display = not grid
         self.lane_grid.display = grid
         for log in self._visible_logs():
             if log.lane:
-                log.show(log.lane, self.buffers.text(log.lane))
+                self._show_in(log, log.lane)
         self.lane_grid.mark_selected(self.selected)
+        self._mirror_visible()
+
+    def _show_in(self, log: LaneLog, lane: str) -> None:
+        """Fill `log` with the lane: its mirrored screen (full-screen agents) or its text."""
+        screen = self._screens.get(lane)
+        if screen is not None:
+            log.show_screen(lane, screen)
+        else:
+            log.show(lane, self.buffers.text(lane))
+
+    def _mirror_visible(self) -> None:
+        """Ask the core to mirror the screens of the lanes on display (and only those)."""
+        if self.cockpit.ready:
+            lanes = [log.lane for log in self._visible_logs() if log.lane]
+            self.cockpit.mirror_lanes(lanes)
+
+    def on_screen_mirrored(self, event: m.ScreenMirrored) -> None:
+        self._screens[event.lane] = event.screen
+        for log in self._visible_logs():
+            if log.lane == event.lane:
+                log.show_screen(event.lane, event.screen)
 
     def watch_untrusted(self, untrusted: bool) -> None:
         self.preview.untrusted = untrusted
@@ -249,7 +272,7 @@ class MainScreen(Screen[None]):
         for lane in list(self.buffers.dirty):
             text = self.buffers.take(lane)
             log = shown.get(lane)
-            if log is not None:
+            if log is not None and lane not in self._screens:  # a mirrored screen wins
                 log.append(text)
         self.buffers.dirty.clear()
 
@@ -267,6 +290,10 @@ class MainScreen(Screen[None]):
 
     def on_lane_state_updated(self, event: m.LaneStateUpdated) -> None:
         self._refresh_lane(event.lane)
+        if event.state in ("ready", "stopped", "failed"):
+            if event.state != "ready":
+                self._screens.pop(event.lane, None)  # a fresh process draws a fresh screen
+            self._mirror_visible()
         if event.state == "failed":
             self.notify(event.detail or "the lane failed", title=f"{event.lane} failed",
                         severity="error", timeout=10)

@@ -21,6 +21,11 @@ from laneboard.harnesses.ansi import SGR
 from laneboard.tui.buffers import MAX_LINES
 
 
+def shows_text(line: str) -> bool:
+    """True when the line shows something (not only spaces and colour codes)."""
+    return bool(SGR.sub("", line).strip())
+
+
 class LaneLog(Log):
     """The mirrored pane of one lane (`lane`), fed in batches by its screen."""
 
@@ -67,6 +72,17 @@ class LaneLog(Log):
         """Add pane text; follow it only when the view is at the bottom already."""
         if text:
             self.write(text, scroll_end=self.at_bottom)
+
+    def show_screen(self, lane: str, screen: str) -> None:
+        """Show a full-screen agent's mirrored screen in place of the previous one,
+        bottom-aligned (the composer and status line are at the bottom)."""
+        self.lane = lane
+        self.border_title = lane
+        lines = screen.rstrip("\n").split("\n")
+        while lines and not shows_text(lines[-1]):
+            lines.pop()
+        self.clear()
+        self.write_lines([line or " " for line in lines], scroll_end=True)  # Log drops ""
 
     def show(self, lane: str, text: str) -> None:
         """Start showing `lane`, filled with its buffered text, scrolled to the end."""
