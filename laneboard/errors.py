@@ -13,6 +13,8 @@
     │   ├── HarnessTimeout         a wait passed its deadline
     │   └── FenceViolation         the agent changed what its fence forbids (e.g. the tree)
     ├── LaneError                  a lane is unknown, failed, or locked by another process
+    │   └── RouteRefused           untrusted input has no lane that may take it (exit 1:
+    │                              the input is valid, laneboard refuses it on purpose)
     └── ArtifactError              an artifact could not be stored or read
 
 Only the CLI turns these into exit codes; library code raises and never prints.
@@ -140,6 +142,17 @@ class FenceViolation(HarnessError):
 
 class LaneError(LaneboardError):
     """A lane is unknown, failed, or held by another process."""
+
+
+class RouteRefused(LaneError):
+    """Untrusted input has no lane that may take it (the untrusted lane does not qualify).
+
+    Raised by `Router.route()`; the message names the lanes considered and the
+    `routing.untrusted` setting to change. Exit 1, not 2: the command line and the config
+    are fine, the refusal is the policy working (a fence, not a usage error).
+    """
+
+    exit_code = 1
 
 
 class ArtifactError(LaneboardError):

@@ -169,6 +169,9 @@ def test_shell_commands_that_are_allowed(matcher: DenyMatcher, text: str) -> Non
         ("http DELETE h/api/index", "DELETE /api/*"),
         ("wget --method=DELETE http://h/api/index", "DELETE /api/*"),
         ("for i in 1 2 3; do curl -X DELETE http://h/api/index; done", "DELETE /api/*"),
+        # a tool call's arguments shown as fields (an MCP tool, a JSON body)
+        ('search-api - request(method: "DELETE", path: "/api/index") (MCP)', "DELETE /api/*"),
+        ('{"url": "http://h:9200/api/index", "method": "delete"}', "DELETE /api/*"),
         (
             "curl -X POST https://prod.example.com/admin/reset",
             "POST https://prod.example.com/admin/*",
@@ -197,6 +200,8 @@ def test_http_requests_that_are_denied(matcher: DenyMatcher, text: str, pattern:
         "curl -X POST https://staging.example.com/admin/reset",
         "curl https://prod.example.com/admin/reset",  # GET
         "please delete the api index",  # prose, no path
+        'request(method: "GET", path: "/api/index")',
+        'method: "DELETE"\npath: "/api/index"',  # fields on different lines are not one call
     ],
 )
 def test_http_requests_that_are_allowed(matcher: DenyMatcher, text: str) -> None:
@@ -215,3 +220,37 @@ def test_empty_matcher() -> None:
     m = DenyMatcher(["", "   "])
     assert not m and m.match("rm -rf /") is None
     assert DenyMatcher(["rm -rf /"])
+
+
+# ---------------------------------------------------------------- Claude rule form
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("Bash(git push --force:*)", "git push --force origin"),
+        ("Bash(git push --force:*)", "git push -f origin main"),
+        ("Bash(rm -rf:*)", "rm -rf /tmp/build"),
+        ("Bash(rm -rf:*)", "sudo rm -fr  build"),
+        ("Bash(npm publish)", "npm publish --tag next"),  # biased to deny: more words match
+    ],
+)
+def test_patterns_written_as_claude_rules_match_the_command_inside(
+    pattern: str, text: str
+) -> None:
+    hit = DenyMatcher([pattern]).match(text)
+    assert hit is not None and (hit.pattern, hit.kind) == (pattern, "shell")
+
+
+def test_claude_rule_form_misses_and_other_tools() -> None:
+    assert DenyMatcher(["Bash(git push --force:*)"]).match("git push origin main") is None
+    # rules for other tools are Claude's business: nothing for the shell matcher
+    m = DenyMatcher(["WebFetch(domain:example.com)", "Bash()"])
+    assert not m and m.match("curl https://example.com") is None
+
+
+def test_claude_bash_rules_keep_the_rule_form() -> None:
+    assert claude_bash_rules(["Bash(git  push --force:*)", "WebFetch(domain:x)", "Bash()"]) == [
+        "Bash(git push --force:*)",
+        "Bash(sudo git push --force:*)",
+    ]

@@ -23,13 +23,12 @@ from laneboard.harnesses.claude_code import (
     ClaudeCodeHarness,
     build_argv,
     build_env,
-    deny_rules,
-    matching_deny,
     seed_isolated_config,
 )
 from laneboard.harnesses.claude_transcript import unwrap_pasted
 from laneboard.harnesses.tmux import TmuxRelay
 from laneboard.standins import DEGENERATE_TOKEN, Reply, StandinServer
+from tests.fixtures.panes import FakePane
 
 needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
@@ -118,8 +117,8 @@ def test_plan_fence_compiles_to_defence_in_depth() -> None:
         "AskUserQuestion",
         "ExitPlanMode",
         "Bash(rm -rf /:*)",
-        "Bash(DELETE /api/*)",
-    ]
+        "Bash(sudo rm -rf /:*)",
+    ]  # `DELETE /api/*` is not a shell command: the dialog check catches it
     assert "--dangerously-skip-permissions" not in argv
 
 
@@ -140,11 +139,20 @@ def test_writable_fence_keeps_default_mode_with_deny_list() -> None:
     ]
 
 
-def test_deny_rules_and_matching() -> None:
-    assert deny_rules(["rm  -rf /", "odd (x)", ""]) == ["Bash(rm -rf /:*)"]
-    assert matching_deny("cd /x && rm -rf /tmp/y", ["rm -rf /"]) == "rm -rf /"
-    assert matching_deny("curl -X DELETE /api/index", ["curl -X DELETE /api/*"]) is not None
-    assert matching_deny("git push origin main", ["git push --force"]) is None
+def test_deny_patterns_in_claude_rule_form_pass_through() -> None:
+    spec = HarnessSpec(
+        lane="c",
+        harness="claude-code",
+        fence="workspace-write",
+        deny=("Bash(git push --force:*)", "rm  -rf /", "odd (x)", ""),
+    )
+    argv = build_argv(spec)
+    assert argv[argv.index("--disallowed-tools") + 1 :] == [
+        "Bash(git push --force:*)",
+        "Bash(sudo git push --force:*)",
+        "Bash(rm -rf /:*)",
+        "Bash(sudo rm -rf /:*)",
+    ]
 
 
 def test_env_maps_provider_and_secret() -> None:
@@ -306,6 +314,39 @@ async def test_plan_mode_holds_against_a_write_tool_call(
 @needs_claude
 @needs_tmux
 @pytest.mark.slow
+async def test_a_denied_request_in_a_permission_dialog_is_refused(
+    standin: StandinServer, relay: TmuxRelay, workdir: Path, tmp_path: Path
+) -> None:
+    """The incident: a writable lane's model calls `DELETE /api/index`. Claude Code asks
+    for permission (curl is not read-only); laneboard reads the command on the dialog,
+    matches `DELETE /api/*` and refuses it. The request never reaches the endpoint."""
+    command = f"curl -s -X DELETE {standin.url}/api/index"
+    standin.script(
+        Reply.tool_call("Bash", {"command": command, "description": "Drop the index"}),
+        Reply.text("Understood, I will not delete it."),
+    )
+    spec = make_spec(
+        standin.url, workdir, tmp_path, fence="workspace-write", deny=("DELETE /api/*",)
+    )
+    h = ClaudeCodeHarness(spec, relay=relay, session="test")
+    events: list[HarnessEvent] = []
+    try:
+        await h.start()
+        watcher = asyncio.create_task(collect(h, events))
+        result = await h.send("tidy up the search index", timeout=90)
+    finally:
+        await h.stop()
+    await asyncio.wait_for(watcher, 5)
+    fence = [e for e in events if isinstance(e, ErrorRaised) and e.kind == "fence"]
+    assert len(fence) == 1, events
+    assert "'DELETE /api/*'" in fence[0].message and "/api/index" in fence[0].message
+    assert result.state == "interrupted"
+    assert not [r for r in standin.requests if r.method == "DELETE"]
+
+
+@needs_claude
+@needs_tmux
+@pytest.mark.slow
 async def test_tree_change_during_a_plan_turn_is_a_fence_violation(
     standin: StandinServer, relay: TmuxRelay, workdir: Path, tmp_path: Path
 ) -> None:
@@ -366,88 +407,139 @@ async def test_unseeded_config_is_setup_blocked(
 
 # -- dialogs, with a scripted pane (no CLI) ----------------------------------------------
 
-
-class FakePane:
-    """A pane whose screen is scripted: Escape replaces a dialog by the ready screen."""
-
-    def __init__(self, screen: str, after_escape: str) -> None:
-        self.screen = screen
-        self.after_escape = after_escape
-        self.keys_sent: list[str] = []
-
-    async def capture(self) -> str:
-        return self.screen
-
-    async def paste(self, text: str) -> None:
-        raise AssertionError("not used")
-
-    async def keys(self, *keys: str) -> None:
-        self.keys_sent += keys
-        if "Escape" in keys:
-            self.screen = self.after_escape
-
-    async def alive(self) -> bool:
-        return True
-
-    async def pid(self) -> int | None:
-        return 1
-
-    async def close(self) -> None:
-        return None
-
-    async def changed(self, within: float) -> None:
-        await asyncio.sleep(0)
-
-
 BASH_DIALOG = """\
 ❯ clean up
 ● X
-  ⎿  $ rm -rf /srv/data
+  ⎿  $ {command}
 ────────────────────────────────────────
  Bash command
  x
 ╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌
- rm -rf /srv/data
+ {command}
 ╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌╌
  Do you want to proceed?
  ❯ No
    Yes
  Esc to cancel · Tab to amend
 """
+#: A dialog whose command could not be read (no Bash box): its text is checked instead.
+TOOL_DIALOG = """\
+❯ tidy the index
+────────────────────────────────────────
+ Tool use
+   search-api - request(method: "DELETE", path: "/api/index") (MCP)
+ Do you want to proceed?
+ ❯ 1. Yes
+   2. No
+ Esc to cancel
+"""
 READY = "────\n❯\u00a0\n────\n  ⏵⏵ auto mode on (shift+tab to cycle)\n"
 
 
-async def test_denied_command_dialog_is_escaped_with_a_fence_event() -> None:
-    spec = HarnessSpec(
-        lane="coder", harness="claude-code", fence="workspace-write", deny=("rm -rf /",)
-    )
+def dialog_lane(
+    screen: str, deny: tuple[str, ...] = (), fence: str = "workspace-write"
+) -> tuple[ClaudeCodeHarness, FakePane, claude_code.claude_screen.ClaudeScreen]:
+    """A harness whose pane shows `screen` (a dialog), and that screen as classified."""
+    spec = HarnessSpec(lane="coder", harness="claude-code", fence=fence, deny=deny)  # type: ignore[arg-type]
     h = ClaudeCodeHarness(spec)
-    pane = FakePane(BASH_DIALOG, READY)
+    pane = FakePane(screen, READY)
     h.pane = pane
+    return h, pane, claude_code.claude_screen.classify(screen)
+
+
+@pytest.mark.parametrize(
+    ("command", "deny", "pattern"),
+    [
+        ("rm  -rf  /", ("rm -rf /",), "rm -rf /"),  # extra spaces
+        ("sudo rm -fr /*", ("rm -rf /",), "rm -rf /"),  # wrapper, flags in another order
+        ("cd /srv && bash -c 'rm -r -f /'", ("rm -rf /",), "rm -rf /"),
+        ("git push --force origin", ("Bash(git push --force:*)",), "Bash(git push --force:*)"),
+        ("git push -f origin main", ("git push --force",), "git push --force"),
+        ("curl -X DELETE http://127.0.0.1:9200/api/index", ("DELETE /api/*",), "DELETE /api/*"),
+    ],
+)
+async def test_denied_command_dialog_is_escaped_with_a_fence_event(
+    command: str, deny: tuple[str, ...], pattern: str
+) -> None:
+    h, pane, scr = dialog_lane(BASH_DIALOG.format(command=command), deny)
     events: list[HarnessEvent] = []
     task = asyncio.create_task(collect(h, events))
-    await asyncio.sleep(0)
-    scr = claude_code.claude_screen.classify(BASH_DIALOG)
+    await asyncio.sleep(0)  # let the collector subscribe
+    assert scr.command == command
     answered = await h._on_dialog(scr, claude_code.TurnView())
     h.hub.close()
     await task
     assert answered is True
     assert pane.keys_sent == ["Escape"]
     fence = [e for e in events if isinstance(e, ErrorRaised)]
-    assert fence and fence[0].kind == "fence" and "rm -rf /srv/data" in fence[0].message
+    assert len(fence) == 1 and fence[0].kind == "fence"
+    assert command in fence[0].message and repr(pattern) in fence[0].message
 
 
-async def test_other_dialog_in_a_writable_lane_waits_for_a_person() -> None:
-    spec = HarnessSpec(
-        lane="coder", harness="claude-code", fence="workspace-write", deny=("git push --force",)
-    )
-    h = ClaudeCodeHarness(spec)
-    pane = FakePane(BASH_DIALOG, READY)
-    h.pane = pane
-    scr = claude_code.claude_screen.classify(BASH_DIALOG)
+async def test_dialog_without_a_command_is_checked_by_its_text() -> None:
+    h, pane, scr = dialog_lane(TOOL_DIALOG, ("DELETE /api/*",))
+    assert scr.state == "waiting-permission" and scr.command is None
+    assert "tidy the index" not in scr.dialog  # the conversation above is not the dialog
+    assert await h._on_dialog(scr, claude_code.TurnView()) is True
+    assert pane.keys_sent == ["Escape"]
+
+
+#: Claude Code 2.1.328 in a writable lane behind a custom base URL: auto mode's server-side
+#: check is unavailable, so it asks about the pending call without showing its command.
+AUTO_MODE_DIALOG = """\
+❯ tidy up
+
+● Drop the index
+  ⎿  $ git push --force origin
+
+────────────────────────────────────────
+  Auto mode can't check actions in this session
+
+  You can stay in auto mode and approve each action that needs the check yourself.
+
+  Enter to stay in auto mode · shift+Tab to leave for accept edits mode and stop · Esc to cancel
+"""
+
+
+async def test_dialog_about_a_pending_call_is_checked_by_the_transcript() -> None:
+    h, pane, scr = dialog_lane(AUTO_MODE_DIALOG, ("Bash(git push --force:*)",))
+    turn = claude_code.TurnView()
+    turn.add({"type": "user", "message": {"role": "user", "content": "tidy up"}})
+    turn.add({"type": "assistant", "message": {"content": [
+        {"type": "tool_use", "id": "t0", "name": "Bash", "input": {"command": "ls"}}]}})  # fmt: skip
+    turn.add({"type": "user", "message": {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t0", "content": "ok"}]}})  # fmt: skip
+    turn.add({"type": "assistant", "message": {"content": [
+        {"type": "tool_use", "id": "t1", "name": "Bash",
+         "input": {"command": "git  push --force origin"}}]}})  # fmt: skip
+    assert [c.id for c in turn.pending] == ["t1"]  # `ls` already ran
+    assert scr.state == "waiting-permission" and scr.command is None
+    assert await h._on_dialog(scr, turn) is True
+    assert pane.keys_sent == ["Escape"]
+
+
+@pytest.mark.parametrize(
+    ("command", "deny"),
+    [
+        ("rm -rf /srv/data", ("rm -rf /",)),  # another target: not the pattern's `/`
+        ("git push origin main", ("git push --force",)),
+        ("echo 'rm -rf /'", ("rm -rf /",)),  # printed, not run
+        ("curl http://127.0.0.1:9200/api/index", ("DELETE /api/*",)),  # a GET
+    ],
+)
+async def test_other_dialog_in_a_writable_lane_waits_for_a_person(
+    command: str, deny: tuple[str, ...]
+) -> None:
+    h, pane, scr = dialog_lane(BASH_DIALOG.format(command=command), deny)
     assert await h._on_dialog(scr, claude_code.TurnView()) is False
     assert pane.keys_sent == []  # never answered "yes" (or anything) on a person's behalf
     assert h.state == "waiting"
+
+
+async def test_any_dialog_in_a_fenced_lane_is_refused() -> None:
+    h, pane, scr = dialog_lane(BASH_DIALOG.format(command="ls -la"), fence="plan")
+    assert await h._on_dialog(scr, claude_code.TurnView()) is True
+    assert pane.keys_sent == ["Escape"]
 
 
 def test_tree_snapshot_sees_adds_edits_and_removals(tmp_path: Path) -> None:

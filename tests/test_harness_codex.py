@@ -7,6 +7,8 @@ endpoint fails in one request. Every wait has a deadline.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import shutil
 from dataclasses import replace
@@ -15,16 +17,19 @@ from pathlib import Path
 import pytest
 
 from laneboard.errors import BinaryMissing, HarnessError, ProviderError
-from laneboard.harnesses.base import HarnessSpec
+from laneboard.harnesses import codex_screen
+from laneboard.harnesses.base import ErrorRaised, HarnessEvent, HarnessSpec
 from laneboard.harnesses.codex import (
     CodexHarness,
     build_exec_argv,
     build_interactive_argv,
+    read_model_upgrades,
     responses_base_url,
     seed_isolated_home,
 )
 from laneboard.harnesses.tmux import TmuxRelay
 from laneboard.standins import Reply, StandinServer
+from tests.fixtures.panes import FakePane
 
 needs_codex = pytest.mark.skipif(shutil.which("codex") is None, reason="codex not installed")
 needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
@@ -244,6 +249,29 @@ async def test_interactive_prompt_arrives_byte_for_byte(
 @needs_codex
 @needs_tmux
 @pytest.mark.slow
+async def test_interactive_lane_keeps_an_upgradable_model_without_a_prompt(
+    standin: StandinServer, relay: TmuxRelay, workdir: Path, tmp_path: Path
+) -> None:
+    """The pinned catalog offers a newer model for some models ("Meet …, Try new model");
+    the lane keeps its configured model and reaches the composer without anyone answering."""
+    spec = make_spec(standin.openai_base_url, workdir, tmp_path, mode="interactive", lane="main")
+    upgrades = await read_model_upgrades("codex", {**os.environ, **spec.env})
+    assert upgrades, "codex 0.169.0's catalog lists upgradable models"
+    old = sorted(upgrades)[0]
+    h = harness(replace(spec, model=old), relay=relay, session="test")
+    try:
+        await h.start()
+        assert h.pane is not None
+        screen = await relay.screen(h.pane.pane_id)
+    finally:
+        await h.stop()
+    assert codex_screen.state(screen) == "ready"
+    assert "Try new model" not in screen
+
+
+@needs_codex
+@needs_tmux
+@pytest.mark.slow
 async def test_interactive_rate_limit_is_a_provider_error(
     standin: StandinServer, relay: TmuxRelay, workdir: Path, tmp_path: Path
 ) -> None:
@@ -257,3 +285,77 @@ async def test_interactive_rate_limit_is_a_provider_error(
     finally:
         await h.stop()
     assert err.value.kind == "rate-limit"
+
+
+# -- approval dialogs, with a scripted pane (no CLI) ---------------------------------------
+# Approvals are off (`-a never`), so codex should never ask; if it does, a denied command or
+# a fenced lane is refused and nothing is ever approved.
+
+APPROVAL = """\
+• Running {command}
+  Would you like to run the following command?
+  Environment: local
+  Reason: the model wants it
+  $ {command}
+› 1. Yes, proceed (y)
+  2. Yes, and don't ask again for commands that start with `git` (p)
+  3. No, and tell Codex what to do differently (esc)
+  Press enter to confirm or esc to cancel
+"""
+COMPOSER = """\
+› Ask Codex to do anything
+
+  gpt-standin low · /work
+  ← for agents · ? for shortcuts
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "deny", "refused"),
+    [
+        ("git push --force origin", ("Bash(git push --force:*)",), True),
+        ("git push origin +main", ("git push --force",), True),
+        ("rm  -rf   /", ("rm -rf /",), True),
+        ("curl -sX DELETE http://127.0.0.1:9200/api/index", ("DELETE /api/*",), True),
+        ("git push origin main", ("git push --force",), False),
+        ("rm -rf ./build", ("rm -rf /",), False),
+    ],
+)
+async def test_approval_naming_a_denied_command_is_refused(
+    workdir: Path, tmp_path: Path, command: str, deny: tuple[str, ...], refused: bool
+) -> None:
+    spec = make_spec("http://127.0.0.1:9", workdir, tmp_path, mode="interactive",
+                     fence="workspace-write", deny=deny)  # fmt: skip
+    h = harness(spec)
+    screen = APPROVAL.format(command=command)
+    pane = FakePane(screen, COMPOSER)
+    h.pane = pane
+    events: list[HarnessEvent] = []
+
+    async def collect() -> None:
+        async for ev in h.events():
+            events.append(ev)
+
+    task = asyncio.create_task(collect())
+    await asyncio.sleep(0)
+    scr = codex_screen.classify(screen)
+    assert scr.state == "waiting-permission" and scr.command == command.strip()
+    assert await h._on_dialog(scr) is refused
+    h.hub.close()
+    await task
+    fence = [e for e in events if isinstance(e, ErrorRaised) and e.kind == "fence"]
+    if refused:
+        assert pane.keys_sent == ["Escape"] and len(fence) == 1
+        assert repr(deny[0]) in fence[0].message
+    else:
+        assert pane.keys_sent == [] and not fence  # left to a person; never approved
+        assert h.state == "waiting"
+
+
+async def test_any_approval_in_a_read_only_lane_is_refused(workdir: Path, tmp_path: Path) -> None:
+    h = harness(make_spec("http://127.0.0.1:9", workdir, tmp_path, mode="interactive"))
+    screen = APPROVAL.format(command="ls")
+    pane = FakePane(screen, COMPOSER)
+    h.pane = pane
+    assert await h._on_dialog(codex_screen.classify(screen)) is True
+    assert pane.keys_sent == ["Escape"]

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from laneboard.config import Config, parse_config
+from laneboard.errors import LaneError, RouteRefused
 from laneboard.lanes.router import (
     _ASCII_LOOKALIKES,
     RouteDecision,
     Router,
-    RouteRefused,
     parse_at_lane,
 )
 
@@ -311,6 +311,11 @@ def test_refused_when_no_lane_may_take_untrusted_input(routing: dict[str, Any]) 
     else:  # the default lane qualifies: no fallback needed
         assert r.route("anything", untrusted=True).rule == "default"
     assert r.route("anything").lane == routing["default"]  # trusted input still routes
+
+
+def test_route_refused_is_a_lane_error_with_exit_1() -> None:
+    err = RouteRefused("untrusted input refused")
+    assert isinstance(err, LaneError) and err.exit_code == 1
 
 
 def test_main_lane_qualifying_is_not_rerouted(router: Router) -> None:

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from laneboard.config import TIER_ORDER, Config
-from laneboard.lanes.router import Router, RouteRefused
+from laneboard.errors import RouteRefused
+from laneboard.lanes.router import Router
 
 TIERS = ["local", "cheap", "orchestrator", "escalation"]
 MODELS = {f"p/{tier}{i}": {"tier": tier} for tier in TIERS for i in range(2)}

@@ -235,6 +235,18 @@ CODEX_TRUST = """\
 """
 
 
+CODEX_MODEL_MIGRATION = """\
+  Meet GPT-6 Sol
+
+  Our latest Sol is more intelligent and more efficient so your usage limits go further.
+
+› 1. Try new model
+  2. Use existing model
+
+  enter/esc confirm · ^c quit
+"""
+
+
 @pytest.mark.parametrize(
     ("screen", "state"),
     [
@@ -245,6 +257,7 @@ CODEX_TRUST = """\
         (CODEX_FAILED, "ready"),
         (CODEX_APPROVAL, "waiting-permission"),
         (CODEX_TRUST, "setup-blocked"),
+        (CODEX_MODEL_MIGRATION, "setup-blocked"),
         ("  >_ OpenAI Codex (v0.169.0)\n", "starting"),
     ],
 )

@@ -151,6 +151,7 @@ class HttpHarness(Harness):
         super().__init__(spec)
         self.base_url = self.resolve_base_url().rstrip("/")
         self._watchdog = watchdog
+        self.watches_output = watchdog is not None
         self.history: deque[Message] = deque(maxlen=2 * max(history_turns, 0))
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=30.0, pool=connect_timeout

@@ -4,6 +4,13 @@ A harness drives one lane's agent: `start` brings it to ready, `send` delivers o
 and waits for the turn to end, `events` streams what happens meanwhile, `interrupt` and
 `stop` end work, `health` says whether the agent is alive.
 
+Events of one `send`: `StateChanged` (busy), `TurnStarted` once the agent has the prompt
+(what `laneboard send` without `--wait` waits for), `OutputReceived` as output arrives,
+`ErrorRaised` for a refused dialog (kind "fence"), a watchdog trip or a provider error,
+then `UsageReported` and `TurnFinished`. A harness that does not watch its own output for
+degenerate repetition (`watches_output` False) offers its pane's raw stream through
+`output_stream()`, and the supervisor watches it.
+
 Errors (see `laneboard.errors`): `BinaryMissing` when the CLI is absent, `SetupBlocked`
 when the agent shows a dialog laneboard must not answer, `ProviderError` (with a `kind`)
 when the model endpoint fails, `HarnessTimeout` when a deadline passes, `FenceViolation`
@@ -17,7 +24,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from laneboard.harnesses.control import PaneStream
 
 LaneState = Literal[
     "stopped", "starting", "ready", "busy", "waiting", "failed", "restarting"
@@ -117,12 +127,22 @@ class ErrorRaised:
 
 
 @dataclass(frozen=True)
+class TurnStarted:
+    """The agent took the prompt: the harness saw the turn begin (a busy screen, the prompt
+    in the transcript) or, where nothing shows that, the prompt was submitted."""
+
+    lane: str
+
+
+@dataclass(frozen=True)
 class TurnFinished:
     lane: str
     result: TurnResult
 
 
-HarnessEvent = OutputReceived | StateChanged | UsageReported | ErrorRaised | TurnFinished
+HarnessEvent = (
+    OutputReceived | StateChanged | UsageReported | ErrorRaised | TurnStarted | TurnFinished
+)
 
 
 @dataclass
@@ -181,6 +201,11 @@ class Harness(ABC):
     """One agent driver. Subclasses set `kind` and implement the abstract methods."""
 
     kind: str = ""
+    #: Whether this harness watches its own output for degenerate repetition (and
+    #: interrupts the lane when it trips). Harnesses that do not — the full-screen agent
+    #: CLIs, whose answers come from transcripts — leave it to the supervisor, which
+    #: watches `output_stream()`.
+    watches_output: bool = False
 
     def __init__(self, spec: HarnessSpec) -> None:
         self.spec = spec
@@ -218,3 +243,7 @@ class Harness(ABC):
     @abstractmethod
     async def health(self) -> Health:
         """Whether the agent process is alive."""
+
+    async def output_stream(self) -> PaneStream | None:
+        """The lane's raw pane output (ANSI kept) while it runs in a pane; None otherwise."""
+        return None

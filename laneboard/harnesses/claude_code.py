@@ -16,8 +16,11 @@ read tools (`--tools Read,Grep,Glob`), the writing and dialog tools disallowed,
 inject allow rules or hooks) and `--strict-mcp-config` (no MCP servers from the repo), and
 after every turn a check that the working tree is unchanged (`FenceViolation`).
 laneboard never answers a permission or trust dialog with yes: a dialog in a fenced lane,
-or one naming a command that matches `spec.deny`, is answered with Escape; others leave
-the lane "waiting" for the person at the cockpit. Never `--dangerously-skip-permissions`.
+or one naming a command that matches `spec.deny` (tokenised: `rm  -rf /`, `sudo rm -fr /`
+and `bash -c "rm -rf /"` all match `rm -rf /`; see `laneboard.harnesses.deny`), is answered
+with Escape and an `ErrorRaised(kind="fence")` event; others leave the lane "waiting" for
+the person at the cockpit. Never `--dangerously-skip-permissions`. The shared plumbing
+(pane, ready wait, tree check, dialogs, control) is `_agent.AgentCliHarness`.
 
 Raises: BinaryMissing (no `claude`), SetupBlocked (trust / API-key / onboarding dialog),
 ProviderError (API error; kind from the HTTP status), HarnessTimeout (a deadline passed),
@@ -26,37 +29,32 @@ FenceViolation (a fenced lane changed the tree), HarnessError (the CLI exited).
 
 from __future__ import annotations
 
-import contextlib
-import fnmatch
 import json
 import logging
 import os
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from laneboard.errors import FenceViolation, HarnessError, HarnessTimeout, SetupBlocked
+from laneboard.errors import HarnessError, HarnessTimeout, SetupBlocked
 from laneboard.harnesses import claude_screen, claude_transcript
-from laneboard.harnesses._pane import Pane, open_relay_pane, pause, poll_until
-from laneboard.harnesses._proc import HeadlessRun, find_binary
+from laneboard.harnesses._agent import AgentCliHarness
+from laneboard.harnesses._pane import pause, poll_until
+from laneboard.harnesses._proc import HeadlessRun
 from laneboard.harnesses.base import (
     WRITABLE_FENCES,
     ErrorRaised,
-    Harness,
     HarnessSpec,
-    Health,
     OutputReceived,
-    TurnFinished,
     TurnResult,
-    UsageReported,
 )
 from laneboard.harnesses.claude_transcript import TurnView
+from laneboard.harnesses.deny import claude_bash_rules
 from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
-from laneboard.harnesses.treewatch import TreeSnapshot, snapshot
 from laneboard.harnesses.watchdog import RepetitionWatchdog
 
 log = logging.getLogger(__name__)
@@ -77,46 +75,6 @@ EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
 def is_fenced(spec: HarnessSpec) -> bool:
     """Plan and read-only lanes must not write; workspace-write and full may."""
     return spec.fence not in WRITABLE_FENCES
-
-
-def deny_rules(deny: Sequence[str]) -> list[str]:
-    """Compile shell deny patterns into `--disallowed-tools` Bash rules.
-
-    `"rm -rf /"` → `Bash(rm -rf /:*)` (the command and anything after it); a pattern with
-    a `*` is passed as a wildcard rule, `Bash(DELETE /api/*)`. Patterns holding
-    parentheses cannot be written as a rule and are skipped (the dialog check still
-    catches them).
-    """
-    rules: list[str] = []
-    for pattern in deny:
-        pattern = " ".join(pattern.split())
-        if not pattern or "(" in pattern or ")" in pattern:
-            continue
-        rules.append(f"Bash({pattern})" if "*" in pattern else f"Bash({pattern}:*)")
-    return rules
-
-
-def matching_deny(command: str, deny: Sequence[str]) -> str | None:
-    """The first deny pattern `command` matches, or None.
-
-    Deliberately broad (fails closed): a plain pattern matches anywhere in the command
-    with whitespace normalised, so `cd x && rm -rf /tmp/y` matches `rm -rf /`; a pattern
-    with `*` is a glob over the whole command or any `&&`/`;`/`|` part of it.
-    """
-    norm = " ".join(command.split())
-    parts = [p.strip() for p in re.split(r"&&|\|\||;|\||\n", command)]
-    for pattern in deny:
-        pat = " ".join(pattern.split())
-        if not pat:
-            continue
-        if "*" in pat:
-            if fnmatch.fnmatchcase(norm, pat) or any(
-                fnmatch.fnmatchcase(" ".join(p.split()), pat) for p in parts
-            ):
-                return pattern
-        elif pat in norm:
-            return pattern
-    return None
 
 
 def build_argv(
@@ -158,7 +116,7 @@ def build_argv(
             ",".join(READ_TOOLS),
         ]
         disallowed += PLAN_DISALLOWED
-    disallowed += deny_rules(spec.deny)
+    disallowed += claude_bash_rules(spec.deny)
     if disallowed:
         argv += ["--disallowed-tools", *disallowed]
     if prompt is not None:
@@ -238,7 +196,11 @@ def seed_isolated_config(
     return path
 
 
-class ClaudeCodeHarness(Harness):
+#: One interactive turn: the transcript's tail and what has been read from it.
+ClaudeTurn = tuple[JsonlTail, TurnView]
+
+
+class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen]):
     """Drives one Claude Code lane (see the module docstring for the whole behaviour).
 
     `relay` is laneboard's tmux relay (needed for interactive lanes) and `session` the
@@ -249,6 +211,9 @@ class ClaudeCodeHarness(Harness):
     """
 
     kind = "claude-code"
+    program = "claude"
+    install_hint = INSTALL_HINT
+    run_label = "headless run"
 
     def __init__(
         self,
@@ -260,65 +225,28 @@ class ClaudeCodeHarness(Harness):
         ready_timeout: float = 60.0,
         env_base: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(spec)
-        self.relay = relay
-        self.session = session
-        self.binary = binary
-        self.ready_timeout = ready_timeout
-        self.env = build_env(spec, env_base)
+        super().__init__(
+            spec,
+            relay=relay,
+            session=session,
+            binary=binary,
+            ready_timeout=ready_timeout,
+            env=build_env(spec, env_base),
+        )
         self.config_dir = config_dir_of(self.env)
         self.session_id = str(uuid.uuid4())
-        self.pane: Pane | None = None
-        self._tail: JsonlTail | None = None
-        self._run: HeadlessRun | None = None
-        self._cwd = str(Path(spec.cwd).resolve())
 
     # -- common ----------------------------------------------------------------------
-
-    @property
-    def headless(self) -> bool:
-        return self.spec.mode == "exec"
 
     @property
     def transcript(self) -> Path:
         return claude_transcript.transcript_path(self.config_dir, self._cwd, self.session_id)
 
-    def _where(self) -> str:
-        return f"lane {self.spec.lane} (claude-code)"
+    def classify(self, screen: str) -> claude_screen.ClaudeScreen:
+        return claude_screen.classify(screen)
 
-    def _binary_path(self) -> str:
-        return find_binary(self.binary, self.env, self._where(), INSTALL_HINT)
-
-    def _tree(self) -> TreeSnapshot | None:
-        if not is_fenced(self.spec):
-            return None
-        exclude = []
-        for own in (self.config_dir, *map(Path, self.spec.tree_ignore)):
-            with contextlib.suppress(ValueError):
-                exclude.append(own.resolve().relative_to(self._cwd).as_posix())
-        return snapshot(self._cwd, exclude=tuple(exclude))
-
-    def _check_tree(self, before: TreeSnapshot | None) -> None:
-        """FenceViolation (and an ErrorRaised event) when a fenced lane changed the tree."""
-        if before is None:
-            return
-        after = self._tree()
-        assert after is not None
-        changes = after.changes_since(before)
-        if changes:
-            shown = ", ".join(changes[:10]) + (" …" if len(changes) > 10 else "")
-            message = (
-                f"{self._where()}: the {self.spec.fence} lane changed the working tree "
-                f"{self._cwd}: {shown}"
-            )
-            self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
-            self._set_state("failed", "fence violated")
-            raise FenceViolation(message)
-
-    def _finish(self, result: TurnResult) -> TurnResult:
-        self.hub.publish(UsageReported(self.spec.lane, result.usage))
-        self.hub.publish(TurnFinished(self.spec.lane, result))
-        return result
+    def own_dirs(self) -> Iterable[Path]:
+        return (self.config_dir,)
 
     async def start(self) -> None:
         """Check the binary; interactive lanes open the pane and wait for the input box."""
@@ -327,8 +255,6 @@ class ClaudeCodeHarness(Harness):
         if self.headless:
             self._set_state("ready")
             return
-        if self.relay is None:
-            raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
         argv = build_argv(self.spec, session_id=self.session_id, binary=path)
         log.info("starting claude-code lane %s", self.spec.lane, extra={"lane": self.spec.lane})
         meta = {
@@ -348,84 +274,24 @@ class ClaudeCodeHarness(Harness):
                 self.session_id = window.metadata["session_id"]
             return ok
 
-        self.pane, adopted = await open_relay_pane(
-            self.relay,
-            self.session,
-            self.spec.lane,
-            argv,
-            self.env,
-            self._cwd,
-            meta,
-            adopt=adoptable,
-        )
-        if adopted:
+        await self._open_pane(argv, meta, adoptable)
+        if self.adopted:
             log.info("adopted running claude-code lane %s", self.spec.lane)
         await self._wait_ready(self.ready_timeout)
         self._set_state("ready")
 
-    async def _screen(self) -> claude_screen.ClaudeScreen:
-        assert self.pane is not None
-        return claude_screen.classify(await self.pane.capture())
-
-    async def _dead_error(self) -> HarnessError:
-        assert self.pane is not None
-        screen = ""
-        try:
-            screen = (await self.pane.capture()).strip()
-        except Exception:  # the pane may be gone with its process
-            screen = ""
-        tail = "\n".join(screen.splitlines()[-8:])
-        self._set_state("failed", "claude exited")
-        return HarnessError(f"{self._where()}: claude exited. Last screen:\n{tail}")
-
-    async def _wait_ready(self, within: float) -> None:
-        assert self.pane is not None
-        pane = self.pane
-
-        async def probe() -> bool | None:
-            if not await pane.alive():
-                raise await self._dead_error()
-            scr = await self._screen()
-            if scr.state == "setup-blocked":
-                self._set_state("failed", "setup dialog")
-                raise SetupBlocked(f"{self._where()}: {scr.detail}")
-            return True if scr.state == "ready" else None
-
-        await poll_until(
-            probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
-        )
-
     # -- interactive turn ------------------------------------------------------------
 
-    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
-        """Deliver `prompt`, wait for the turn's end, return the transcript's answer."""
-        if self.headless:
-            return await self.send_headless(prompt, timeout=timeout)
-        if self.pane is None:
-            await self.start()
-        assert self.pane is not None
-        if prompt.lstrip().startswith(("/", "!")):
-            raise HarnessError(
-                f"{self._where()}: a prompt starting with '/' or '!' is run by Claude Code as "
-                "a slash command or shell command, not sent to the model; start it with a word"
-            )
-        deadline = time.monotonic() + timeout
-        await self._wait_ready(max(1.0, deadline - time.monotonic()))
-        before = self._tree()
+    def _begin_turn(self) -> ClaudeTurn:
         tail = JsonlTail(self.transcript)
         tail.mark_end()
-        turn = TurnView()
-        started = time.time()
-        self._set_state("busy", "prompt sent")
-        await self.pane.paste(prompt)
-        await self.pane.keys("Enter")
-        seen_busy = await self._verify_submitted(tail, turn)
-        result = await self._await_turn_end(tail, turn, seen_busy, deadline)
-        result.started = started
-        result.finished = time.time()
-        self._check_tree(before)
-        self._set_state("ready")
-        return self._finish(result)
+        return tail, TurnView()
+
+    async def _complete_turn(self, turn: ClaudeTurn, deadline: float) -> TurnResult:
+        """The transcript's answer once the turn has ended."""
+        tail, view = turn
+        seen_busy = await self._verify_submitted(tail, view)
+        return await self._await_turn_end(tail, view, seen_busy, deadline)
 
     def _pump(self, tail: JsonlTail, turn: TurnView) -> None:
         if tail.path is None or not tail.path.exists():
@@ -437,32 +303,21 @@ class ClaudeCodeHarness(Harness):
                 self.hub.publish(OutputReceived(self.spec.lane, text + "\n"))
 
     async def _verify_submitted(self, tail: JsonlTail, turn: TurnView) -> bool:
-        """Wait until the transcript has the prompt or the screen went busy; re-press Enter once.
+        """Wait until the transcript has the prompt or the screen went busy (Enter is
+        pressed once more if not); returns whether the busy screen was seen."""
+        seen_busy = False
 
-        A swallowed submit key is the classic failure of tmux-driven agents; the prompt
-        then sits in the input box. Returns whether the busy screen was seen.
-        """
-        assert self.pane is not None
-        for attempt in (1, 2):
-            deadline = time.monotonic() + (4.0 if attempt == 1 else 8.0)
-            while time.monotonic() < deadline:
-                self._pump(tail, turn)
-                scr = await self._screen()
-                if turn.prompt_seen or scr.state in ("busy", "waiting-permission"):
-                    return scr.state == "busy"
-                if scr.state == "setup-blocked":
-                    raise SetupBlocked(f"{self._where()}: {scr.detail}")
-                if not await self.pane.alive():
-                    raise await self._dead_error()
-                await pause(self.pane)
-            if attempt == 1:
-                log.info("submit not seen; pressing Enter again", extra={"lane": self.spec.lane})
-                await self.pane.keys("Enter")
-        self._set_state("ready")
-        raise HarnessError(
-            f"{self._where()}: the prompt was pasted but the turn never started (Enter sent "
-            "twice); the text may still sit in the input box"
-        )
+        async def started() -> bool:
+            nonlocal seen_busy
+            self._pump(tail, turn)
+            scr = await self._screen()
+            if scr.state == "setup-blocked":
+                raise SetupBlocked(f"{self._where()}: {scr.detail}")
+            seen_busy = scr.state == "busy"
+            return turn.prompt_seen or scr.state in ("busy", "waiting-permission")
+
+        await self._confirm_submit(started, (4.0, 8.0), "input box")
+        return seen_busy
 
     async def _await_turn_end(
         self, tail: JsonlTail, turn: TurnView, seen_busy: bool, deadline: float
@@ -524,37 +379,30 @@ class ClaudeCodeHarness(Harness):
             log.info("claude-code lane %s: input box not back after an error", self.spec.lane)
 
     async def _on_dialog(self, scr: claude_screen.ClaudeScreen, turn: TurnView) -> bool:
-        """Handle a permission dialog; returns True when laneboard answered it (Escape)."""
-        assert self.pane is not None
-        pane = self.pane
+        """Handle a permission dialog; returns True when laneboard refused it (Escape).
+
+        The command is read from the dialog's Bash box, else taken from the turn's pending
+        Bash call in the transcript (Claude Code's auto-mode notice, for one, asks about a
+        call without showing it). Without a command, the dialog's text and the pending
+        calls' input are what the deny patterns are checked against.
+        """
+        pending = turn.pending
         command = scr.command
         if command is None:
-            bash = [c for c in turn.tool_calls if c.name == "Bash"]
-            if bash and scr.dialog_kind == "bash":
+            bash = [c for c in pending if c.name == "Bash"]
+            if bash:
                 command = str(bash[-1].input.get("command", "")) or None
-        denied = matching_deny(command, self.spec.deny) if command else None
+        calls = [f"{c.name} {json.dumps(c.input)}" for c in pending if c.name != "Bash"]
         what = command or scr.target or scr.detail or "a tool call"
-        if denied is not None or is_fenced(self.spec):
-            reason = (
-                f"matches deny pattern {denied!r}"
-                if denied is not None
-                else f"the lane's fence is {self.spec.fence}"
-            )
-            message = f"{self._where()}: refused {scr.dialog_kind or 'tool'} dialog for {what!r}: {reason}"
-            self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
+        refused = await self.refuse_or_wait(
+            what=what,
+            command=command,
+            dialog="\n".join([scr.dialog, *calls]),
+            label=f"{scr.dialog_kind or 'tool'} dialog",
+        )
+        if refused:
             log.warning("refused permission dialog", extra={"lane": self.spec.lane, "what": what})
-            await pane.keys("Escape")
-
-            async def gone() -> bool | None:
-                state = claude_screen.state(await pane.capture())
-                return None if state == "waiting-permission" else True
-
-            await poll_until(
-                gone, within=10.0, what=f"{self._where()}: dismissing a dialog", pane=pane
-            )
-            return True
-        self._set_state("waiting", f"permission: {scr.detail} {what}".strip())
-        return False
+        return refused
 
     def _result(self, turn: TurnView, state: str) -> TurnResult:
         return TurnResult(
@@ -589,6 +437,7 @@ class ClaudeCodeHarness(Harness):
         try:
             async with HeadlessRun(argv, cwd=self._cwd, env=self.env, what=self._where()) as run:
                 self._run = run
+                self._turn_started()  # the prompt is in the process's argv
                 async for line in run.lines(deadline):
                     for note in claude_transcript.parse_stream_line(line):
                         if note.kind == "delta":
@@ -652,30 +501,3 @@ class ClaudeCodeHarness(Harness):
             },
         )
         return self._finish(turn)
-
-    # -- control ---------------------------------------------------------------------
-
-    async def interrupt(self) -> None:
-        """Escape in the pane (interrupts a busy turn); kills a headless run."""
-        if self._run is not None:
-            await self._run.kill()
-        elif self.pane is not None:
-            await self.pane.keys("Escape")
-
-    async def stop(self) -> None:
-        """Kill the pane or the headless process; the transcript stays on disk."""
-        if self._run is not None:
-            await self._run.kill()
-        if self.pane is not None:
-            await self.pane.close()
-            self.pane = None
-        self._set_state("stopped")
-        self.hub.close()
-
-    async def health(self) -> Health:
-        if self.pane is not None:
-            alive = await self.pane.alive()
-            return Health(alive, await self.pane.pid(), "" if alive else "claude exited")
-        if self._run is not None:
-            return Health(True, self._run.pid, "headless run")
-        return Health(self.headless, None, "headless" if self.headless else "not started")

@@ -71,7 +71,9 @@ class ClaudeScreen:
     `detail` is the setup message or the dialog's question; `command` the shell command a
     Bash dialog shows; `target` the file a write dialog names; `api_error` the text of an
     `● API Error:` line in the last turn block; `finished_ok` whether that block carries a
-    `✻ … for Ns` done line; `retrying` whether a retry notice is showing.
+    `✻ … for Ns` done line; `retrying` whether a retry notice is showing; `dialog` the
+    text of a permission dialog (the rows below its top rule), for the deny check when
+    no command could be read.
     """
 
     state: ClaudeScreenState
@@ -82,6 +84,7 @@ class ClaudeScreen:
     api_error: str | None = None
     finished_ok: bool = False
     retrying: bool = False
+    dialog: str = ""
 
 
 def _trimmed_lines(screen: str) -> list[str]:
@@ -137,6 +140,15 @@ def _bash_command(lines: list[str]) -> str | None:
     return None
 
 
+def _dialog_text(lines: list[str]) -> str:
+    """The dialog's rows: below the last full-width `─` rule (the dialog's top edge)."""
+    start = 0
+    for i, line in enumerate(lines):
+        if line.strip().startswith("────"):
+            start = i + 1
+    return "\n".join(ln.strip() for ln in lines[start:] if ln.strip())
+
+
 def classify(screen: str) -> ClaudeScreen:
     """Read one `capture-pane -p` text (no ANSI) of a Claude Code pane."""
     lines = _trimmed_lines(screen)
@@ -159,6 +171,7 @@ def classify(screen: str) -> ClaudeScreen:
             dialog_kind=_dialog_kind(lines),
             command=_bash_command(lines),
             target=target.group(1) if target else None,
+            dialog=_dialog_text(lines),
         )
     block = _last_block(lines)
     api_error = None

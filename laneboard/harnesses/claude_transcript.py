@@ -165,6 +165,7 @@ class TurnView:
     Only records after the prompt count; `prompt_seen` turns true at the prompt's user
     record. `finished` is set by `turn_duration`; `api_error`/`api_status` by an
     assistant API-error record (which also ends the turn: no `turn_duration` follows).
+    `pending` are the tool calls without a result yet: what a permission dialog is about.
     """
 
     prompt_seen: bool = False
@@ -177,6 +178,12 @@ class TurnView:
     model: str | None = None
     retries: int = 0
     _usage_by_msg: dict[str, Usage] = field(default_factory=dict)
+    _answered: set[str] = field(default_factory=set)
+
+    @property
+    def pending(self) -> list[ToolCall]:
+        """Tool calls whose result is not in the transcript yet (newest last)."""
+        return [c for c in self.tool_calls if c.id not in self._answered]
 
     def add(self, rec: dict[str, Any]) -> None:
         kind = rec.get("type")
@@ -187,6 +194,11 @@ class TurnView:
             return
         if kind == "assistant":
             self._add_assistant(rec)
+        elif kind == "user":
+            content = (rec.get("message") or {}).get("content")
+            for block in content if isinstance(content, list) else []:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    self._answered.add(str(block.get("tool_use_id", "")))
         elif kind == "system":
             sub = rec.get("subtype")
             if sub == "turn_duration":

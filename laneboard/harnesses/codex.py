@@ -16,6 +16,12 @@ rollout file (`task_complete.last_agent_message`). Codex reads fast keystrokes a
 burst, so prompts go in by bracketed paste, then Enter, then a check that the turn started
 (busy screen or `task_started`), and one more Enter if not.
 
+Approvals are off, so Codex should never ask; if an approval dialog shows anyway, it is
+refused (Escape and an `ErrorRaised(kind="fence")` event) in a fenced lane or when its
+command matches `spec.deny` (tokenised, see `laneboard.harnesses.deny`), and otherwise
+left for the person at the cockpit. The shared plumbing (pane, ready wait, tree check,
+dialogs, control) is `_agent.AgentCliHarness`.
+
 State lives in CODEX_HOME: the lane's `env` may set it; a lane with its own `base_url`
 gets an isolated home (its provider needs no login); otherwise the user's `~/.codex` (and
 its login) is used. Trust is pre-seeded only in isolated homes (`seed_isolated_home`).
@@ -35,30 +41,24 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from laneboard.errors import FenceViolation, HarnessError, HarnessTimeout, SetupBlocked
+from laneboard.errors import HarnessError, HarnessTimeout, SetupBlocked
 from laneboard.harnesses import codex_events, codex_screen
-from laneboard.harnesses._pane import RelayPane, open_relay_pane, pause, poll_until
-from laneboard.harnesses._proc import HeadlessRun, find_binary
+from laneboard.harnesses._agent import AgentCliHarness
+from laneboard.harnesses._pane import pause
+from laneboard.harnesses._proc import HeadlessRun
 from laneboard.harnesses.base import (
-    WRITABLE_FENCES,
     ErrorRaised,
-    Harness,
     HarnessSpec,
-    Health,
     OutputReceived,
-    TurnFinished,
     TurnResult,
     Usage,
-    UsageReported,
 )
-from laneboard.harnesses.claude_code import matching_deny
 from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
-from laneboard.harnesses.treewatch import TreeSnapshot, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +157,58 @@ def build_interactive_argv(
     *,
     binary: str = "codex",
     provider_options: Mapping[str, ProviderOption] | None = None,
+    model_upgrades: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The interactive `codex` command line (approvals off, sandbox from the fence)."""
     argv = [binary, "--sandbox", SANDBOX_OF_FENCE[spec.fence], "-a", "never"]
     if spec.model:
         argv += ["-m", spec.model]
+        upgrade = (model_upgrades or {}).get(spec.model)
+        if upgrade:
+            # Keep the configured model: mark its "Meet <new model>" migration prompt as
+            # seen for this process only (`-c`, so no config file is edited).
+            table = "{" + json.dumps(spec.model) + "=" + json.dumps(upgrade) + "}"
+            argv += ["-c", f"notice.model_migrations={table}"]
     return argv + config_args(spec, provider_options)
+
+
+async def read_model_upgrades(binary: str, env: Mapping[str, str]) -> dict[str, str]:
+    """`{model: upgrade}` from `codex debug models` (the CLI's offline model catalog).
+
+    Interactive codex opens a "Meet <model> · Try new model / Use existing model" prompt
+    for a model the catalog marks as upgradable, which would leave the lane blocked on a
+    question the config already answered. Any failure yields {} (the prompt then shows and
+    the screen rules report it as setup-blocked).
+    """
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            binary, "debug", "models",
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL, env=dict(env),
+        )  # fmt: skip
+    except OSError:
+        return {}
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 15.0)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        return {}
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        return {}
+    models = doc.get("models", []) if isinstance(doc, dict) else doc
+    upgrades: dict[str, str] = {}
+    for entry in models if isinstance(models, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        slug, upgrade = entry.get("slug"), entry.get("upgrade")
+        target = upgrade.get("model") if isinstance(upgrade, dict) else None
+        if isinstance(slug, str) and isinstance(target, str):
+            upgrades[slug] = target
+    return upgrades
 
 
 def seed_isolated_home(codex_home: str | Path, cwd: str | Path) -> Path:
@@ -198,7 +244,11 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir("laneboard")) / "codex-homes"
 
 
-class CodexHarness(Harness):
+#: One interactive turn: the rollout file's tail and what has been read from it.
+CodexTurn = tuple[JsonlTail, codex_events.RolloutTurn]
+
+
+class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
     """Drives one Codex lane (see the module docstring).
 
     `relay`/`session`: laneboard's tmux relay and workspace session (interactive lanes);
@@ -208,6 +258,9 @@ class CodexHarness(Harness):
     """
 
     kind = "codex"
+    program = "codex"
+    install_hint = INSTALL_HINT
+    run_label = "exec run"
 
     def __init__(
         self,
@@ -222,14 +275,6 @@ class CodexHarness(Harness):
         state_dir: Path | None = None,
         env_base: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(spec)
-        self.relay = relay
-        self.session = session
-        self.binary = binary
-        self.provider_options = dict(provider_options or {})
-        self.unreachable_after = unreachable_after
-        self.ready_timeout = ready_timeout
-        self._cwd = str(Path(spec.cwd).resolve())
         env = dict(os.environ if env_base is None else env_base)
         env.update(spec.env)
         self.isolated = False
@@ -240,62 +285,29 @@ class CodexHarness(Harness):
             self.isolated = True
         elif "CODEX_HOME" in spec.env:
             self.isolated = True
-        self.env = env
+        super().__init__(
+            spec,
+            relay=relay,
+            session=session,
+            binary=binary,
+            ready_timeout=ready_timeout,
+            env=env,
+        )
+        self.provider_options = dict(provider_options or {})
+        self.unreachable_after = unreachable_after
         self.codex_home = Path(
             env.get("CODEX_HOME") or Path(env.get("HOME") or Path.home()) / ".codex"
         )
-        self.pane: RelayPane | None = None
-        self._run: HeadlessRun | None = None
         self._rollout: Path | None = None
         self._started_at = time.time()
 
     # -- common ----------------------------------------------------------------------
 
-    @property
-    def headless(self) -> bool:
-        return self.spec.mode == "exec"
+    def classify(self, screen: str) -> codex_screen.CodexScreen:
+        return codex_screen.classify(screen)
 
-    @property
-    def fenced(self) -> bool:
-        return self.spec.fence not in WRITABLE_FENCES
-
-    def _where(self) -> str:
-        return f"lane {self.spec.lane} (codex)"
-
-    def _binary_path(self) -> str:
-        return find_binary(self.binary, self.env, self._where(), INSTALL_HINT)
-
-    def _tree(self) -> TreeSnapshot | None:
-        if not self.fenced:
-            return None
-        exclude: list[str] = []
-        with contextlib.suppress(ValueError):
-            exclude.append(self.codex_home.resolve().relative_to(self._cwd).as_posix())
-        return snapshot(self._cwd, exclude=tuple(exclude))
-
-    def _check_tree(self, before: TreeSnapshot | None) -> None:
-        if before is None:
-            return
-        after = self._tree()
-        assert after is not None
-        changes = after.changes_since(before)
-        if changes:
-            shown = ", ".join(changes[:10]) + (" …" if len(changes) > 10 else "")
-            message = (
-                f"{self._where()}: the {self.spec.fence} lane changed the working tree "
-                f"{self._cwd}: {shown}"
-            )
-            self._fence_failure(message)
-
-    def _fence_failure(self, message: str) -> None:
-        self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
-        self._set_state("failed", "fence")
-        raise FenceViolation(message)
-
-    def _finish(self, result: TurnResult) -> TurnResult:
-        self.hub.publish(UsageReported(self.spec.lane, result.usage))
-        self.hub.publish(TurnFinished(self.spec.lane, result))
-        return result
+    def own_dirs(self) -> Iterable[Path]:
+        return (self.codex_home,)
 
     async def start(self) -> None:
         """Check the binary; interactive lanes open the pane and wait for the composer."""
@@ -308,9 +320,13 @@ class CodexHarness(Harness):
             raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
         if self.isolated:
             seed_isolated_home(self.codex_home, self._cwd)
-        argv = build_interactive_argv(
-            self.spec, binary=path, provider_options=self.provider_options
+        upgrades = (
+            await read_model_upgrades(path, self.env) if self.spec.model else {}
         )
+        argv = build_interactive_argv(
+            self.spec, binary=path, provider_options=self.provider_options,
+            model_upgrades=upgrades,
+        )  # fmt: skip
         self._started_at = time.time()
         meta = {
             "harness": self.kind,
@@ -326,24 +342,15 @@ class CodexHarness(Harness):
                 and window.metadata.get("codex_home") == str(self.codex_home)
             )
 
-        self.pane, adopted = await open_relay_pane(
-            self.relay,
-            self.session,
-            self.spec.lane,
-            argv,
-            self.env,
-            self._cwd,
-            meta,
-            adopt=adoptable,
-        )
-        if adopted:
-            self._started_at = float(self.pane.window.metadata.get("created") or 0.0)
+        pane = await self._open_pane(argv, meta, adoptable)
+        if self.adopted:
+            self._started_at = float(pane.window.metadata.get("created") or 0.0)
         await self._wait_ready(self.ready_timeout)
         self._set_state("ready")
 
     # -- exec ------------------------------------------------------------------------
 
-    async def send_exec(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
+    async def send_headless(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         """One `codex exec --json` run, its events published, a TurnResult at the end."""
         path = self._binary_path()
         before = self._tree()
@@ -396,6 +403,7 @@ class CodexHarness(Harness):
         offline_since: float | None = None
         async with HeadlessRun(argv, cwd=self._cwd, env=self.env, what=self._where()) as run:
             self._run = run
+            self._turn_started()  # the prompt is in the process's argv
             lines = run.lines(deadline).__aiter__()
             while True:
                 wait_until = deadline
@@ -460,66 +468,16 @@ class CodexHarness(Harness):
 
     # -- interactive -----------------------------------------------------------------
 
-    async def _screen(self) -> codex_screen.CodexScreen:
-        assert self.pane is not None
-        return codex_screen.classify(await self.pane.capture())
-
-    async def _dead_error(self) -> HarnessError:
-        assert self.pane is not None
-        try:
-            screen = (await self.pane.capture()).strip()
-        except Exception:  # the pane may be gone with its process
-            screen = ""
-        self._set_state("failed", "codex exited")
-        tail = "\n".join(screen.splitlines()[-8:])
-        return HarnessError(f"{self._where()}: codex exited. Last screen:\n{tail}")
-
-    async def _wait_ready(self, within: float) -> None:
-        assert self.pane is not None
-        pane = self.pane
-
-        async def probe() -> bool | None:
-            if not await pane.alive():
-                raise await self._dead_error()
-            scr = await self._screen()
-            if scr.state == "setup-blocked":
-                self._set_state("failed", "setup dialog")
-                raise SetupBlocked(f"{self._where()}: {scr.detail}")
-            return True if scr.state == "ready" else None
-
-        await poll_until(
-            probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
-        )
-
-    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
-        """Deliver `prompt` (exec run or pane), wait for the turn's end, return the answer."""
-        if self.headless:
-            return await self.send_exec(prompt, timeout=timeout)
-        if self.pane is None:
-            await self.start()
-        assert self.pane is not None
-        if prompt.lstrip().startswith(("/", "!")):
-            raise HarnessError(
-                f"{self._where()}: a prompt starting with '/' or '!' is run by Codex as a "
-                "slash command or local shell command, not sent to the model; start it with a word"
-            )
-        deadline = time.monotonic() + timeout
-        await self._wait_ready(max(1.0, deadline - time.monotonic()))
-        before = self._tree()
+    def _begin_turn(self) -> CodexTurn:
         tail = JsonlTail(self._rollout)
         tail.mark_end()
-        turn = codex_events.RolloutTurn()
-        started = time.time()
-        self._set_state("busy", "prompt sent")
-        await self.pane.paste(prompt)
-        await self.pane.keys("Enter")
-        await self._verify_submitted(tail, turn)
-        result = await self._await_turn_end(tail, turn, deadline)
-        result.started = started
-        result.finished = time.time()
-        self._check_tree(before)
-        self._set_state("ready")
-        return self._finish(result)
+        return tail, codex_events.RolloutTurn()
+
+    async def _complete_turn(self, turn: CodexTurn, deadline: float) -> TurnResult:
+        """The rollout's answer (`task_complete.last_agent_message`) once the turn ended."""
+        tail, view = turn
+        await self._verify_submitted(tail, view)
+        return await self._await_turn_end(tail, view, deadline)
 
     def _pump(self, tail: JsonlTail, turn: codex_events.RolloutTurn) -> None:
         if tail.path is None:
@@ -532,29 +490,15 @@ class CodexHarness(Harness):
 
     async def _verify_submitted(self, tail: JsonlTail, turn: codex_events.RolloutTurn) -> None:
         """Busy screen or `task_started` proves the submit; else press Enter once more."""
-        assert self.pane is not None
-        for attempt in (1, 2):
-            limit = time.monotonic() + (3.0 if attempt == 1 else 8.0)
-            while time.monotonic() < limit:
-                self._pump(tail, turn)
-                scr = await self._screen()
-                if turn.started or turn.complete or scr.state in ("busy", "waiting-permission"):
-                    return
-                if scr.state == "ready" and scr.finished_ok and not scr.composer:
-                    return  # a very fast turn: already done
-                if not await self.pane.alive():
-                    raise await self._dead_error()
-                await pause(self.pane)
-            if attempt == 1:
-                log.info(
-                    "codex submit not seen; pressing Enter again", extra={"lane": self.spec.lane}
-                )
-                await self.pane.keys("Enter")
-        self._set_state("ready")
-        raise HarnessError(
-            f"{self._where()}: the prompt was pasted but the turn never started "
-            "(Enter sent twice); the text may still sit in the composer"
-        )
+
+        async def started() -> bool:
+            self._pump(tail, turn)
+            scr = await self._screen()
+            if turn.started or turn.complete or scr.state in ("busy", "waiting-permission"):
+                return True
+            return scr.state == "ready" and scr.finished_ok and not scr.composer  # a fast turn
+
+        await self._confirm_submit(started, (3.0, 8.0), "composer")
 
     async def _await_turn_end(
         self, tail: JsonlTail, turn: codex_events.RolloutTurn, deadline: float
@@ -576,6 +520,14 @@ class CodexHarness(Harness):
                     model=self.spec.model,
                     extra={"rollout": str(self._rollout) if self._rollout else None},
                 )
+            if turn.aborted is not None:
+                return TurnResult(
+                    reply=turn.last_message or "",
+                    state="interrupted",
+                    usage=turn.usage or Usage(),
+                    model=self.spec.model,
+                    extra={"aborted": turn.aborted},
+                )
             if not await self.pane.alive():
                 raise await self._dead_error()
             scr = await self._screen()
@@ -587,8 +539,12 @@ class CodexHarness(Harness):
                 idle_since = None
                 self._set_state("busy")
             elif scr.state == "ready":
+                # Codex hides its busy line while it streams an answer, so a ready screen
+                # ends the turn only when the rollout cannot say (not found yet, or an
+                # error) or the screen shows a `■` error/interruption line.
                 idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since > 2.0:
+                rollout_says_running = turn.started and turn.error is None and not scr.error
+                if time.monotonic() - idle_since > 2.0 and not rollout_says_running:
                     message = turn.error or scr.error
                     if message and codex_screen.INTERRUPTED not in message:
                         raise codex_events.provider_error(message, self._where())
@@ -606,56 +562,13 @@ class CodexHarness(Harness):
             await pause(self.pane)
 
     async def _on_dialog(self, scr: codex_screen.CodexScreen) -> bool:
-        """Escape an approval in a fenced lane or for a denied command; else wait for a person."""
-        assert self.pane is not None
-        pane = self.pane
-        denied = matching_deny(scr.command, self.spec.deny) if scr.command else None
-        if denied is not None or self.fenced:
-            reason = (
-                f"matches deny pattern {denied!r}"
-                if denied is not None
-                else f"the lane's fence is {self.spec.fence}"
-            )
-            message = f"{self._where()}: refused approval for {scr.command!r}: {reason}"
-            self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
-            await pane.keys("Escape")
-
-            async def gone() -> bool | None:
-                state = codex_screen.state(await pane.capture())
-                return None if state == "waiting-permission" else True
-
-            await poll_until(
-                gone, within=10.0, what=f"{self._where()}: dismissing an approval", pane=pane
-            )
-            return True
-        self._set_state("waiting", f"approval: {scr.command or ''}".strip())
-        return False
-
-    # -- control ---------------------------------------------------------------------
-
-    async def interrupt(self) -> None:
-        """Escape in the pane (never Ctrl-C: on an empty composer it exits Codex)."""
-        if self._run is not None:
-            await self._run.kill()
-        elif self.pane is not None:
-            await self.pane.keys("Escape")
-
-    async def stop(self) -> None:
-        if self._run is not None:
-            await self._run.kill()
-        if self.pane is not None:
-            await self.pane.close()
-            self.pane = None
-        self._set_state("stopped")
-        self.hub.close()
-
-    async def health(self) -> Health:
-        if self.pane is not None:
-            alive = await self.pane.alive()
-            return Health(alive, await self.pane.pid(), "" if alive else "codex exited")
-        if self._run is not None:
-            return Health(True, self._run.pid, "exec run")
-        return Health(self.headless, None, "exec" if self.headless else "not started")
+        """Refuse an approval in a fenced lane or for a denied command; else wait for a person."""
+        return await self.refuse_or_wait(
+            what=scr.command or scr.detail,
+            command=scr.command,
+            dialog=scr.dialog,
+            label="approval",
+        )
 
 
 def _read_or_empty(path: str) -> str:

@@ -226,10 +226,16 @@ def find_rollout(
 
 @dataclass
 class RolloutTurn:
-    """One interactive turn as the rollout file tells it, built with `add`."""
+    """One interactive turn as the rollout file tells it, built with `add`.
+
+    `started` at `task_started`; `complete` at `task_complete`; `aborted` is the reason of
+    a `turn_aborted` (e.g. "interrupted": Escape). Between the first and one of the others
+    the turn runs, whatever the screen shows (Codex hides its busy line while it streams).
+    """
 
     started: bool = False
     complete: bool = False
+    aborted: str | None = None
     last_message: str | None = None
     error: str | None = None
     usage: Usage | None = None
@@ -249,6 +255,8 @@ class RolloutTurn:
             err = payload.get("error")
             if isinstance(err, dict) and err.get("message"):
                 self.error = str(err["message"])
+        elif ptype == "turn_aborted":
+            self.aborted = str(payload.get("reason") or "aborted")
         elif ptype == "error":
             self.error = str(payload.get("message") or "error")
         elif ptype == "stream_error":

@@ -39,6 +39,12 @@ SETUP_MARKERS: tuple[tuple[str, str], ...] = (
         "yourself.",
     ),
     (
+        "Use existing model",
+        "Codex offers to switch this lane to a newer model; laneboard keeps the configured "
+        "model and never answers for you. Attach to the lane (or run `codex` yourself once) "
+        "and choose, or set the lane's model to the new one.",
+    ),
+    (
         "Sign in with ChatGPT",
         "Codex wants you to sign in; run `codex login` yourself, or give the lane a provider "
         "with base_url and api_key_env.",
@@ -57,7 +63,8 @@ class CodexScreen:
 
     `composer` is the composer's text (the placeholder reads as ""); `command` the command
     an approval dialog shows; `error` a `■ …` line of the last turn block; `finished_ok`
-    whether that block has a `Worked for` line.
+    whether that block has a `Worked for` line; `dialog` an approval dialog's text (from
+    the line above its question), for the deny check when no command could be read.
     """
 
     state: CodexScreenState
@@ -66,6 +73,7 @@ class CodexScreen:
     command: str | None = None
     error: str | None = None
     finished_ok: bool = False
+    dialog: str = ""
 
 
 def _trimmed_lines(screen: str) -> list[str]:
@@ -83,7 +91,11 @@ def classify(screen: str) -> CodexScreen:
             return CodexScreen("setup-blocked", detail=message)
     if any(marker in screen for marker in _APPROVAL_MARKERS):
         command = next((ln.strip()[2:] for ln in lines if ln.strip().startswith("$ ")), None)
-        return CodexScreen("waiting-permission", detail=_APPROVAL_MARKERS[0], command=command)
+        top = next((i for i, ln in enumerate(lines) if _APPROVAL_MARKERS[0] in ln), 1)
+        dialog = "\n".join(ln.strip() for ln in lines[max(0, top - 1) :] if ln.strip())
+        return CodexScreen(
+            "waiting-permission", detail=_APPROVAL_MARKERS[0], command=command, dialog=dialog
+        )
     prompt_rows = [i for i, ln in enumerate(lines) if ln.startswith(COMPOSER_PREFIX)]
     composer = ""
     error = None

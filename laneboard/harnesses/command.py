@@ -54,6 +54,7 @@ from laneboard.harnesses.base import (
     Health,
     OutputReceived,
     TurnResult,
+    TurnStarted,
 )
 from laneboard.harnesses.control import PaneStream
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
@@ -82,10 +83,13 @@ class CommandHarness(Harness):
     """Drive `spec.command` in a window of `session` on `relay` (see module docstring).
 
     `quiet` is the silence that ends a turn without patterns; `settle` the silence
-    required with a ready pattern; `ready_timeout` bounds `start`.
+    required with a ready pattern; `ready_timeout` bounds `start`. `watchdog` makes the
+    harness's own repetition watchdog; None leaves watching to whoever reads
+    `output_stream()` (`watches_output` is then False).
     """
 
     kind = "command"
+    watches_output = True
 
     def __init__(
         self,
@@ -98,7 +102,7 @@ class CommandHarness(Harness):
         quiet: float = 1.0,
         settle: float = 0.2,
         ready_timeout: float = 30.0,
-        watchdog: Callable[[], RepetitionWatchdog] = RepetitionWatchdog,
+        watchdog: Callable[[], RepetitionWatchdog] | None = RepetitionWatchdog,
     ) -> None:
         super().__init__(spec)
         self.relay = relay
@@ -111,7 +115,8 @@ class CommandHarness(Harness):
         self.window: LaneWindow | None = None
         self.stream: PaneStream | None = None
         self.adopted = False
-        self.watchdog = watchdog()
+        self.watchdog = watchdog() if watchdog is not None else None
+        self.watches_output = watchdog is not None
         self._ready_re = re.compile(spec.ready_pattern, re.M) if spec.ready_pattern else None
         self._busy_re = re.compile(spec.busy_pattern, re.M) if spec.busy_pattern else None
         self._tasks: list[asyncio.Task[None]] = []
@@ -213,16 +218,24 @@ class CommandHarness(Harness):
 
     async def stop(self) -> None:
         """Kill the lane's window and stop watching it."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
+        await self.detach()
         if self.window is not None:
             await self.relay.kill_lane(self.window)
         self.window, self.stream = None, None
         self._set_state("stopped")
+
+    async def detach(self) -> None:
+        """Stop watching the lane and leave it running (the supervisor is closing).
+
+        The exit monitor must not outlive its event loop: once the relay closes, it would
+        ask tmux whether the pane lives, spawning a process while the loop shuts down.
+        """
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def interrupt(self) -> None:
         """Ctrl-C to the program (the launcher survives it, see `tmux._launch_script`)."""
@@ -245,7 +258,13 @@ class CommandHarness(Harness):
             raise HarnessError(f"lane {self.spec.lane!r}: not started")
         stream = self.stream
         async with self._turn_lock:
-            self.watchdog.reset()
+            if self._tripped is not None:
+                # The program interrupted last turn may still have output on its way
+                # (tmux delivers it behind the screen): let it pass before watching anew,
+                # or it would trip the fresh watchdog of this turn.
+                await self._drain(stream, quiet=self.settle, limit=2.0)
+            if self.watchdog is not None:
+                self.watchdog.reset()
             self._tripped, self._watching = None, True
             started = time.time()
             self._set_state("busy")
@@ -261,6 +280,7 @@ class CommandHarness(Harness):
 
             try:
                 await self.relay.deliver(self.pane_id, prompt, verify=verify)
+                self.hub.publish(TurnStarted(self.spec.lane))
                 state, error = await self._wait_turn(stream, mark, started + timeout)
             except BaseException:
                 self._set_state("failed" if stream.dead else "ready")
@@ -332,8 +352,9 @@ class CommandHarness(Harness):
         """Publish output as it arrives and feed the repetition watchdog."""
         async for text in stream.subscribe(since):
             self.hub.publish(OutputReceived(self.spec.lane, text))
-            if self._watching and self.watchdog.feed(ansi.strip_for_scan(text)):
-                await self._trip(self.watchdog.reason)
+            wd = self.watchdog
+            if self._watching and wd is not None and wd.feed(ansi.strip_for_scan(text)):
+                await self._trip(wd.reason)
 
     async def _trip(self, reason: str) -> None:
         # Stop watching until the next turn: the program may print for a moment after the
@@ -358,6 +379,9 @@ class CommandHarness(Harness):
         message = await self._exit_message("exited")
         self.hub.publish(ErrorRaised(self.spec.lane, "exit", message))
         self._set_state("failed", message)
+
+    async def output_stream(self) -> PaneStream | None:
+        return self.stream
 
     async def at_ready(self) -> bool:
         """True when the ready pattern is on screen now (False without a ready pattern)."""

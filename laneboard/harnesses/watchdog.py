@@ -17,9 +17,18 @@ memory without bound; two lines that agree in their first `max_line` characters 
 as the same line). The unit rule looks at the end of what was fed so far, so feed
 the stream as it arrives (a run that starts and stops inside one big chunk is not
 "without end").
+
+`PaneWatchdog` applies the same rules to the raw output of a full-screen program in a
+pane (see its docstring): the supervisor uses it for the agent CLIs, whose harnesses read
+answers from transcripts and so never see the text stream themselves.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from laneboard.harnesses import ansi
 
 
 class RepetitionWatchdog:
@@ -101,3 +110,141 @@ class RepetitionWatchdog:
             self.reason = f"{token!r} repeated {repeats}+ times"
             return True
         return False
+
+
+#: One escape sequence (CSI, OSC, DCS/SOS/PM/APC, charset, two-byte) or a line break.
+_PANE_TOKEN = re.compile(
+    r"""
+    \x1b\[[0-?]*[ -/]*[@-~]
+    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
+    | \x1b[PX^_][^\x1b]*\x1b\\
+    | \x1b[()*+][0-~]
+    | \x1b[@-Z\\-_=>78]
+    | [\r\n]
+    """,
+    re.VERBOSE,
+)
+#: Cursor forward on the same row: how some TUIs (Codex) write the spaces between words.
+_PANE_FORWARD = re.compile(r"\x1b\[(\d*)C")
+#: Characters that carry no text: other C0 controls, box drawing and block elements
+#: (borders and logos are redrawn whole, and are not what a model says).
+_PANE_NOISE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2500-\u259f]")
+
+
+class PaneWatchdog:
+    """Degenerate output in a full-screen program's raw pane output (ANSI and all).
+
+    A TUI such as Claude Code or Codex wraps a streamed answer over screen rows, writing
+    each piece after a cursor move, and interleaves spinner and timer updates elsewhere
+    on the screen. Read as plain text, a `<unused50>` answer is then neither one endless
+    line (rows break it, at a different phase each row) nor many identical lines (unless
+    the width is a multiple of the token). So two views are watched:
+
+    - rows: cursor moves become line breaks (`ansi.strip_for_scan`) and a
+      `RepetitionWatchdog` applies its rules (a line repeated `min_lines` times, a unit
+      repeated back to back);
+    - text: everything written, wherever on the screen, glued together (escape sequences
+      and line breaks removed, a cursor step forward on the row read as a space — Codex
+      writes spaces that way —, box drawing dropped). Once `period_window` characters
+      near its end repeat a unit of 1-`max_unit` characters, the unit's share of the last
+      `window` characters is counted; `min_share` or more is degenerate. Counting rather
+      than asking for an unbroken run tolerates what a TUI mixes in: a spinner glyph, a
+      timer digit, a row redrawn from the middle of the token.
+
+    Prose, code, tables and the TUIs' own chrome stay far below those counts (measured on
+    Claude Code 2.1.328 and Codex 0.169.0 panes). `feed` returns True once degenerate
+    (latched until `reset`); `reason` then says what repeated.
+    """
+
+    def __init__(
+        self,
+        *,
+        window: int = 2500,
+        min_share: float = 0.8,
+        max_unit: int = 32,
+        period_window: int = 64,
+        rows: Callable[[], RepetitionWatchdog] = RepetitionWatchdog,
+    ) -> None:
+        self.window = window
+        self.min_share = min_share
+        self.max_unit = max_unit
+        self.period_window = max(period_window, 2 * max_unit)
+        self.rows = rows()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a new turn)."""
+        self.rows.reset()
+        self._held = ""  # an escape sequence cut off at the end of the last chunk
+        self._text = ""  # the glued text, last `window` characters
+        self._reason = ""
+
+    @property
+    def tripped(self) -> bool:
+        return self.rows.tripped or bool(self._reason)
+
+    @property
+    def reason(self) -> str:
+        return self.rows.reason or self._reason
+
+    def feed(self, raw: str) -> bool:
+        """Take the next chunk of raw pane output; True once it is degenerate."""
+        if self.tripped or not raw:
+            return self.tripped
+        raw, self._held = _split_held(self._held + raw)
+        if self.rows.feed(ansi.strip_for_scan(raw)):
+            return True
+        pieces: list[str] = []
+        pos = 0
+        for m in _PANE_TOKEN.finditer(raw):
+            pieces.append(raw[pos : m.start()])
+            pos = m.end()
+            forward = _PANE_FORWARD.fullmatch(m.group())
+            if forward is not None:
+                pieces.append(" " * min(int(forward.group(1) or 1), 8))
+        pieces.append(raw[pos:])
+        text = _PANE_NOISE.sub("", "".join(pieces))
+        if text:
+            self._text = (self._text + text)[-self.window :]
+            self._check_share()
+        return self.tripped
+
+    def _check_share(self) -> None:
+        tail = self._text
+        if len(tail) < self.window:
+            return
+        unit = self._recent_unit(tail)
+        if unit is None:
+            return
+        share = tail.count(unit) * len(unit) / len(tail)
+        if share >= self.min_share:
+            self._reason = f"{unit!r} makes up {share:.0%} of the last {len(tail)} characters"
+
+    def _recent_unit(self, tail: str) -> str | None:
+        """The unit a `period_window` near the end of `tail` repeats, if any. Near, not at:
+        a TUI often ends a frame with a spinner or timer update after the answer's row."""
+        size = self.period_window
+        for back in range(0, 4 * size + 1, size // 4):
+            end = len(tail) - back
+            if end < size:
+                return None
+            window = tail[end - size : end]
+            for unit_len in range(1, self.max_unit + 1):
+                if window[unit_len:] != window[:-unit_len]:
+                    continue
+                unit = window[-unit_len:]
+                if not unit.strip():
+                    break  # layout (spaces): look further back
+                return unit
+        return None
+
+
+def _split_held(text: str) -> tuple[str, str]:
+    """`(complete, held)`: an escape sequence cut off at the end of `text` is held back
+    for the next chunk (at most 64 characters: longer, it is garbage and let through)."""
+    i = text.rfind("\x1b")
+    if i < 0 or len(text) - i > 64:
+        return text, ""
+    if _PANE_TOKEN.match(text, i) is not None:
+        return text, ""  # complete
+    return text[:i], text[i:]

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from laneboard.config import TIER_ORDER, Config, LoadedConfig
-from laneboard.errors import LaneboardError, LaneError
+from laneboard.errors import LaneboardError, RouteRefused
 
 __all__ = ["RouteDecision", "RouteRefused", "Router", "parse_at_lane"]
 
@@ -68,10 +68,6 @@ _ESCALATION = TIER_ORDER["escalation"]
 
 #: `@lane` at the very start (leading whitespace allowed), optionally followed by ':' or ','.
 _AT_LANE = re.compile(r"\A\s*@([A-Za-z0-9][A-Za-z0-9_-]*)[:,]?(?=\s|\Z)\s*")
-
-
-class RouteRefused(LaneError):
-    """Untrusted input has no lane that may take it (the untrusted lane does not qualify)."""
 
 
 @dataclass(frozen=True)

@@ -90,9 +90,10 @@ class StateFile:
         )
 
 
-def lock_path(socket: str, name: str) -> Path:
-    """A lock file for `name` (a lane or a provider profile) on this tmux socket."""
-    d = state_dir() / socket / "locks"
+def lock_path(socket: str | None, name: str) -> Path:
+    """A lock file for `name`: a lane's on its tmux socket, or (socket None) a
+    machine-wide one, for what every laneboard process shares (a provider profile)."""
+    d = (state_dir() / socket / "locks") if socket else (state_dir() / "locks")
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return d / f"{safe}.lock"

@@ -9,8 +9,26 @@ State machine per lane: stopped → starting → ready ⇄ busy → waiting → 
   asked for is never undone. A writable exec lane that died mid-turn is not re-run: it goes
   to `failed` and says what was in flight.
 - Sends to one lane queue in order (an asyncio lock in-process, a file lock across
-  processes); runs that share one provider profile serialise on a provider lock; different
-  lanes on different providers run in parallel.
+  processes). That lane lock is also what serialises one review session: the review lane
+  is one interactive Claude Code session, and every `laneboard review`, cockpit or
+  `send` turn on it, from any process, takes the lane's lock first.
+- Runs that share one provider profile serialise on a provider lock (a machine-wide file
+  lock named after the provider and its `@profile`); different providers, and different
+  profiles of one provider, run in parallel. Only exec lanes take it — `codex exec`,
+  `claude -p` and the HTTP harnesses (ollama, openai): each run starts afresh from the
+  profile's credentials (and may refresh and rewrite them, as `codex exec` does with a
+  ChatGPT login) and draws on its rate limit, so two at once race. Interactive lanes do
+  not: each holds one long-lived session that opened the profile when it started, a
+  person may type into its pane at any moment (so a per-turn lock could not cover its
+  use anyway), and holding a provider lock for an interactive turn would make every exec
+  run of that provider wait on a session that a person may leave open for hours. Their
+  turns are serialised by their lane lock, which is what a session needs.
+- Degenerate output: the agent CLIs in panes (claude-code, codex) redraw a full screen
+  and their harnesses read answers from transcripts, so the supervisor watches their
+  pane output itself (`harnesses.watchdog.PaneWatchdog`, reset for each turn); when it
+  trips, the lane is interrupted, `LaneErrored(kind="watchdog")` is published and the
+  turn ends `failed`. Harnesses that watch their own stream (command, HTTP, headless
+  claude) say so with `Harness.watches_output` and are left to it.
 - Failover: a configured default that fails with an auth, rate-limit or unreachable error
   moves the lane to the next model of its chain and cools the failed one down; a model the
   user picked explicitly is strict and the turn fails visibly. A switch asked for while the
@@ -30,6 +48,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from filelock import AsyncFileLock
 from filelock import Timeout as LockTimeout
@@ -44,9 +63,11 @@ from laneboard.harnesses.base import (
     OutputReceived,
     StateChanged,
     TurnResult,
+    TurnStarted,
     Usage,
     UsageReported,
 )
+from laneboard.harnesses.watchdog import PaneWatchdog
 from laneboard.lanes.events import (
     ContextWarning,
     FenceTripped,
@@ -62,6 +83,9 @@ from laneboard.lanes.events import (
 from laneboard.lanes.restart import CockpitBudget, StartHistory
 from laneboard.lanes.specs import Candidate, Cooldowns, build_spec, lane_candidates
 from laneboard.lanes.statefile import StateFile, lock_path
+
+if TYPE_CHECKING:
+    from laneboard.harnesses.control import PaneStream
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +127,11 @@ class LaneRuntime:
     context_warned: bool = False
     queue: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    watchdog: PaneWatchdog = field(default_factory=PaneWatchdog)
+    tripped: str | None = None
+    """Why the supervisor's watchdog interrupted the current turn (None: it did not)."""
+    on_turn_started: asyncio.Future[None] | None = None
+    """Resolved when the harness says the agent took the current prompt (`deliver`)."""
 
     @property
     def candidate(self) -> Candidate | None:
@@ -245,7 +274,14 @@ class Supervisor:
                     "starting",
                     "restarting",
                 ):
-                    self._set_state(rt, ev.state, ev.detail or ("turn started" if ev.state == "busy" else ""))
+                    self._set_state(rt, ev.state, ev.detail)
+            elif isinstance(ev, TurnStarted):
+                rt.watchdog.reset()  # from here on the output is the agent's answer
+                if rt.state == "busy":
+                    self._set_state(rt, "busy", "turn started")
+                waiter = rt.on_turn_started
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
             elif isinstance(ev, UsageReported):
                 pass  # counted once per turn from TurnResult.usage
             elif isinstance(ev, ErrorRaised):
@@ -360,6 +396,28 @@ class Supervisor:
         self._set_state(rt, "ready", "adopted" if adopted else "")
         if not rt.is_exec:
             rt.tasks.append(asyncio.create_task(self._monitor(rt, harness), name=f"mon-{rt.id}"))
+        if not harness.watches_output:
+            stream = await harness.output_stream()
+            if stream is not None:
+                rt.tasks.append(
+                    asyncio.create_task(
+                        self._watch_output(rt, harness, stream), name=f"watchdog-{rt.id}"
+                    )
+                )
+
+    async def _watch_output(self, rt: LaneRuntime, harness: Harness, stream: PaneStream) -> None:
+        """Feed the lane's pane output to its watchdog; interrupt the lane when it trips."""
+        async for text in stream.subscribe():
+            if rt.harness is not harness:
+                return
+            if rt.tripped is None and rt.watchdog.feed(text):
+                rt.tripped = rt.watchdog.reason
+                message = f"degenerate output ({rt.tripped}); interrupted the lane"
+                rt.last_error = message
+                log.warning("lane %s: %s", rt.id, message, extra={"lane": rt.id})
+                self.hub.publish(LaneErrored(rt.id, "watchdog", message))
+                with contextlib.suppress(HarnessError, OSError):
+                    await harness.interrupt()
 
     async def stop_lane(self, lane_id: str) -> None:
         """Stop a lane because a person asked: it is not restarted automatically."""
@@ -369,12 +427,25 @@ class Supervisor:
         for t in rt.tasks:
             t.cancel()
         rt.tasks = []
-        if harness is None:
-            harness = self._make_harness(rt)  # adopt whatever runs in tmux, to stop it
         with contextlib.suppress(HarnessError, OSError):
-            await harness.stop()
+            if harness is not None:
+                await harness.stop()
+            elif not rt.is_exec:
+                await self._kill_window(rt)  # started by another process: close it in tmux
         rt.pid = None
         self._set_state(rt, "stopped")
+
+    async def _kill_window(self, rt: LaneRuntime) -> None:
+        """Close the lane's tmux window, whoever started it (a fresh harness would not
+        know it: harnesses find their window only when they start)."""
+        from laneboard.lanes.factory import relay_for
+
+        relay = relay_for(self)
+        if not await relay.server_running():
+            return
+        window = await relay.find_lane(self.session, rt.id)
+        if window is not None:
+            await relay.kill_lane(window)
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.stop_lane(i) for i in self.lanes))
@@ -479,44 +550,27 @@ class Supervisor:
     # ------------------------------------------------------------------ sending
 
     async def deliver(self, lane_id: str, prompt: str, *, timeout: float = 60.0) -> str:
-        """Send without waiting for the answer: returns "delivered" once the turn started
-        (interactive lanes), or the finished turn's state if it ended first."""
-        rt = self.lane(lane_id)
-        task = asyncio.create_task(self.send(lane_id, prompt, timeout=timeout))
-        deadline = time.monotonic() + timeout
-        async for ev in self._events_until(task, deadline):
-            if (
-                isinstance(ev, LaneStateChanged)
-                and ev.lane == rt.id
-                and ev.state == "busy"
-                and ev.detail != SENDING
-                and rt.in_flight is not None
-            ):
-                # the harness saw the turn start: the prompt is in the agent's hands
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                return "delivered"
-        result = await task
-        return result.state
+        """Send without waiting for the answer: "delivered" once the harness says the agent
+        took the prompt (`TurnStarted`: the submit was verified), or the finished turn's
+        state if it ended first, or "timed-out" when neither happened within `timeout`.
 
-    async def _events_until(
-        self, task: asyncio.Task[TurnResult], deadline: float
-    ) -> AsyncIterator[SupervisorEvent]:
-        sub = self.subscribe()
+        The turn itself goes on in the lane (its pane, its process); nothing here waits
+        for it. Starts the lane if needed, and queues behind other sends like `send`.
+        """
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self.send(lane_id, prompt, timeout=timeout, started=started))
+        either: set[asyncio.Future[Any]] = {started, task}
         try:
-            while not task.done() and time.monotonic() < deadline:
-                nxt = asyncio.ensure_future(anext(sub))
-                done, _ = await asyncio.wait(
-                    {nxt, task}, timeout=deadline - time.monotonic(),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if nxt in done:
-                    yield nxt.result()
-                else:
-                    nxt.cancel()
-        finally:
-            await sub.aclose()  # type: ignore[attr-defined]
+            await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task.done():
+            return task.result().state
+        task.cancel()  # stop waiting for the answer; the lane keeps working on it
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return "delivered" if started.done() else "timed-out"
 
     async def send(
         self,
@@ -526,12 +580,16 @@ class Supervisor:
         timeout: float = 600.0,
         route: dict[str, object] | None = None,
         lock_timeout: float | None = None,
+        started: asyncio.Future[None] | None = None,
     ) -> TurnResult:
         """Deliver one prompt to a lane (starting it if needed) and wait for the turn's end.
 
-        Sends to one lane are serialised in order, across processes too. A provider error
-        on a configured default fails over along the chain; on an explicit choice the turn
-        fails visibly (state "failed", error set).
+        Sends to one lane are serialised in order, across processes too; exec runs also
+        take their provider profile's lock (module docstring). A provider error on a
+        configured default fails over along the chain; on an explicit choice the turn
+        fails visibly (state "failed", error set). `started` is resolved when the agent
+        took the prompt. Raises LaneError when a lock is not had within `lock_timeout`
+        (default: `timeout`) or the lane cannot start.
         """
         rt = self.lane(lane_id)
         wait = timeout if lock_timeout is None else lock_timeout
@@ -543,13 +601,50 @@ class Supervisor:
                 raise LaneError(
                     f"lane {rt.id!r} is driven by another laneboard process; gave up after {wait:g}s"
                 ) from None
+            rt.on_turn_started = started
             try:
-                return await self._send_locked(rt, prompt, timeout, route or {})
+                return await self._send_locked(rt, prompt, timeout, route or {}, wait)
             finally:
+                rt.on_turn_started = None
                 await lane_lock.release()
 
+    def provider_profile(self, rt: LaneRuntime) -> str | None:
+        """What a lane's runs share with other lanes: `provider` or `provider@profile`."""
+        cand = rt.candidate
+        provider = rt.config.provider or (cand.provider if cand else None)
+        if not provider:
+            return None
+        profile = cand.profile if cand else None
+        return f"{provider}@{profile}" if profile else provider
+
+    async def _provider_lock(self, rt: LaneRuntime, wait: float) -> AsyncFileLock | None:
+        """Take the provider-profile lock of an exec lane (None for interactive lanes)."""
+        profile = self.provider_profile(rt) if rt.is_exec else None
+        if profile is None:
+            return None
+        lock = AsyncFileLock(str(lock_path(None, f"provider-{profile}")), timeout=wait)
+        try:
+            await lock.acquire(blocking=False)
+            return lock
+        except LockTimeout:
+            pass
+        self._set_state(rt, "busy", f"waiting for provider {profile}")
+        try:
+            await lock.acquire()
+        except LockTimeout:
+            raise LaneError(
+                f"lane {rt.id!r}: provider profile {profile!r} stayed busy with another run "
+                f"for {wait:g}s; try again, or give the lane its own provider"
+            ) from None
+        return lock
+
     async def _send_locked(
-        self, rt: LaneRuntime, prompt: str, timeout: float, route: dict[str, object]
+        self,
+        rt: LaneRuntime,
+        prompt: str,
+        timeout: float,
+        route: dict[str, object],
+        lock_wait: float,
     ) -> TurnResult:
         started = time.time()
         while True:
@@ -559,17 +654,17 @@ class Supervisor:
                 if rt.harness is None:
                     raise LaneError(f"lane {rt.id!r} could not start: {rt.last_error}")
             cand = rt.candidate
-            provider = cand.provider if cand else None
-            plock = (
-                AsyncFileLock(str(lock_path(self.socket, f"provider-{provider}")), timeout=timeout)
-                if provider and rt.is_exec
-                else None
-            )
             rt.in_flight = prompt
             self._set_state(rt, "busy", SENDING)
             try:
-                if plock is not None:
-                    await plock.acquire()
+                plock = await self._provider_lock(rt, lock_wait)
+            except LaneError:
+                rt.in_flight = None
+                self._set_state(rt, "ready")
+                raise
+            rt.watchdog.reset()
+            rt.tripped = None
+            try:
                 try:
                     harness = rt.harness
                     assert harness is not None
@@ -611,6 +706,9 @@ class Supervisor:
                 self._finish_turn(rt, prompt, result, route)
                 return result
             rt.in_flight = None
+            if rt.tripped is not None:
+                result.state = "failed"
+                result.error = f"watchdog: degenerate output ({rt.tripped}); the lane was interrupted"
             if cand is not None:
                 self.cooldowns.succeed(cand.key)
                 if result.model is None:

@@ -24,7 +24,10 @@ EMBED = "embed"
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request as received. `headers` has lower-cased names; `body` is the parsed JSON
-    (None when absent or not JSON); `dialect` is None for probes such as `GET /api/tags`."""
+    (None when absent or not JSON); `dialect` is None for probes such as `GET /api/tags`.
+    `received` and `finished` are `time.monotonic()` readings: when the request was read,
+    and when its response was complete (None while it streams, or if the client left) —
+    so a test can tell whether two calls overlapped."""
 
     method: str
     path: str
@@ -33,6 +36,8 @@ class RecordedRequest:
     raw: bytes = b""
     body: Any = None
     dialect: str | None = None
+    received: float = 0.0
+    finished: float | None = None
 
     @property
     def prompt(self) -> str | None:

@@ -17,8 +17,10 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -270,10 +272,19 @@ class StandinServer:
 
     # -- used by the handler ---------------------------------------------------------------
 
-    def _record(self, request: RecordedRequest) -> None:
+    def _record(self, request: RecordedRequest) -> int:
         with self._lock:
             self._requests.append(request)
             self._lock.notify_all()
+            return len(self._requests) - 1
+
+    def _record_finished(self, index: int, request: RecordedRequest) -> None:
+        """Stamp the response's end on the record (unless `clear()` dropped it)."""
+        with self._lock:
+            if index < len(self._requests) and self._requests[index] is request:
+                done = replace(request, finished=time.monotonic())
+                self._requests[index] = done
+                self._lock.notify_all()
 
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:
@@ -360,9 +371,9 @@ class _Handler(BaseHTTPRequestHandler):
             request = RecordedRequest(
                 method=self.command, path=path, query=split.query,
                 headers={k.lower(): v for k, v in self.headers.items()},
-                raw=raw, body=body, dialect=dialect,
+                raw=raw, body=body, dialect=dialect, received=time.monotonic(),
             )
-            owner._record(request)
+            index = owner._record(request)
             ex = owner._exchange(request, wire)
             if route is not None and dialect == RESPONSES_TITLE:
                 responses.handle_responses(ex, title=True)
@@ -372,6 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
                 wire.send_bytes(200, b"", "text/plain")
             else:
                 wire.send_json(404, {"error": f"the stand-in has no {self.command} {path}"})
+            owner._record_finished(index, request)
         except (ClientGone, StreamAborted):
             self.close_connection = True
         except Exception:

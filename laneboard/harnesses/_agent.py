@@ -1,0 +1,372 @@
+"""What the claude-code and codex harnesses share: an agent CLI in a pane, or one run a prompt.
+
+Both drive a full-screen CLI in a tmux pane (interactive) or one headless process per
+prompt (exec), and both need the same plumbing around their own turn logic:
+
+- the binary lookup with an install hint, the pane opened or adopted on the relay, the
+  wait for the ready screen (failing on a setup dialog or an exited CLI);
+- the fenced-lane tree check: a plan/read-only lane must leave the working tree as it
+  found it, apart from directories laneboard or the CLI itself writes to;
+- permission dialogs: `refuse_or_wait` denies a dialog whose command (or, when no command
+  could be read, whose text) matches `spec.deny` — tokenised shell and HTTP patterns, see
+  `laneboard.harnesses.deny` — or any dialog in a fenced lane, with Escape and an
+  `ErrorRaised(kind="fence")` event; any other dialog leaves the lane "waiting" for the
+  person at the cockpit. Nothing here ever answers yes;
+- the shape of an interactive turn (`send`): wait for ready, snapshot the tree, mark the
+  transcript, paste the prompt and press Enter, let the harness confirm the submit and
+  wait for the end, check the tree; exec lanes go to `send_headless` instead;
+- interrupt, stop and health.
+
+What really differs stays in each harness: where the transcript is and how a submit is
+confirmed and the end of a turn recognised (`_begin_turn`, `_complete_turn`), the
+headless run, and the screen rules (`classify`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+from laneboard.errors import FenceViolation, HarnessError, SetupBlocked
+from laneboard.harnesses._pane import Pane, RelayPane, open_relay_pane, pause, poll_until
+from laneboard.harnesses._proc import HeadlessRun, find_binary
+from laneboard.harnesses.base import (
+    WRITABLE_FENCES,
+    ErrorRaised,
+    Harness,
+    HarnessSpec,
+    Health,
+    TurnFinished,
+    TurnResult,
+    TurnStarted,
+    UsageReported,
+)
+from laneboard.harnesses.deny import DenyMatcher
+from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
+from laneboard.harnesses.treewatch import TreeSnapshot, snapshot
+
+if TYPE_CHECKING:
+    from laneboard.harnesses.control import PaneStream
+
+log = logging.getLogger(__name__)
+
+#: What a harness keeps about one interactive turn (its transcript tail and what it read).
+TurnT = TypeVar("TurnT")
+
+
+class AgentScreen(Protocol):
+    """What a screen rule module says about one capture (see claude_screen, codex_screen)."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
+#: What the harness's screen rules return for one capture.
+ScreenT = TypeVar("ScreenT", bound=AgentScreen)
+
+
+class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
+    """Base of the harnesses that drive an agent CLI; subclasses set the class attributes
+    and implement `start`, `classify`, `send_headless`, `_begin_turn`, `_complete_turn`."""
+
+    #: The program's name in messages ("claude", "codex").
+    program: str = ""
+    #: How to install the pinned CLI (said when the binary is missing).
+    install_hint: str = ""
+    #: What a headless run is called in `health()` ("headless run", "exec run").
+    run_label: str = "headless run"
+
+    def __init__(
+        self,
+        spec: HarnessSpec,
+        *,
+        relay: TmuxRelay | None,
+        session: str,
+        binary: str,
+        ready_timeout: float,
+        env: Mapping[str, str],
+    ) -> None:
+        super().__init__(spec)
+        self.relay = relay
+        self.session = session
+        self.binary = binary
+        self.ready_timeout = ready_timeout
+        self.env = dict(env)
+        self.pane: Pane | None = None
+        self.adopted = False
+        self._run: HeadlessRun | None = None
+        self._cwd = str(Path(spec.cwd).resolve())
+        self.deny = DenyMatcher(spec.deny)
+
+    # -- to implement ----------------------------------------------------------------------
+
+    @abstractmethod
+    def classify(self, screen: str) -> ScreenT:
+        """Read one capture of the pane (the harness's screen rules)."""
+
+    @abstractmethod
+    async def send_headless(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
+        """One headless run of the CLI for `prompt` (exec lanes)."""
+
+    @abstractmethod
+    def _begin_turn(self) -> TurnT:
+        """Just before the prompt is pasted: mark where the transcript ends now."""
+
+    @abstractmethod
+    async def _complete_turn(self, turn: TurnT, deadline: float) -> TurnResult:
+        """After Enter: confirm the submit (`_confirm_submit`), wait for the turn's end
+        (answering dialogs with `refuse_or_wait`) and return its result."""
+
+    def own_dirs(self) -> Iterable[Path]:
+        """Directories the CLI itself writes to (its config/state home), which the tree
+        check must not count as the agent's doing when they sit inside the working tree."""
+        return ()
+
+    # -- common ----------------------------------------------------------------------------
+
+    @property
+    def headless(self) -> bool:
+        """One process per prompt (`mode: exec`) rather than a session in a pane."""
+        return self.spec.mode == "exec"
+
+    @property
+    def fenced(self) -> bool:
+        """Plan and read-only lanes must not write; workspace-write and full may."""
+        return self.spec.fence not in WRITABLE_FENCES
+
+    def _where(self) -> str:
+        return f"lane {self.spec.lane} ({self.kind})"
+
+    def _binary_path(self) -> str:
+        return find_binary(self.binary, self.env, self._where(), self.install_hint)
+
+    def _tree(self) -> TreeSnapshot | None:
+        """A snapshot of the working tree before a fenced lane's turn (None: not fenced)."""
+        if not self.fenced:
+            return None
+        exclude: list[str] = []
+        for own in (*self.own_dirs(), *map(Path, self.spec.tree_ignore)):
+            with contextlib.suppress(ValueError):
+                exclude.append(own.resolve().relative_to(self._cwd).as_posix())
+        return snapshot(self._cwd, exclude=tuple(exclude))
+
+    def _check_tree(self, before: TreeSnapshot | None) -> None:
+        """FenceViolation (and an ErrorRaised event) when a fenced lane changed the tree."""
+        if before is None:
+            return
+        after = self._tree()
+        assert after is not None
+        changes = after.changes_since(before)
+        if changes:
+            shown = ", ".join(changes[:10]) + (" …" if len(changes) > 10 else "")
+            self._fence_failure(
+                f"{self._where()}: the {self.spec.fence} lane changed the working tree "
+                f"{self._cwd}: {shown}"
+            )
+
+    def _fence_failure(self, message: str) -> None:
+        self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
+        self._set_state("failed", "fence violated")
+        raise FenceViolation(message)
+
+    def _finish(self, result: TurnResult) -> TurnResult:
+        self.hub.publish(UsageReported(self.spec.lane, result.usage))
+        self.hub.publish(TurnFinished(self.spec.lane, result))
+        return result
+
+    def _turn_started(self) -> None:
+        """Say that the agent took the prompt (the submit was verified)."""
+        self.hub.publish(TurnStarted(self.spec.lane))
+
+    def _check_prompt(self, prompt: str) -> None:
+        if prompt.lstrip().startswith(("/", "!")):
+            raise HarnessError(
+                f"{self._where()}: a prompt starting with '/' or '!' is run by "
+                f"{self.program} as a slash command or shell command, not sent to the "
+                "model; start it with a word"
+            )
+
+    async def send(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
+        """Deliver `prompt`, wait for the turn's end, return the answer (a headless run for
+        exec lanes). A fenced lane's tree is checked afterwards (FenceViolation)."""
+        if self.headless:
+            return await self.send_headless(prompt, timeout=timeout)
+        if self.pane is None:
+            await self.start()
+        assert self.pane is not None
+        self._check_prompt(prompt)
+        deadline = time.monotonic() + timeout
+        await self._wait_ready(max(1.0, deadline - time.monotonic()))
+        before = self._tree()
+        turn = self._begin_turn()
+        started = time.time()
+        self._set_state("busy", "prompt sent")
+        await self.pane.paste(prompt)
+        await self.pane.keys("Enter")
+        result = await self._complete_turn(turn, deadline)
+        result.started = started
+        result.finished = time.time()
+        self._check_tree(before)
+        self._set_state("ready")
+        return self._finish(result)
+
+    # -- the pane --------------------------------------------------------------------------
+
+    async def _open_pane(
+        self,
+        argv: Sequence[str],
+        metadata: Mapping[str, str],
+        adopt: Callable[[LaneWindow], bool],
+    ) -> RelayPane:
+        """Open the lane's window, or adopt a live one `adopt` accepts."""
+        if self.relay is None:
+            raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
+        pane, self.adopted = await open_relay_pane(
+            self.relay,
+            self.session,
+            self.spec.lane,
+            argv,
+            self.env,
+            self._cwd,
+            dict(metadata),
+            adopt=adopt,
+        )
+        self.pane = pane
+        return pane
+
+    async def _screen(self) -> ScreenT:
+        assert self.pane is not None
+        return self.classify(await self.pane.capture())
+
+    async def _dead_error(self) -> HarnessError:
+        """The error for a CLI that exited, with the last lines of its screen."""
+        assert self.pane is not None
+        try:
+            screen = (await self.pane.capture()).strip()
+        except Exception:  # the pane may be gone with its process
+            screen = ""
+        self._set_state("failed", f"{self.program} exited")
+        tail = "\n".join(screen.splitlines()[-8:])
+        return HarnessError(f"{self._where()}: {self.program} exited. Last screen:\n{tail}")
+
+    async def _wait_ready(self, within: float) -> None:
+        assert self.pane is not None
+        pane = self.pane
+
+        async def probe() -> bool | None:
+            if not await pane.alive():
+                raise await self._dead_error()
+            scr = await self._screen()
+            if scr.state == "setup-blocked":
+                self._set_state("failed", "setup dialog")
+                raise SetupBlocked(f"{self._where()}: {scr.detail}")
+            return True if scr.state == "ready" else None
+
+        await poll_until(
+            probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
+        )
+
+    async def _confirm_submit(
+        self, started: Callable[[], Awaitable[bool]], waits: tuple[float, float], where: str
+    ) -> None:
+        """Wait until `started()` says the turn began; press Enter once more if not.
+
+        A swallowed submit key is the classic failure of tmux-driven agents: the prompt
+        then sits in the input box. `waits` bounds the first and the second wait.
+        """
+        assert self.pane is not None
+        for attempt, within in enumerate(waits, start=1):
+            limit = time.monotonic() + within
+            while time.monotonic() < limit:
+                if await started():
+                    self._turn_started()
+                    return
+                if not await self.pane.alive():
+                    raise await self._dead_error()
+                await pause(self.pane)
+            if attempt == 1:
+                log.info("submit not seen; pressing Enter again", extra={"lane": self.spec.lane})
+                await self.pane.keys("Enter")
+        self._set_state("ready")
+        raise HarnessError(
+            f"{self._where()}: the prompt was pasted but the turn never started (Enter sent "
+            f"twice); the text may still sit in the {where}"
+        )
+
+    async def refuse_or_wait(
+        self, *, what: str, command: str | None, dialog: str, label: str
+    ) -> bool:
+        """Answer a permission dialog; True when laneboard refused it (Escape).
+
+        The command the dialog names (or, when none could be read, the dialog's text) is
+        checked against `spec.deny`; a hit, or any dialog in a fenced lane, is refused
+        with Escape and an `ErrorRaised(kind="fence")` event. Anything else leaves the
+        lane "waiting" for a person. laneboard never answers yes.
+        """
+        assert self.pane is not None
+        pane = self.pane
+        subject = command or dialog
+        hit = self.deny.match(subject) if subject else None
+        if hit is None and not self.fenced:
+            self._set_state("waiting", f"{label}: {what}".strip())
+            return False
+        reason = (
+            f"matches deny pattern {hit.pattern!r} ({hit.matched})"
+            if hit is not None
+            else f"the lane's fence is {self.spec.fence}"
+        )
+        message = f"{self._where()}: refused {label} for {what!r}: {reason}"
+        self.hub.publish(ErrorRaised(self.spec.lane, "fence", message))
+        await pane.keys("Escape")
+
+        async def gone() -> bool | None:
+            scr = self.classify(await pane.capture())
+            return None if scr.state == "waiting-permission" else True
+
+        await poll_until(
+            gone, within=10.0, what=f"{self._where()}: dismissing a {label}", pane=pane
+        )
+        return True
+
+    async def output_stream(self) -> PaneStream | None:
+        """The pane's live output (interactive lanes on the relay), for the supervisor's
+        degenerate-output watchdog: these CLIs redraw a full screen, so the harness
+        itself reads answers from transcripts, not from this stream."""
+        if isinstance(self.pane, RelayPane):
+            return await self.pane.relay.stream(self.pane.pane_id)
+        return None
+
+    # -- control ---------------------------------------------------------------------------
+
+    async def interrupt(self) -> None:
+        """Escape in the pane (interrupts a busy turn); kills a headless run."""
+        if self._run is not None:
+            await self._run.kill()
+        elif self.pane is not None:
+            await self.pane.keys("Escape")
+
+    async def stop(self) -> None:
+        """Kill the pane or the headless process (transcripts stay on disk)."""
+        if self._run is not None:
+            await self._run.kill()
+        if self.pane is not None:
+            await self.pane.close()
+            self.pane = None
+        self._set_state("stopped")
+        self.hub.close()
+
+    async def health(self) -> Health:
+        if self.pane is not None:
+            alive = await self.pane.alive()
+            return Health(alive, await self.pane.pid(), "" if alive else f"{self.program} exited")
+        if self._run is not None:
+            return Health(True, self._run.pid, self.run_label)
+        return Health(self.headless, None, "headless" if self.headless else "not started")
