@@ -23,7 +23,7 @@ from laneboard.tui.buffers import MAX_LINES
 
 def shows_text(line: str) -> bool:
     """True when the line shows something (not only spaces and colour codes)."""
-    return bool(SGR.sub("", line).strip())
+    return bool(SGR.sub("", line).replace("\u2800", " ").strip())  # braille blank too
 
 
 class LaneLog(Log):
@@ -74,11 +74,20 @@ class LaneLog(Log):
             self.write(text, scroll_end=self.at_bottom)
 
     def show_screen(self, lane: str, screen: str) -> None:
-        """Show a full-screen agent's mirrored screen in place of the previous one,
-        bottom-aligned (the composer and status line are at the bottom)."""
+        """Show a full-screen agent's mirrored screen in place of the previous one:
+        runs of blank rows folded to one, bottom-aligned (the composer and status line
+        are at the bottom)."""
         self.lane = lane
         self.border_title = lane
-        lines = screen.rstrip("\n").split("\n")
+        # a screen is as wide as the lane's tmux window: cut it at the edge, as a smaller
+        # terminal would, rather than offer a horizontal scrollbar
+        self.styles.overflow_x = "hidden"
+        lines: list[str] = []
+        for line in screen.rstrip("\n").split("\n"):
+            # agents leave tall empty gaps between the conversation (top) and the composer
+            # (bottom); one blank row keeps the shape and lets both fit a small pane
+            if shows_text(line) or (lines and shows_text(lines[-1])):
+                lines.append(line)
         while lines and not shows_text(lines[-1]):
             lines.pop()
         self.clear()
@@ -86,6 +95,7 @@ class LaneLog(Log):
 
     def show(self, lane: str, text: str) -> None:
         """Start showing `lane`, filled with its buffered text, scrolled to the end."""
+        self.styles.clear_rule("overflow_x")  # back to the stylesheet's (show_screen hides it)
         self.lane = lane
         self.border_title = lane
         self.clear()
