@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from laneboard.harnesses.watchdog import RepetitionWatchdog
+from laneboard.harnesses.watchdog import RepetitionWatchdog, token_as_written
 
 
 def feed_in_chunks(text: str, seed: int = 1, wd: RepetitionWatchdog | None = None) -> bool:
@@ -197,3 +197,13 @@ def test_pane_escape_cut_between_chunks_is_held() -> None:
     for i in range(0, len(raw), 3):  # cuts every escape sequence somewhere
         wd.feed(raw[i : i + 3])
     assert wd.tripped and "\x1b" not in wd.reason and "[" not in wd.reason
+
+
+@pytest.mark.parametrize(
+    ("seen", "written"),
+    [("ed50><unus", "<unused50>"), ("<unused50>", "<unused50>"), ("lo hel", "hello "),
+     ("ab", "ab"), ("]x[", "[]x")],
+)
+def test_a_repeated_unit_is_reported_as_written(seen: str, written: str) -> None:
+    """Where a chunk boundary cut the unit must not change what the event says."""
+    assert token_as_written(seen) == written

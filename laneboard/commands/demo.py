@@ -14,15 +14,31 @@ def demo(print_config: bool) -> None:
     otherwise. Nothing touches your own agent configs; the demo's tmux server and files are
     removed on exit.
     """
+    import asyncio
     import os
     import signal
+    from typing import Any
 
     from laneboard.commands._common import require_terminal
     from laneboard.demo import demo_environment, install_note
 
+    app: list[Any] = []  # the running cockpit, once there is one
+    signalled: list[int] = []
+
     def leave(signum: int, _frame: object) -> None:
-        # a closed terminal (SIGHUP) or `kill` must still remove the demo's tmux server
-        # and files: unwind through demo_environment's cleanup
+        # A closed terminal (SIGHUP) or `kill` must still remove the demo's tmux server and
+        # files. While the cockpit runs, ask it to exit from its own loop (an exception
+        # raised into the middle of Textual's loop can be swallowed there); otherwise, or
+        # on a second signal, unwind at once through demo_environment's cleanup.
+        signalled.append(signum)
+        if app and len(signalled) == 1:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                loop.call_soon_threadsafe(app[0].exit, None, 128 + signum)
+                return
         raise SystemExit(128 + signum)
 
     for sig in (signal.SIGHUP, signal.SIGTERM):
@@ -40,4 +56,7 @@ def demo(print_config: bool) -> None:
 
         loaded = load_file(str(env.config))
         os.chdir(env.workspace)
-        make_app(loaded).run()
+        app.append(make_app(loaded))
+        app[0].run()
+        if signalled:
+            raise SystemExit(128 + signalled[0])

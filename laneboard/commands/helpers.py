@@ -238,7 +238,7 @@ def triage(as_json: bool, config_path: str | None) -> None:
     text = click.get_text_stream("stdin").read()
     if not text.strip():
         raise UsageError("nothing to triage: pipe the text on stdin (`laneboard triage < mail.txt`)")
-    doc = run(_triage(loaded, tcfg.lane, tcfg.timeout_s, text))
+    doc = run(_triage(loaded, text))
     if as_json:
         emit_json(doc)
     else:
@@ -247,41 +247,28 @@ def triage(as_json: bool, config_path: str | None) -> None:
             click.echo(f"laneboard: triage failed closed: {doc.get('reason')}", err=True)
 
 
-async def _triage(loaded: LoadedConfig, lane: str, timeout_s: float,
-                  text: str) -> dict[str, Any]:
-    """Run the fail-closed triage on `lane` and store a triage artifact."""
+async def _triage(loaded: LoadedConfig, text: str) -> dict[str, Any]:
+    """Run the fail-closed triage (the same core call the cockpit makes) and store a
+    triage artifact."""
     from laneboard.artifacts import ArtifactRecord
-    from laneboard.errors import HarnessError
-    from laneboard.lanes.review import make_redactor, open_store
+    from laneboard.lanes.dispatch import TRIAGE_RULE, triage_on_lane
+    from laneboard.lanes.review import open_store
     from laneboard.lanes.supervisor import Supervisor
-    from laneboard.lanes.triage import triage as run_triage
 
     cfg = loaded.config
-    if cfg.artifacts.redaction:
-        text = make_redactor(cfg).redact(text).text
-    route: dict[str, object] = {"lane": lane, "rule": "routing.triage",
-                                "reason": "untrusted text: local ESCALATE/SKIP gate",
-                                "fence": cfg.lanes[lane].fence, "escalates": False}
     sup = Supervisor(loaded)
-    replies: list[str] = []
-    turns: list[TurnResult] = []
     started = time.time()
-
-    async def ask(prompt: str) -> str:
-        result = await sup.send(lane, prompt, timeout=timeout_s, route=route,
-                                lock_timeout=timeout_s)
-        turns.append(result)
-        if result.state != "done":
-            raise HarnessError(result.error or f"triage lane {lane} ended {result.state}")
-        replies.append(result.reply)
-        return result.reply
-
     try:
-        verdict = await run_triage(text, ask, timeout_s)
+        outcome = await triage_on_lane(sup, text)
     finally:
         await sup.close()
-    doc = verdict_doc(verdict, lane, replies[-1] if replies else None)
-    last = turns[-1] if turns else None
+    lane = outcome.lane
+    replies = [t.reply for t in outcome.turns if t.state == "done"]
+    doc = verdict_doc(outcome.verdict, lane, outcome.answer)
+    last = outcome.turns[-1] if outcome.turns else None
+    route: dict[str, object] = {"lane": lane, "rule": TRIAGE_RULE,
+                                "reason": "untrusted text: local ESCALATE/SKIP gate",
+                                "fence": cfg.lanes[lane].fence, "escalate": False}
     store = open_store(cfg)
     try:
         artifact = await store.write(ArtifactRecord(

@@ -107,9 +107,26 @@ class RepetitionWatchdog:
                 continue  # runs of spaces or newlines are layout, not degeneration
             if (token + token).find(token, 1) < unit:
                 continue  # "----" is "-" repeated: judged by the single-character rule
-            self.reason = f"{token!r} repeated {repeats}+ times"
+            self.reason = f"{token_as_written(token)!r} repeated {repeats}+ times"
             return True
         return False
+
+
+_OPENERS = "<[({\"'`"
+
+
+def token_as_written(unit: str) -> str:
+    """The rotation of a repeated `unit` a person would recognise: a chunk boundary can
+    cut `<unused50>` into `ed50><unus`. Prefer the rotation that starts with an opening
+    bracket or quote, else one that starts after a space, else the unit as seen."""
+    rotations = [unit[i:] + unit[:i] for i in range(len(unit))]
+    for rot in rotations:
+        if rot[0] in _OPENERS and rot[-1] not in _OPENERS:
+            return rot
+    for rot in rotations:
+        if rot[-1].isspace() and not rot[0].isspace():
+            return rot
+    return unit
 
 
 #: One escape sequence (CSI, OSC, DCS/SOS/PM/APC, charset, two-byte) or a line break.
@@ -218,7 +235,10 @@ class PaneWatchdog:
             return
         share = tail.count(unit) * len(unit) / len(tail)
         if share >= self.min_share:
-            self._reason = f"{unit!r} makes up {share:.0%} of the last {len(tail)} characters"
+            self._reason = (
+                f"{token_as_written(unit)!r} makes up {share:.0%} of the last "
+                f"{len(tail)} characters"
+            )
 
     def _recent_unit(self, tail: str) -> str | None:
         """The unit a `period_window` near the end of `tail` repeats, if any. Near, not at:
