@@ -13,6 +13,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Size
 from textual.selection import Selection
 from textual.strip import Strip
 from textual.widgets import Log
@@ -69,9 +70,19 @@ class LaneLog(Log):
         return self.is_vertical_scroll_end or self.max_scroll_y == 0
 
     def append(self, text: str) -> None:
-        """Add pane text; follow it only when the view is at the bottom already."""
-        if text:
-            self.write(text, scroll_end=self.at_bottom)
+        """Add pane text; follow it only when the view is at the bottom already.
+
+        `Log.write` sizes the view before trimming to `max_lines`, so a batch taller than
+        the pane arriving at the cap left the view past the end (blank rows) until a
+        smaller batch came: the size is set again from the trimmed lines before scrolling.
+        """
+        if not text:
+            return
+        follow = self.at_bottom
+        self.write(text, scroll_end=False)
+        self.virtual_size = Size(self._width, self.line_count)
+        if follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def show_screen(self, lane: str, screen: str) -> None:
         """Show a full-screen agent's mirrored screen in place of the previous one:

@@ -24,7 +24,11 @@ from textual.widget import Widget
 from textual.widgets import Input, Label
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
     from textual.widgets import TextArea
+
+#: Seconds the cursor keeps blinking after the last key.
+BLINK_FOR_S = 10.0
 
 
 class LaneSuggester(Suggester):
@@ -99,6 +103,7 @@ class PromptBar(Widget):
         self._blink = blink
         self._history: list[str] = []
         self._cursor = 0
+        self._steady: Timer | None = None
 
     def compose(self) -> Iterator[Widget]:
         with Horizontal():
@@ -107,6 +112,33 @@ class PromptBar(Widget):
                           suggester=self._suggester, id="prompt-input")
             field.cursor_blink = self._blink
             yield field
+
+    def on_mount(self) -> None:
+        self._blink_a_while()
+
+    def on_key(self) -> None:
+        self._blink_a_while()
+
+    def _blink_a_while(self) -> None:
+        """Blink the cursor while the person types, then hold it steady: a blinking cursor
+        repaints twice a second forever, most of an idle cockpit's CPU (issue 8)."""
+        if not self._blink:
+            return
+        for editor in self._editors():
+            editor.cursor_blink = True
+        if self._steady is not None:
+            self._steady.stop()
+        self._steady = self.set_timer(BLINK_FOR_S, self._hold_steady)
+
+    def _hold_steady(self) -> None:
+        self._steady = None
+        for editor in self._editors():
+            editor.cursor_blink = False
+
+    def _editors(self) -> list[Input | TextArea]:
+        from textual.widgets import TextArea
+
+        return [*self.query(Input), *self.query(TextArea)]
 
     @property
     def input(self) -> Input:
