@@ -102,5 +102,17 @@ def test_demo_refuses_a_redirected_stderr_before_starting_anything(tmp_path: Pat
     assert not any(tmp_path.glob("laneboard-demo-*"))
 
 
+
+def test_cockpit_refuses_a_redirected_stderr(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "laneboard"],
+        capture_output=True, text=True, check=False, timeout=60, stdin=subprocess.DEVNULL,
+        cwd=tmp_path, env={**os.environ, "LANEBOARD_STATE_DIR": str(tmp_path / "state")},
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "the cockpit draws on the terminal through stderr" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 if shutil.which("tmux") is None:  # CI installs tmux; say so loudly rather than skip
     raise RuntimeError("tmux is required for these tests (scripts/test.sh installs it)")

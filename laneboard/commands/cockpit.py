@@ -19,7 +19,10 @@ def run_cockpit(config_path: str | None) -> None:
     Lanes are started (or adopted from a previous cockpit) in tmux; quitting detaches and
     leaves them running.
     """
+    from laneboard.commands._common import require_terminal
     from laneboard.tui.app import make_app
+
+    require_terminal("the cockpit")
 
     def load_config() -> LoadedConfig:
         from laneboard.lanes.loading import load

@@ -5,6 +5,7 @@ pydantic, no config and no lanes code."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -72,27 +73,24 @@ async def test_config_error_ends_the_app_with_the_error(state_env: Path) -> None
     assert isinstance(app.load_error, ConfigError)
 
 
-def test_run_cockpit_raises_the_load_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`laneboard` with a broken config: the error reaches the CLI (file:line, exit 2)."""
-    from laneboard.commands import cockpit
-    from laneboard.tui import app as app_module
+def test_cockpit_reports_a_broken_config_with_file_line_and_exit_2(tmp_path: Path) -> None:
+    """`laneboard --config broken.yaml` in a real terminal: the app ends and the CLI prints
+    the error with its location, exit 2, no traceback."""
+    import pexpect
 
-    made = []
-
-    class FakeApp:
-        def __init__(self, loader) -> None:  # type: ignore[no-untyped-def]
-            self.loader, self.load_error = loader, None
-
-        def run(self) -> None:
-            try:
-                self.loader()
-            except ConfigError as e:
-                self.load_error = e
-
-    monkeypatch.setattr(app_module, "make_app", lambda loader: made.append(loader) or FakeApp(loader))
-    with pytest.raises(ConfigError):
-        cockpit.run_cockpit("/nonexistent/laneboard.yaml")
-    assert made
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nlanes:\n  main: {harness: codex, fense: plan}\n")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "laneboard", "--config", str(broken)],
+        env={**os.environ, "TERM": "xterm-256color",
+             "LANEBOARD_STATE_DIR": str(tmp_path / "state")},
+        dimensions=(24, 80), timeout=60, encoding="utf-8", codec_errors="replace",
+    )  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2, child.before
+    assert f"{broken}:3" in child.before and "fense" in child.before
+    assert "Traceback" not in child.before
 
 
 def test_first_frame_path_imports_no_core() -> None:
