@@ -49,10 +49,21 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+def read_stdin() -> str:
+    """All of stdin as text.
+
+    Read through `sys.stdin` rather than `click.get_text_stream`, which click 8.5
+    deprecated: the stream is already a text stream in every way laneboard is run.
+    """
+    import sys
+
+    return sys.stdin.read()
+
+
 def read_prompt(prompt: str) -> str:
     """PROMPT `-` means stdin."""
     if prompt == "-":
-        text = click.get_text_stream("stdin").read()
+        text = read_stdin()
         if not text.strip():
             from laneboard.errors import UsageError
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from laneboard.commands._common import config_option, emit_json, load_config_for, run
+from laneboard.commands._common import config_option, emit_json, load_config_for, read_stdin, run
 
 if TYPE_CHECKING:
     from laneboard.config import Config, LoadedConfig
@@ -235,7 +235,7 @@ def triage(as_json: bool, config_path: str | None) -> None:
     if tcfg is None:
         raise UsageError("no triage lane: set routing.triage.lane (a local helper lane) in "
                          "the config, as in the shipped one")
-    text = click.get_text_stream("stdin").read()
+    text = read_stdin()
     if not text.strip():
         raise UsageError("nothing to triage: pipe the text on stdin (`laneboard triage < mail.txt`)")
     doc = run(_triage(loaded, text))

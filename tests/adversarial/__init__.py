@@ -1,0 +1,1 @@
+"""The attacker's view of laneboard's promises: each module tries to break one of them."""
