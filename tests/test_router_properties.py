@@ -223,7 +223,10 @@ def test_at_lane_is_honoured_unless_a_fence_forbids_it(
         assert f"@{lane}" in d.reason
     else:
         assert (d.lane, d.rule) == (lane, "@lane")
-        assert not d.prompt.startswith(("@", " "))
+        # The `@lane` mention and the blank after it are gone; what follows is the person's
+        # text, even when it is itself a lone "@" ("@main @" sends "@").
+        assert not d.prompt.startswith((f"@{lane} ", " "))
+        assert prompt.rstrip().endswith(d.prompt.strip())
 
 
 def naive_first_match(cfg: Config, text: str) -> str | None:
