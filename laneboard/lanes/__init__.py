@@ -1,11 +1,6 @@
 """What a lane is: model refs, router, fences and policy, supervisor, preflight.
 
-`load()` is how every command gets its config: the file in effect, validated, with model
-refs resolved against the allowlist (errors carry file:line like any other config error).
+Deliberately empty: importing one `laneboard.lanes.X` must not pull in the others (the
+config loader alone brings pydantic, ~210 ms). Load a config with
+`laneboard.lanes.loading.load`.
 """
-
-from __future__ import annotations
-
-from laneboard.lanes.loading import load
-
-__all__ = ["load"]
