@@ -4,7 +4,9 @@ Starts the stand-in model endpoints inside this process (Anthropic, OpenAI Respo
 Ollama dialects, answering briefly and saying they are the demo), makes an isolated HOME
 with pre-seeded Claude Code and Codex configs, a small git workspace with a feature branch
 to review, and a config with the shipped lane ids (main, coder, review, triage, commit).
-Lanes run the REAL `claude` and `codex` when they are installed, otherwise small command
+Lanes run the REAL `claude` and `codex` when they are found — on PATH, where the test
+command put them (`<checkout>/.cache/npm`), or in the demo's own cache, which
+`laneboard demo --install-clis` fills with the pinned versions — otherwise small command
 lanes that imitate them. Everything lives in a temporary directory and on a private tmux
 socket that is killed on exit; the user's own agent configs are never touched.
 """
@@ -22,10 +24,70 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from laneboard.harnesses.claude_code import PINNED_VERSION as CLAUDE_PINNED
+from laneboard.harnesses.codex import PINNED_VERSION as CODEX_PINNED
 from laneboard.standins import Reply, StandinServer
 from laneboard.standins.recorded import RecordedRequest
 
 DEMO_KEY_ENV = "LANEBOARD_DEMO_KEY"
+
+#: The agent CLIs the demo drives, with the npm package and the version the harnesses are
+#: pinned to (their screen rules and event formats are read off exactly these versions).
+PINNED_CLIS: dict[str, str] = {
+    "claude": f"@anthropic-ai/claude-code@{CLAUDE_PINNED}",
+    "codex": f"@openai/codex@{CODEX_PINNED}",
+}
+
+
+def demo_npm_cache() -> Path:
+    """The demo's own npm prefix (`--install-clis` installs here; never globally)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "laneboard" / "npm"
+
+
+def cli_search_dirs() -> list[Path]:
+    """Where the demo looks for `claude`/`codex` after PATH, in order.
+
+    The README's test command installs the pinned CLIs into the checkout's `.cache/npm`
+    (never globally), so a demo run from that checkout must look there, or the person who
+    just ran the tests sees imitation lanes. A wheel install has no checkout: only the
+    demo's own cache applies then.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    dirs = [checkout / ".cache" / "npm" / "node_modules" / ".bin"]
+    dirs.append(demo_npm_cache() / "node_modules" / ".bin")
+    return dirs
+
+
+def find_clis(path: str | None = None) -> dict[str, str | None]:
+    """Each agent CLI's absolute path (PATH first, then `cli_search_dirs`), or None."""
+    search = path if path is not None else os.environ.get("PATH", "")
+    found: dict[str, str | None] = {}
+    for name in PINNED_CLIS:
+        hit = shutil.which(name, path=search)
+        if hit is None:
+            for d in cli_search_dirs():
+                hit = shutil.which(name, path=str(d))
+                if hit is not None:
+                    break
+        found[name] = hit
+    return found
+
+
+def install_clis(prefix: Path | None = None) -> list[str]:
+    """`npm install` the pinned CLIs into the demo's cache; the argv it ran (raises on failure).
+
+    Only called when the person asked for it (`laneboard demo --install-clis`): the demo never
+    downloads anything by itself.
+    """
+    target = prefix or demo_npm_cache()
+    npm = shutil.which("npm")
+    if npm is None:
+        raise FileNotFoundError("npm was not found on PATH (install Node.js and npm first)")
+    target.mkdir(parents=True, exist_ok=True)
+    argv = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(target), *PINNED_CLIS.values()]
+    subprocess.run(argv, check=True)
+    return argv
 
 IMITATOR = textwrap.dedent(
     '''
@@ -70,6 +132,8 @@ class DemoEnv:
     socket: str
     server: StandinServer
     real: dict[str, bool]
+    #: where each real CLI was found (None: imitated)
+    clis: dict[str, str | None]
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -207,6 +271,7 @@ def demo_environment() -> Iterator[DemoEnv]:
     """Everything the demo needs, cleaned up afterwards (tmux server, temp files)."""
     root = Path(tempfile.mkdtemp(prefix="laneboard-demo-"))
     socket = f"laneboard-demo-{os.getpid()}"
+    clis = find_clis()
     server = StandinServer(
         models=("qwen3:7b", "qwen3-coder:14b", "qwen3-embedding:8b"), default=demo_reply
     ).start()
@@ -216,15 +281,21 @@ def demo_environment() -> Iterator[DemoEnv]:
         config=root / "laneboard-demo.yaml",
         socket=socket,
         server=server,
-        real={"claude": shutil.which("claude") is not None, "codex": shutil.which("codex") is not None},
+        real={name: hit is not None for name, hit in clis.items()},
+        clis=clis,
     )
-    old = {k: os.environ.get(k) for k in ("LANEBOARD_TMUX_SOCKET", "LANEBOARD_STATE_DIR", DEMO_KEY_ENV)}
+    keys = ("LANEBOARD_TMUX_SOCKET", "LANEBOARD_STATE_DIR", DEMO_KEY_ENV, "PATH")
+    old = {k: os.environ.get(k) for k in keys}
     try:
         make_workspace(env.workspace)
         write_config(env)
         os.environ["LANEBOARD_TMUX_SOCKET"] = socket
         os.environ["LANEBOARD_STATE_DIR"] = str(root / "state")
         os.environ[DEMO_KEY_ENV] = "demo"
+        # The harnesses look their program up on PATH (and the lanes' panes inherit it):
+        # put the directories the CLIs were found in first, for this process only.
+        extra = [str(Path(hit).parent) for hit in clis.values() if hit is not None]
+        os.environ["PATH"] = os.pathsep.join(dict.fromkeys([*extra, old["PATH"] or ""]))
         yield env
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
@@ -238,11 +309,12 @@ def demo_environment() -> Iterator[DemoEnv]:
 
 
 def install_note(real: dict[str, bool]) -> str:
+    """One line before the cockpit opens: real lanes, or which are imitated and how to fix it."""
     missing = [name for name, ok in real.items() if not ok]
     if not missing:
         return "real claude and codex lanes, talking to stand-in endpoints"
-    pkgs = {"claude": "@anthropic-ai/claude-code@2.1.328", "codex": "@openai/codex@0.169.0"}
     return (
-        f"{' and '.join(missing)} not installed: those lanes imitate them "
-        f"(npm install -g {' '.join(pkgs[m] for m in missing)} for the real ones)"
+        f"{' and '.join(missing)} not found (on PATH, in {cli_search_dirs()[0].parent.parent}"
+        f" or {demo_npm_cache()}): those lanes imitate them; `laneboard demo --install-clis`"
+        f" installs the pinned {', '.join(PINNED_CLIS[m] for m in missing)} into the demo's cache"
     )

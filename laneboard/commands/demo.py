@@ -7,12 +7,19 @@ import click
 
 @click.command()
 @click.option("--print-config", is_flag=True, help="Print the demo config and exit (no TUI).")
-def demo(print_config: bool) -> None:
+@click.option(
+    "--install-clis",
+    is_flag=True,
+    help="npm-install the pinned claude and codex into the demo's cache (~/.cache/laneboard/npm) "
+    "when they are not found, then exit.",
+)
+def demo(print_config: bool, install_clis: bool) -> None:
     """Open the cockpit on stand-in endpoints, an isolated HOME and a throw-away workspace.
 
-    Real `claude` and `codex` lanes are used when the CLIs are installed, imitations
-    otherwise. Nothing touches your own agent configs; the demo's tmux server and files are
-    removed on exit.
+    Real `claude` and `codex` lanes are used when the CLIs are found — on PATH, in the
+    checkout's `.cache/npm` (where `bash scripts/test.sh` installs them) or in the demo's
+    cache (`--install-clis` fills it) — imitations otherwise. Nothing touches your own agent
+    configs; the demo's tmux server and files are removed on exit.
     """
     import asyncio
     import os
@@ -21,6 +28,10 @@ def demo(print_config: bool) -> None:
 
     from laneboard.commands._common import require_terminal
     from laneboard.demo import demo_environment, install_note
+
+    if install_clis:
+        _install_clis()
+        return
 
     app: list[Any] = []  # the running cockpit, once there is one
     signalled: list[int] = []
@@ -60,3 +71,25 @@ def demo(print_config: bool) -> None:
         app[0].run()
         if signalled:
             raise SystemExit(128 + signalled[0])
+
+
+def _install_clis() -> None:
+    """Install only what is missing, say where, and exit 1 (not a traceback) if npm fails."""
+    import subprocess
+
+    from laneboard.demo import demo_npm_cache, find_clis
+    from laneboard.demo import install_clis as run_install
+
+    found = find_clis()
+    if all(found.values()):
+        for name, where in found.items():
+            click.echo(f"{name}: already found at {where}")
+        return
+    click.echo(f"installing the pinned agent CLIs into {demo_npm_cache()} (npm) ...", err=True)
+    try:
+        run_install()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        click.echo(f"laneboard: demo --install-clis: {exc}", err=True)
+        raise SystemExit(1) from None
+    for name, where in find_clis().items():
+        click.echo(f"{name}: {where or 'still not found'}")
