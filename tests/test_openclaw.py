@@ -235,3 +235,94 @@ def test_cli_preflight_openclaw_json(oc_file: Path) -> None:
     assert not any(i.startswith("policy.") for i in ids)  # the laneboard config is not checked
     assert {a["id"] for a in doc["openclaw_agents"]} == {"main", "coder", "helper", "ghost"}
     assert all(c["fix"] for c in doc["checks"] if c["status"] in ("warn", "fail"))
+
+
+# ---------------------------------------------------------------- OpenClaw's selection rules
+# Each case is a real openclaw.json file on disk, read the way `preflight --openclaw` reads it.
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "openclaw.json"
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize("where", ["models", "modelPolicy"])
+def test_provider_star_admits_every_model_of_that_provider(tmp_path: Path, where: str) -> None:
+    allow = (
+        'models: { "OpenAI/*": {}, "anthropic/claude-opus-4-5": { alias: "opus" } }'
+        if where == "models"
+        else 'modelPolicy: { allow: ["openai/*", "anthropic/claude-opus-4-5"] }'
+    )
+    oc = load_openclaw(_write(tmp_path, f"""{{
+      agents: {{ defaults: {{ model: "anthropic/claude-opus-4-5", {allow} }},
+                 list: [{{ id: "coder", model: "openai/gpt-5.5-codex" }}] }},
+    }}"""))
+    assert oc.resolve("openai/gpt-5.5").allowed
+    assert oc.resolve("openai/o3-pro").allowed
+    assert not oc.resolve("google/gemini-3-pro").allowed
+    assert not oc.resolve("anthropic/claude-haiku-4-5").allowed  # no wildcard for anthropic
+    # `*` is not a model: it neither resolves a bare id nor becomes a did-you-mean
+    assert oc.resolve("*").key != "openai/*"
+    by = {(c.id, c.subject): c.status for c in check_openclaw(oc)}
+    assert by[("openclaw.agents", "agent coder")] == "ok"
+
+
+def test_configured_default_and_fallbacks_are_allowed_unlisted(tmp_path: Path) -> None:
+    oc = load_openclaw(_write(tmp_path, """{
+      agents: { defaults: {
+        model: { primary: "openai/gpt-5.5", fallbacks: ["anthropic/claude-sonnet-4-5", "mini"] },
+        models: { "openai/gpt-5.2": {}, "openai/gpt-5.5-mini": { alias: "mini" } },
+      } },
+    }"""))
+    assert oc.policy_source == "agents.defaults.models"
+    assert oc.resolve("openai/gpt-5.5").allowed  # the default model, not in models
+    assert oc.resolve("anthropic/claude-sonnet-4-5").allowed  # a configured fallback
+    assert oc.resolve("mini").allowed
+    assert not oc.resolve("openai/gpt-4o").allowed  # anything else is still refused
+    assert not oc.resolve("anthropic/claude-opus-4-5").allowed
+    checks = check_openclaw(oc)
+    assert [c for c in checks if c.id == "openclaw.agents" and c.status != "ok"] == []
+    main = next(c for c in checks if c.id == "openclaw.agents")
+    assert "openai/gpt-5.5 → anthropic/claude-sonnet-4-5" in main.message.replace("`", "")
+
+
+def test_configured_default_is_allowed_under_a_model_policy_too(tmp_path: Path) -> None:
+    oc = load_openclaw(_write(tmp_path, """{
+      agents: { defaults: { model: { primary: "openai/gpt-5.5", fallbacks: ["ollama/qwen3:7b"] },
+                            modelPolicy: { allow: ["openai/gpt-5.2"] } } },
+    }"""))
+    assert oc.resolve("openai/gpt-5.5").allowed and oc.resolve("ollama/qwen3:7b").allowed
+    assert not oc.resolve("ollama/qwen3:14b").allowed
+
+
+@pytest.mark.parametrize("primary", ["ollama/qwen3:7b", "local"])
+def test_bare_id_two_providers_offer_goes_to_the_primarys_provider(
+    tmp_path: Path, primary: str
+) -> None:
+    """`gpt-oss:20b` is offered by openai and ollama: not unique, so the default provider
+    decides — the provider of the configured primary (named directly or through an alias),
+    not OpenClaw's built-in `anthropic`."""
+    p = _write(tmp_path, f"""{{
+      agents: {{ defaults: {{
+        model: {{ primary: "{primary}" }},
+        models: {{ "openai/gpt-oss:20b": {{}}, "ollama/gpt-oss:20b": {{}},
+                  "ollama/qwen3:7b": {{ alias: "local" }}, "deepseek-r1": {{}} }},
+      }} }},
+    }}""")
+    oc = load_openclaw(p)
+    res = oc.resolve("gpt-oss:20b")
+    assert (res.key, res.via, res.allowed) == ("ollama/gpt-oss:20b", "default-provider", True)
+    # a bare allowlist key belongs to that default provider as well
+    bare = oc.resolve("ollama/deepseek-r1")
+    assert bare.allowed, bare
+    r = CliRunner().invoke(cli, ["models", "resolve", "gpt-oss:20b", "--openclaw", str(p), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["key"] == "ollama/gpt-oss:20b"
+
+
+def test_without_a_primary_the_default_provider_stays_anthropic(tmp_path: Path) -> None:
+    oc = load_openclaw(_write(tmp_path, """{
+      agents: { defaults: { models: { "anthropic/claude-sonnet-4-5": {}, "openai/claude-sonnet-4-5": {} } } },
+    }"""))
+    assert oc.resolve("claude-sonnet-4-5").key == "anthropic/claude-sonnet-4-5"

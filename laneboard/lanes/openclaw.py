@@ -10,10 +10,13 @@ check is each agent's effective model chain, computed with OpenClaw's rules:
 - an agent that names its own primary gets only the fallbacks it lists — an explicit
   choice does not inherit the default ladder; an agent that names no model inherits
   `agents.defaults.model.fallbacks`;
-- refs resolve alias first, then a unique configured provider, then OpenClaw's default
-  provider (`anthropic`); provider spellings fold as in `laneboard.lanes.refs`;
+- refs resolve alias first, then a unique configured provider, then the default provider —
+  the provider of the configured primary (`anthropic` when none is configured); provider
+  spellings fold as in `laneboard.lanes.refs`;
 - the allowlist is `agents.defaults.modelPolicy.allow` (newer; an empty list means
-  unrestricted) or the keys of `agents.defaults.models` (none means unrestricted).
+  unrestricted) or the keys of `agents.defaults.models` (none means unrestricted); a
+  `provider/*` entry admits every model of that provider, and the configured default
+  model and its fallbacks are allowed whether or not the allowlist lists them.
 
 The `openclaw.*` pre-flight checks live here too, next to the rules they check. Reading
 and checking are pure: no network, no process.
@@ -145,41 +148,65 @@ def agent_models(data: dict[str, Any]) -> list[AgentModels]:
 
 
 def _catalog(data: dict[str, Any]) -> tuple[Catalog, str]:
+    """The allowlist catalogue, with OpenClaw's semantics (each rule is OpenClaw's own):
+
+    - `provider/*` admits every model of that provider; it names no model, so it is no
+      catalogue entry (it neither resolves a bare id nor offers a did-you-mean);
+    - the configured default model and its fallbacks (`agents.defaults.model.primary` and
+      `.fallbacks`) are allowed even when the allowlist does not list them: OpenClaw never
+      refuses the models it was configured to start on;
+    - a bare id resolves under the default provider, which is the provider of the
+      configured primary (OpenClaw's built-in default, `anthropic`, only when there is none).
+    """
     defaults = _obj(_obj(data.get("agents")).get("defaults"))
     models = _obj(defaults.get("models"))
+    wildcards: list[str] = []
     entries: list[CatalogEntry] = []
     for key, value in models.items():
+        if _wildcard(str(key), wildcards):
+            continue
         ce = _entry(str(key), _obj(value).get("alias"))
         if ce is not None:
             entries.append(ce)
+    default_provider = _default_provider(defaults, entries)
+    entries = [_rebase(e, default_provider) for e in entries]
+    configured = _configured_keys(defaults, entries, default_provider)
     policy = _obj(defaults.get("modelPolicy")).get("allow")
     if isinstance(policy, list):
         allowed: list[str] = []
+        policy_wildcards: list[str] = []
         for raw in policy:
+            if _wildcard(str(raw), policy_wildcards):
+                continue
             ce = _entry(str(raw), None)
             if ce is not None:
+                ce = _rebase(ce, default_provider)
                 allowed.append(f"{ce.provider}/{ce.model}")
                 if all(e.key != ce.key for e in entries):
                     entries.append(ce)
-        if not allowed:
-            return Catalog.build(entries, OPENCLAW_DEFAULT_PROVIDER, allow_any=True), (
+        if not allowed and not policy_wildcards:
+            return Catalog.build(entries, default_provider, allow_any=True), (
                 "unrestricted (agents.defaults.modelPolicy.allow is empty)"
             )
         return Catalog.build(
-            entries, OPENCLAW_DEFAULT_PROVIDER, allowed_keys=allowed
+            entries,
+            default_provider,
+            allowed_keys=[*allowed, *configured],
+            allowed_providers=policy_wildcards,
         ), "agents.defaults.modelPolicy.allow"
-    if not entries:
-        return Catalog.build([], OPENCLAW_DEFAULT_PROVIDER, allow_any=True), (
+    if not entries and not wildcards:
+        return Catalog.build([], default_provider, allow_any=True), (
             "unrestricted (no agents.defaults.models)"
         )
     keys = [f"{e.provider}/{e.model}" for e in entries]
     return Catalog.build(
-        entries, OPENCLAW_DEFAULT_PROVIDER, allowed_keys=keys
+        entries, default_provider, allowed_keys=[*keys, *configured], allowed_providers=wildcards
     ), "agents.defaults.models"
 
 
 def _entry(key: str, alias: Any) -> CatalogEntry | None:
-    """A catalogue entry for an allowlist key; bare keys take OpenClaw's default provider."""
+    """A catalogue entry for an allowlist key; bare keys take OpenClaw's default provider
+    (rebased onto the configured one by `_rebase` once the primary is known)."""
     try:
         parsed = parse_ref(key)
     except ModelRefError:
@@ -187,6 +214,65 @@ def _entry(key: str, alias: Any) -> CatalogEntry | None:
     provider = parsed.provider or OPENCLAW_DEFAULT_PROVIDER
     name = alias.strip() if isinstance(alias, str) and alias.strip() else None
     return CatalogEntry(key, provider, parsed.model, name)
+
+
+def _wildcard(key: str, into: list[str]) -> bool:
+    """Record `provider/*` (OpenClaw: every model of that provider) and say it was one."""
+    provider, slash, model = key.strip().partition("/")
+    if slash and model.strip() == "*" and provider.strip():
+        from laneboard.lanes.refs import normalize_provider
+
+        into.append(normalize_provider(provider))
+        return True
+    return False
+
+
+def _default_provider(defaults: dict[str, Any], entries: list[CatalogEntry]) -> str:
+    """The provider of the configured primary (through an alias if it names one)."""
+    primary = _primary_of(defaults.get("model"))
+    if primary:
+        try:
+            parsed = parse_ref(primary)
+        except ModelRefError:
+            parsed = None
+        if parsed is not None and parsed.provider:
+            return parsed.provider
+        if parsed is not None:
+            for e in entries:
+                if e.alias and e.alias.casefold() == parsed.model.casefold():
+                    return _explicit_provider(e.key) or OPENCLAW_DEFAULT_PROVIDER
+    return OPENCLAW_DEFAULT_PROVIDER
+
+
+def _explicit_provider(key: str) -> str | None:
+    try:
+        return parse_ref(key).provider
+    except ModelRefError:
+        return None
+
+
+def _rebase(entry: CatalogEntry, default_provider: str) -> CatalogEntry:
+    """A bare allowlist key belongs to the default provider (known only once it is read)."""
+    if _explicit_provider(entry.key) is None and entry.provider != default_provider:
+        return CatalogEntry(entry.key, default_provider, entry.model, entry.alias, entry.entry)
+    return entry
+
+
+def _configured_keys(
+    defaults: dict[str, Any], entries: list[CatalogEntry], default_provider: str
+) -> list[str]:
+    """Canonical keys of `agents.defaults.model.primary` and its fallbacks."""
+    model = defaults.get("model")
+    refs = [r for r in [_primary_of(model), *(_fallbacks_override(model) or [])] if r]
+    if not isinstance(model, dict):
+        refs = refs[:1]
+    unrestricted = Catalog.build(entries, default_provider, allow_any=True)
+    out: list[str] = []
+    for raw in refs:
+        res = resolve(unrestricted, raw)
+        if res.ok and res.provider and res.model:
+            out.append(f"{res.provider}/{res.model}")
+    return out
 
 
 def _providers(data: dict[str, Any], agents: list[AgentModels]) -> frozenset[str]:

@@ -137,6 +137,8 @@ class Catalog:
     allow_any: bool = False
     aliases: dict[str, CatalogEntry] = field(default_factory=dict)
     allowed_keys: frozenset[str] | None = None
+    allowed_providers: frozenset[str] = frozenset()
+    """Providers whose every model is allowed (OpenClaw's `provider/*` allowlist entries)."""
 
     @classmethod
     def build(
@@ -146,6 +148,7 @@ class Catalog:
         *,
         allow_any: bool = False,
         allowed_keys: Iterable[str] | None = None,
+        allowed_providers: Iterable[str] = (),
     ) -> Catalog:
         items = tuple(entries)
         aliases: dict[str, CatalogEntry] = {}
@@ -159,6 +162,7 @@ class Catalog:
             allow_any,
             aliases,
             allowed,
+            frozenset(normalize_provider(p) for p in allowed_providers),
         )
 
     @classmethod
@@ -193,6 +197,9 @@ class Catalog:
     def is_allowed(self, entry: CatalogEntry | None, key: str) -> bool:
         """Whether provider/model `key` (canonical) may run under this catalogue."""
         if self.allow_any:
+            return True
+        provider = entry.provider if entry is not None else key.split("/", 1)[0]
+        if provider in self.allowed_providers:
             return True
         if self.allowed_keys is not None:
             canonical = f"{entry.provider}/{entry.model}" if entry is not None else key
