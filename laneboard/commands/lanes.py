@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from laneboard.commands._common import config_option, emit_json, load_config_for, run
+
+if TYPE_CHECKING:
+    from laneboard.config import LoadedConfig
 
 
 @click.group(invoke_without_command=True)
@@ -108,34 +113,76 @@ def up(headless: bool, config_path: str | None) -> None:
 
         run_cockpit(config_path)
         return
+    loaded = load_config_for(config_path)
+    if run(_up_headless(loaded)) != 0:
+        raise SystemExit(1)
+
+
+async def _up_headless(loaded: LoadedConfig) -> int:
+    """The headless supervisor; 1 when another process already supervises these lanes.
+
+    One `SupervisorLock` per tmux socket and session decides who supervises, so two `up`
+    started together never both create the same lanes. Shutdown is bounded: SIGINT/SIGTERM
+    (also while lanes are still starting) cancel everything the supervisor runs, the lock
+    and the signal handlers are released before the loop ends, and a second signal during
+    shutdown is the default one (it ends the process).
+    """
     import asyncio
+    import contextlib
     import signal
 
+    from laneboard.lanes.published import SupervisorHeld, SupervisorLock
     from laneboard.lanes.supervisor import Supervisor
 
-    loaded = load_config_for(config_path)
-
-    async def go() -> None:
-        sup = Supervisor(loaded)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-
-        async def printer() -> None:
-            async for ev in sup.subscribe():
-                if type(ev).__name__ == "LaneOutput":
-                    continue  # pane output belongs in the pane (`tmux attach`), not the log
-                fields = {k: v for k, v in ev.__dict__.items() if k != "lane"}
-                text = " ".join(f"{k}={str(v)[:120]!r}" for k, v in fields.items())
-                click.echo(f"{type(ev).__name__} lane={ev.lane} {text}", nl=True)
-
-        task = asyncio.create_task(printer())
-        await sup.start()
-        click.echo(f"laneboard up: {len(sup.lanes)} lanes on tmux socket {sup.socket!r}, session {sup.session!r}")
-        await stop.wait()
+    sup = Supervisor(loaded)
+    lock = SupervisorLock(sup.socket, sup.session)
+    try:
+        lock.acquire()
+    except SupervisorHeld as held:
+        who = f"pid {held.pid}" if held.pid else "another process"
+        click.echo(
+            f"laneboard up: {who} already supervises session {sup.session!r} on tmux socket "
+            f"{sup.socket!r}; not starting a second supervisor",
+            err=True,
+        )
         await sup.close()
-        task.cancel()
-        click.echo("laneboard up: detached; lanes keep running (`laneboard lanes stop --all` stops them)")
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
 
-    run(go())
+    async def printer() -> None:
+        async for ev in sup.subscribe():
+            if type(ev).__name__ == "LaneOutput":
+                continue  # pane output belongs in the pane (`tmux attach`), not the log
+            fields = {k: v for k, v in ev.__dict__.items() if k != "lane"}
+            text = " ".join(f"{k}={str(v)[:120]!r}" for k, v in fields.items())
+            click.echo(f"{type(ev).__name__} lane={ev.lane} {text}", nl=True)
+
+    printing = asyncio.create_task(printer(), name="up-printer")
+    starting = asyncio.create_task(sup.start(), name="up-start")
+    stopping = asyncio.create_task(stop.wait(), name="up-stop")
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and not stopping.done():
+            starting.result()  # a bug in start() is raised, not swallowed
+            click.echo(
+                f"laneboard up: {len(sup.lanes)} lanes on tmux socket {sup.socket!r}, "
+                f"session {sup.session!r}"
+            )
+            await stopping
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)  # a second signal now ends the process
+        for task in (starting, stopping):
+            task.cancel()
+        await asyncio.wait({starting, stopping}, timeout=sup.CLOSE_S)
+        await sup.close()
+        printing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await printing
+        lock.release()
+    click.echo("laneboard up: detached; lanes keep running (`laneboard lanes stop --all` stops them)")
+    return 0

@@ -43,6 +43,17 @@ class LaneErrored:
 
 
 @dataclass(frozen=True)
+class LaneRestartScheduled:
+    """The lane died and will be restarted after `delay_s`; `attempt` counts consecutive
+    failed runs (the delay doubles with each, up to the lane's `backoff_max_s`)."""
+
+    lane: str
+    attempt: int
+    delay_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class FenceTripped:
     """A fence denied something (a permission prompt naming a denied command, a changed tree)."""
 
@@ -104,6 +115,7 @@ SupervisorEvent = (
     | LaneScreen
     | LaneUsageUpdated
     | LaneErrored
+    | LaneRestartScheduled
     | FenceTripped
     | TurnCompleted
     | ModelSwitched

@@ -4,6 +4,13 @@ A lane may start `burst` times within `interval_s`; one more start inside the wi
 it failed until a person restarts it. Delays double from `backoff_s` up to `backoff_max_s`.
 A cockpit-wide cap (`CockpitBudget`) bounds the restarts of all lanes together so nested
 limits cannot multiply (eight lanes × five restarts must not become forty forks a minute).
+The two compose: a restart needs room in both, so the tighter one wins; when the budget is
+what stops a lane, its failure says so and names both limits (a lane's own `burst` is never
+overridden silently).
+
+`consecutive_failures` counts failed runs in a row; the supervisor resets it only when a
+person restarts the lane or a run outlived `interval_s`, never on a mere start, so the
+delay really doubles.
 Pure functions of an injectable clock, so the rules are tested without waiting.
 """
 

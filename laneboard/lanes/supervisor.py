@@ -5,9 +5,17 @@ State machine per lane: stopped → starting → ready ⇄ busy → waiting → 
 - Lanes outlive the supervisor. `close()` detaches: the tmux windows keep running, and the
   next supervisor adopts them (its harness finds the window by its tmux user options).
 - Restarts follow the lane's policy with exponential backoff and a start limit (N starts in
-  W seconds → `failed` until restarted by hand), under a cockpit-wide budget. A stop the user
-  asked for is never undone. A writable exec lane that died mid-turn is not re-run: it goes
-  to `failed` and says what was in flight.
+  W seconds → `failed` until restarted by hand), under a cockpit-wide budget (the tighter
+  of the two wins, and the failure says which one it was). The backoff grows with each
+  consecutive failed run and starts over once a run outlived the start-limit window.
+  `on-failure` restarts only a non-zero (or unknown) exit. A stop the user asked for is
+  never undone, whichever process asked. A writable exec lane that died mid-turn is not
+  re-run: it goes to `failed` and says what was in flight.
+- Every state change, the last error, the restart attempt and delay, and a user's stop are
+  published (`lanes.published`) so that every laneboard process sees them: `lanes status`
+  from another terminal, a `lanes stop` that a running cockpit must respect, and the next
+  supervisor, which leaves a lane its predecessor marked `failed` alone until a person
+  starts it.
 - Sends to one lane queue in order (an asyncio lock in-process, a file lock across
   processes). That lane lock is also what serialises one review session: the review lane
   is one interactive Claude Code session, and every `laneboard review`, cockpit or
@@ -45,7 +53,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,11 +76,13 @@ from laneboard.harnesses.base import (
     UsageReported,
 )
 from laneboard.harnesses.watchdog import PaneWatchdog
+from laneboard.lanes import published
 from laneboard.lanes.events import (
     ContextWarning,
     FenceTripped,
     LaneErrored,
     LaneOutput,
+    LaneRestartScheduled,
     LaneStateChanged,
     LaneUsageUpdated,
     ModelSwitched,
@@ -132,6 +142,12 @@ class LaneRuntime:
     """Why the supervisor's watchdog interrupted the current turn (None: it did not)."""
     on_turn_started: asyncio.Future[None] | None = None
     """Resolved when the harness says the agent took the current prompt (`deliver`)."""
+    held_failed: bool = False
+    """A previous supervisor marked the lane failed: not started until a person asks."""
+    started_at: float | None = None
+    """monotonic time of the last successful start (a long run resets the backoff)."""
+    delay_s: float | None = None
+    """The backoff before the restart in progress (None when not restarting)."""
 
     @property
     def candidate(self) -> Candidate | None:
@@ -162,6 +178,11 @@ class LaneRuntime:
                 "window": cand.context_window if cand else None,
             },
             "last_error": self.last_error,
+            "user_stopped": self.user_stopped,
+            "restart": {
+                "attempt": self.history.consecutive_failures,
+                "delay_s": self.delay_s,
+            },
         }
 
 
@@ -193,6 +214,8 @@ class Supervisor:
     """Runs the configured lanes. One per cockpit, `laneboard up`, or CLI command."""
 
     POLL_S = 0.5
+    CLOSE_S = 5.0
+    """How long `close()` waits for its cancelled tasks to finish."""
 
     def __init__(
         self,
@@ -213,6 +236,7 @@ class Supervisor:
         self.hub = _Hub()
         self.statefile = StateFile.open(self.socket, self.session)
         self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self._relay: object | None = None
         self.lanes: dict[str, LaneRuntime] = {}
         for lane_id, lane in self.cfg.lanes.items():
@@ -224,6 +248,11 @@ class Supervisor:
             rt.candidates = lane_candidates(self.cfg, lane_id, rec.model if rec.explicit else None)
             rt.explicit = rec.explicit and bool(rec.model)
             self.lanes[lane_id] = rt
+        for lane_id, pub in self._read_published().items():
+            rt_ = self.lanes.get(lane_id)
+            if rt_ is not None and pub.state == "failed":
+                rt_.state, rt_.detail, rt_.last_error = "failed", pub.detail, pub.last_error
+                rt_.held_failed = True
 
     # ------------------------------------------------------------------ events
 
@@ -231,11 +260,53 @@ class Supervisor:
         """A new subscription to every lane's events."""
         return self.hub.subscribe()
 
-    def _set_state(self, rt: LaneRuntime, state: LaneState, detail: str = "") -> None:
-        if state == rt.state and detail == rt.detail:
+    def _set_state(
+        self, rt: LaneRuntime, state: LaneState, detail: str = "", **extra: object
+    ) -> None:
+        if state == rt.state and detail == rt.detail and not extra:
             return
         rt.state, rt.detail = state, detail
+        if state != "restarting":
+            rt.delay_s = None
+        self._publish(
+            rt,
+            state=state,
+            detail=detail,
+            last_error=rt.last_error,
+            attempt=rt.history.consecutive_failures,
+            delay_s=rt.delay_s,
+            **extra,
+        )
         self.hub.publish(LaneStateChanged(rt.id, state, detail))
+
+    def _read_published(self) -> dict[str, published.Published]:
+        try:
+            return published.read_all(self.socket, self.session)
+        except OSError as e:
+            log.warning("could not read published lane states: %s", e)
+            return {}
+
+    def _publish(self, rt: LaneRuntime, **changes: object) -> None:
+        """Tell every laneboard process about this lane (a failure to is logged, not raised:
+        the lane itself matters more than its report)."""
+        try:
+            published.update(self.socket, self.session, rt.id, **changes)
+        except (OSError, LockTimeout) as e:
+            log.warning("lane %s: could not publish its state: %s", rt.id, e)
+
+    def _stopped_elsewhere(self, rt: LaneRuntime) -> bool:
+        """True when a person stopped the lane, in this process or any other."""
+        if not rt.user_stopped:
+            pub = self._read_published().get(rt.id)
+            rt.user_stopped = bool(pub and pub.user_stopped)
+        return rt.user_stopped
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """A background task that `close()` will cancel and wait for."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def lane(self, lane_id: str) -> LaneRuntime:
         try:
@@ -304,14 +375,24 @@ class Supervisor:
                     await asyncio.sleep(self.POLL_S)  # no pid to watch cheaply: slow poll
                 continue
             if rt.harness is harness and not self._closed:
-                await self._on_death(rt, health.detail)
+                await self._on_death(rt, health.detail, await _exit_status(harness))
             return
 
-    async def _on_death(self, rt: LaneRuntime, detail: str) -> None:
+    async def _on_death(self, rt: LaneRuntime, detail: str, status: int | None = None) -> None:
         rt.harness = None
         rt.pid = None
-        if rt.user_stopped:
+        for t in rt.tasks:
+            if t is not asyncio.current_task():
+                t.cancel()
+        rt.tasks = []
+        if self._stopped_elsewhere(rt):
             self._set_state(rt, "stopped")
+            return
+        policy = rt.config.restart
+        if status == 0 and not rt.history.should_restart(exit_ok=True, user_stopped=False):
+            self._set_state(
+                rt, "stopped", f"exited with status 0; restart policy {policy.policy} leaves it"
+            )
             return
         self.hub.publish(LaneErrored(rt.id, "exit", f"lane process exited: {detail}".strip()))
         if rt.in_flight is not None and rt.config.fence in ("workspace-write", "full"):
@@ -331,13 +412,28 @@ class Supervisor:
             )
             return
         if not self.budget.take():
-            self._fail(rt, "the cockpit-wide restart budget is used up")
+            self._fail(
+                rt,
+                f"the cockpit-wide restart budget ({self.budget.limit} restarts of all lanes "
+                f"in {self.budget.window_s:g}s) is used up, before this lane's own limit "
+                f"({policy.burst} starts in {policy.interval_s:g}s); restart it by hand",
+            )
             return
+        ran = time.monotonic() - rt.started_at if rt.started_at is not None else 0.0
+        if ran > policy.interval_s:
+            rt.history.consecutive_failures = 0  # it ran well for a while: a fresh failure
         rt.history.consecutive_failures += 1
         delay = rt.history.next_delay()
+        rt.delay_s = delay
+        self.hub.publish(
+            LaneRestartScheduled(rt.id, rt.history.consecutive_failures, delay, detail)
+        )
         self._set_state(rt, "restarting", f"in {delay:.1f}s")
         await asyncio.sleep(delay)  # backoff: the delay itself is the point
-        if rt.user_stopped or self._closed:
+        if self._closed:
+            return
+        if self._stopped_elsewhere(rt):
+            self._set_state(rt, "stopped")
             return
         rt.restarts += 1
         self.statefile.lane(rt.id).restarts = rt.restarts
@@ -352,18 +448,38 @@ class Supervisor:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, lane_ids: list[str] | None = None) -> None:
-        """Start (or adopt) lanes; all of them by default, in parallel."""
+        """Start (or adopt) lanes; all of them by default, in parallel. A lane that a
+        previous supervisor marked `failed` stays failed until a person starts it."""
         ids = lane_ids if lane_ids is not None else list(self.lanes)
-        await asyncio.gather(*(self.start_lane(i) for i in ids))
+        await asyncio.gather(*(self._auto_start(i) for i in ids))
+
+    async def _auto_start(self, lane_id: str) -> None:
+        rt = self.lane(lane_id)
+        if rt.held_failed and rt.harness is None:
+            why = rt.last_error or rt.detail or "marked failed by a previous supervisor"
+            self.hub.publish(LaneStateChanged(rt.id, "failed", rt.detail))
+            self.hub.publish(
+                LaneErrored(rt.id, "failed", f"not started (failed before: {why}); "
+                            f"`laneboard lanes start {rt.id}` tries again")
+            )
+            return
+        await self.start_lane(lane_id)
 
     async def start_lane(self, lane_id: str, *, by_user: bool = False) -> None:
         rt = self.lane(lane_id)
         if by_user:
-            rt.user_stopped = False
             rt.history.reset()
+            rt.held_failed = False
         if rt.harness is not None and rt.state not in ("failed", "stopped"):
             return
+        self._claim(rt)
         await self._start(rt)
+
+    def _claim(self, rt: LaneRuntime) -> None:
+        """Someone starts the lane on purpose: an earlier stop or failure no longer holds."""
+        rt.user_stopped = False
+        rt.held_failed = False
+        self._publish(rt, user_stopped=False)
 
     async def _start(self, rt: LaneRuntime) -> None:
         if rt.config.harness != "command" and rt.candidate is None:
@@ -373,11 +489,11 @@ class Supervisor:
         rt.history.record_start()
         harness = self._make_harness(rt)
         rt.harness = harness
-        pump = asyncio.create_task(self._pump(rt, harness), name=f"pump-{rt.id}")
+        pump = self._spawn(self._pump(rt, harness), f"pump-{rt.id}")
         rt.tasks = [pump]
         try:
             await harness.start()
-        except HarnessError as e:
+        except (HarnessError, LaneError) as e:
             rt.last_error = str(e)
             self.hub.publish(LaneErrored(rt.id, getattr(e, "kind", "start"), str(e)))
             with contextlib.suppress(HarnessError, OSError):
@@ -389,20 +505,24 @@ class Supervisor:
                 return
             self._fail(rt, str(e) if str(e).startswith("could not start") else f"could not start: {e}")
             return
+        except BaseException:
+            # cancelled (the supervisor is shutting down) or a bug: never leave `starting`
+            rt.harness = None
+            pump.cancel()
+            raise
         health = await harness.health()
         rt.pid = health.pid
-        rt.history.consecutive_failures = 0 if rt.state != "restarting" else rt.history.consecutive_failures
+        rt.started_at = time.monotonic()
+        # consecutive_failures is NOT reset here: only a long run or a person resets it
         adopted = bool(getattr(harness, "adopted", False))
         self._set_state(rt, "ready", "adopted" if adopted else "")
         if not rt.is_exec:
-            rt.tasks.append(asyncio.create_task(self._monitor(rt, harness), name=f"mon-{rt.id}"))
+            rt.tasks.append(self._spawn(self._monitor(rt, harness), f"mon-{rt.id}"))
         if not harness.watches_output:
             stream = await harness.output_stream()
             if stream is not None:
                 rt.tasks.append(
-                    asyncio.create_task(
-                        self._watch_output(rt, harness, stream), name=f"watchdog-{rt.id}"
-                    )
+                    self._spawn(self._watch_output(rt, harness, stream), f"watchdog-{rt.id}")
                 )
 
     async def _watch_output(self, rt: LaneRuntime, harness: Harness, stream: PaneStream) -> None:
@@ -420,9 +540,12 @@ class Supervisor:
                     await harness.interrupt()
 
     async def stop_lane(self, lane_id: str) -> None:
-        """Stop a lane because a person asked: it is not restarted automatically."""
+        """Stop a lane because a person asked: it is not restarted automatically, by this
+        process or any other (the stop is published before the window is closed, so a
+        supervisor that sees the lane die already knows why)."""
         rt = self.lane(lane_id)
         rt.user_stopped = True
+        self._publish(rt, user_stopped=True)
         harness, rt.harness = rt.harness, None
         for t in rt.tasks:
             t.cancel()
@@ -461,6 +584,16 @@ class Supervisor:
             for t in rt.tasks:
                 t.cancel()
             rt.tasks = []
+        # Every task the supervisor started, including a monitor that is in a backoff or
+        # in the middle of a restart (no longer in its lane's list): none may outlive the
+        # loop ("Task was destroyed but it is pending"), and none may hold shutdown up.
+        me = asyncio.current_task()
+        pending = [t for t in self._tasks if t is not me and not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=self.CLOSE_S)
+        for rt in self.lanes.values():
             detach = getattr(rt.harness, "detach", None)
             if detach is not None:
                 with contextlib.suppress(Exception):
@@ -533,19 +666,36 @@ class Supervisor:
         """Read what runs in tmux (state, pid) without starting or adopting anything."""
         from laneboard.lanes.factory import relay_for
 
+        pubs = self._read_published()
         relay = relay_for(self)
-        if not await relay.server_running():
-            return
-        windows = {w.lane: w for w in await relay.list_lanes(self.session)}
+        running = await relay.server_running()
+        windows = {w.lane: w for w in await relay.list_lanes(self.session)} if running else {}
         for rt in self.lanes.values():
+            pub = pubs.get(rt.id)
+            if pub is not None:
+                rt.last_error = pub.last_error
+                rt.user_stopped = pub.user_stopped
+                rt.delay_s = pub.delay_s if pub.state == "restarting" else None
+                rt.history.consecutive_failures = pub.attempt
+            fresh = pub is not None and not pub.stale
             w = windows.get(rt.id)
+            said: LaneState | None = _as_state(pub.state) if pub is not None and fresh else None
             if w is None:
-                if not rt.is_exec:
-                    rt.state = "stopped"
+                if said in ("failed", "restarting", "starting") or (rt.is_exec and said):
+                    rt.state, rt.detail = said, pub.detail if pub else ""
+                elif not rt.is_exec:
+                    rt.state, rt.detail = "stopped", pub.detail if pub and said == "stopped" else ""
                 continue
             rt.pid = w.pid
-            rt.state = "failed" if w.dead else "ready"
-            rt.detail = "running in tmux" if not w.dead else f"exited ({w.dead_status})"
+            if w.dead:
+                if said == "restarting":
+                    rt.state, rt.detail = "restarting", pub.detail if pub else ""
+                else:
+                    rt.state, rt.detail = "failed", f"exited ({w.dead_status})"
+            elif said in ("ready", "busy", "waiting", "starting"):
+                rt.state, rt.detail = said, pub.detail if pub else ""
+            else:
+                rt.state, rt.detail = "ready", "running in tmux"
 
     # ------------------------------------------------------------------ sending
 
@@ -649,7 +799,7 @@ class Supervisor:
         started = time.time()
         while True:
             if rt.harness is None or rt.state in ("failed", "stopped"):
-                rt.user_stopped = False
+                self._claim(rt)
                 await self._start(rt)
                 if rt.harness is None:
                     raise LaneError(f"lane {rt.id!r} could not start: {rt.last_error}")
@@ -747,6 +897,32 @@ class Supervisor:
             self.statefile.save()
         except OSError as e:  # state is a convenience; never fail a turn over it
             log.warning("could not save lane state: %s", e)
+
+
+_STATES: frozenset[str] = frozenset(
+    {"stopped", "starting", "ready", "busy", "waiting", "failed", "restarting"}
+)
+
+
+def _as_state(text: str) -> LaneState | None:
+    return text if text in _STATES else None  # type: ignore[return-value]
+
+
+async def _exit_status(harness: Harness) -> int | None:
+    """The exit status of a pane lane's program (None: unknown or not a pane lane).
+
+    Pane harnesses hold their `relay` and `window`; the relay reads the status file the
+    launcher wrote. Unknown counts as a failure for `on-failure`.
+    """
+    relay, window = getattr(harness, "relay", None), getattr(harness, "window", None)
+    reader = getattr(relay, "exit_status", None)
+    if reader is None or window is None:
+        return None
+    try:
+        status = await reader(window)
+    except (HarnessError, OSError):
+        return None
+    return status if isinstance(status, int) else None
 
 
 def _pid_alive(pid: int) -> bool:
