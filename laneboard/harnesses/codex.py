@@ -24,7 +24,13 @@ dialogs, control) is `_agent.AgentCliHarness`.
 
 State lives in CODEX_HOME: the lane's `env` may set it; a lane with its own `base_url`
 gets an isolated home (its provider needs no login); otherwise the user's `~/.codex` (and
-its login) is used. Trust is pre-seeded only in isolated homes (`seed_isolated_home`).
+its login) is seen through a private overlay home. Trust is pre-seeded only in isolated
+homes (`seed_isolated_home`).
+
+`fences.deny` is enforced by Codex itself: approvals are off, so no dialog would ever
+reach laneboard's matcher, and the entries are compiled into execpolicy rules
+(`codex_rules`) in the lane's own home (isolated, or the overlay), written at every
+harness start. The person's `~/.codex` is never written.
 
 Raises: BinaryMissing, SetupBlocked (trust or sign-in screen), ProviderError (kind from the
 failure message), HarnessTimeout, FenceViolation (a fenced lane changed the tree, or the
@@ -46,7 +52,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from laneboard.errors import HarnessError, HarnessTimeout, SetupBlocked
-from laneboard.harnesses import codex_events, codex_screen
+from laneboard.harnesses import codex_events, codex_rules, codex_screen
 from laneboard.harnesses._agent import AgentCliHarness
 from laneboard.harnesses._pane import pause
 from laneboard.harnesses._proc import HeadlessRun
@@ -278,13 +284,18 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         env = dict(os.environ if env_base is None else env_base)
         env.update(spec.env)
         self.isolated = False
+        lane_dir = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.lane)
         if "CODEX_HOME" not in spec.env and spec.base_url:
-            home = (state_dir or default_state_dir()) / re.sub(r"[^A-Za-z0-9_.-]", "_", spec.lane)
+            home = (state_dir or default_state_dir()) / lane_dir
             home.mkdir(parents=True, exist_ok=True)
             env["CODEX_HOME"] = str(home)
             self.isolated = True
         elif "CODEX_HOME" in spec.env:
             self.isolated = True
+        user_home = Path(env.get("HOME") or Path.home()) / ".codex"
+        if self.isolated and _same_dir(Path(env["CODEX_HOME"]), user_home):
+            self.isolated = False  # the lane names the person's own home: never write there
+        self.rules_file = _install_rules(spec, env, self.isolated, user_home, state_dir, lane_dir)
         super().__init__(
             spec,
             relay=relay,
@@ -569,6 +580,40 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             dialog=scr.dialog,
             label="approval",
         )
+
+
+def _install_rules(
+    spec: HarnessSpec,
+    env: dict[str, str],
+    isolated: bool,
+    user_home: Path,
+    state_dir: Path | None,
+    lane_dir: str,
+) -> Path:
+    """`fences.deny` as Codex execpolicy rules in a home laneboard owns (see
+    `codex_rules`): the lane's isolated home, or else a private overlay of the
+    person's `~/.codex`, which then becomes the lane's CODEX_HOME. Approvals are off,
+    so these rules are what stands between the model and a denied command."""
+    try:
+        if isolated:
+            home = Path(env["CODEX_HOME"])
+        else:
+            overlay = (state_dir or default_state_dir()) / "overlays" / lane_dir
+            home = codex_rules.overlay_home(user_home, overlay)
+            env["CODEX_HOME"] = str(home)
+        return codex_rules.write_rules(home, spec.deny, home=env.get("HOME"))
+    except (OSError, ValueError) as exc:
+        raise HarnessError(
+            f"lane {spec.lane!r}: cannot install the fences.deny execpolicy rules "
+            f"({exc}); laneboard will not start a codex lane without them"
+        ) from exc
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.expanduser().resolve() == b.expanduser().resolve()
+    except OSError:
+        return False
 
 
 def _read_or_empty(path: str) -> str:

@@ -1,0 +1,204 @@
+"""Promise under attack: a lane cannot do more than its fence allows, on every lane kind.
+
+- A Codex lane runs with approvals `never`, so no dialog reaches laneboard's matcher: the
+  real `codex exec` must refuse a `fences.deny` command through the execpolicy rules
+  laneboard compiles into the lane's own CODEX_HOME (never the person's `~/.codex`).
+- A Claude Code lane must refuse a denied Bash command through laneboard's PreToolUse hook,
+  passed with `--settings` only (the person's settings are never edited).
+- A `command` lane is an arbitrary program: the deny list cannot apply inside it, so the
+  fence is enforced by a real bubblewrap sandbox (read-only: nothing writable but a
+  private /tmp; workspace-write: its cwd too).
+
+Each attack has a control that shows the same path does write when the fence allows it,
+so a test that passes because nothing ran at all would fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from laneboard.harnesses.base import HarnessSpec
+from laneboard.harnesses.codex import CodexHarness
+from laneboard.harnesses.codex_rules import RULES_FILE, compile_rules
+from laneboard.standins import Reply, StandinServer
+
+NO_RETRIES = {"request_max_retries": 0, "stream_max_retries": 0}
+DEFAULT_DENY = (
+    "rm -rf /",
+    "rm -rf ~",
+    "git push --force",
+    "git reset --hard",
+    "DELETE /api/*",
+)
+
+
+def _tree_digest(root: Path) -> str:
+    """Names, link targets and contents under `root`: any write changes it."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        h.update(str(path.relative_to(root)).encode())
+        if path.is_symlink():
+            h.update(os.readlink(path).encode())
+        elif path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- codex
+
+
+def _policy(rules: Path, *argv: str) -> str:
+    """The decision of the real `codex execpolicy check` ("allowed" when no rule matched)."""
+    out = subprocess.run(
+        ["codex", "execpolicy", "check", "--rules", str(rules), "--", *argv],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return str(json.loads(out.stdout).get("decision", "allowed"))
+
+
+#: Spellings of denied commands that the compiled rules must forbid (the bypass classes a
+#: prefix rule can see: flag order and clustering, long forms, absolute paths, wrappers,
+#: home spelled three ways).
+CODEX_BYPASSES = [
+    ["rm", "-rf", "/"],
+    ["rm", "-fr", "/"],
+    ["rm", "-r", "-f", "/"],
+    ["rm", "-f", "-r", "/"],
+    ["rm", "-Rf", "/"],
+    ["rm", "--recursive", "--force", "/"],
+    ["rm", "-rf", "/*"],
+    ["rm", "/", "-rf"],
+    ["/bin/rm", "-rf", "/"],
+    ["/usr/bin/rm", "-fr", "/"],
+    ["sudo", "rm", "-rf", "/"],
+    ["env", "rm", "-rf", "/"],
+    ["command", "rm", "-rf", "/"],
+    ["nohup", "rm", "-rf", "/"],
+    ["rm", "-rf", "~"],
+    ["rm", "-rf", "$HOME"],
+    ["rm", "-rf", "${HOME}"],
+    ["rm", "-rf", "/home/lane"],
+    ["rm", "-rf", "/home/lane/"],
+    ["git", "push", "--force"],
+    ["git", "push", "-f", "origin", "main"],
+    ["git", "push", "--force-with-lease"],
+    ["git", "push", "--force-if-includes"],
+    ["git", "reset", "--hard"],
+    ["git", "reset", "--hard", "HEAD~3"],
+    ["sudo", "git", "reset", "--hard"],
+    ["curl", "-X", "DELETE", "http://h/api/x"],
+    ["curl", "--request", "DELETE", "http://h/api/x"],
+    ["curl", "-XDELETE", "http://h/api/x"],
+    ["wget", "--method=DELETE", "http://h/api/x"],
+    ["http", "DELETE", "h/api/x"],
+]
+#: Ordinary commands the rules must leave alone (a rule that forbids everything would
+#: pass every bypass above).
+CODEX_ALLOWED = [
+    ["ls", "-la"],
+    ["rm", "-rf", "build"],
+    ["git", "push"],
+    ["git", "push", "origin", "main"],
+    ["git", "reset", "--soft", "HEAD~1"],
+    ["curl", "http://h/api/x"],
+    ["cat", "/etc/hostname"],
+]
+
+
+@pytest.fixture(scope="module")
+def compiled_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rules") / RULES_FILE
+    path.write_text(compile_rules(DEFAULT_DENY, home="/home/lane"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("argv", CODEX_BYPASSES, ids=" ".join)
+def test_codex_execpolicy_forbids_denied_spellings(compiled_rules: Path, argv: list[str]) -> None:
+    assert _policy(compiled_rules, *argv) == "forbidden"
+
+
+@pytest.mark.parametrize("argv", CODEX_ALLOWED, ids=" ".join)
+def test_codex_execpolicy_leaves_ordinary_commands_alone(
+    compiled_rules: Path, argv: list[str]
+) -> None:
+    assert _policy(compiled_rules, *argv) == "allowed"
+
+
+def test_codex_lane_on_the_users_home_gets_a_private_overlay(tmp_path: Path) -> None:
+    """A lane using the person's `~/.codex` must not write there: the rules go into an
+    overlay home laneboard owns, and the person's own rules still apply in it."""
+    home = tmp_path / "home"
+    user = home / ".codex"
+    (user / "rules").mkdir(parents=True)
+    (user / "config.toml").write_text('model = "mine"\n')
+    (user / "auth.json").write_text('{"auth_mode": "apikey"}\n')
+    (user / "rules" / "mine.rules").write_text(
+        'prefix_rule(pattern=["shred"], decision="forbidden")\n'
+    )
+    before = _tree_digest(user)
+    spec = HarnessSpec(lane="coder", harness="codex", mode="exec", fence="workspace-write",
+                       deny=DEFAULT_DENY, cwd=str(tmp_path))  # fmt: skip
+    h = CodexHarness(spec, env_base={"HOME": str(home), "PATH": os.environ["PATH"]},
+                     state_dir=tmp_path / "state")  # fmt: skip
+    assert _tree_digest(user) == before
+    overlay = Path(h.env["CODEX_HOME"])
+    assert overlay != user and overlay.is_relative_to(tmp_path / "state")
+    assert (overlay / "auth.json").resolve() == (user / "auth.json").resolve()
+    assert (overlay / "rules" / RULES_FILE).stat().st_mode & 0o077 == 0
+    assert _policy(overlay / "rules" / RULES_FILE, "git", "reset", "--hard") == "forbidden"
+    assert _policy(overlay / "rules" / "mine.rules", "shred", "x") == "forbidden"
+
+
+def _codex_spec(
+    standin: StandinServer, workdir: Path, tmp_path: Path, **over: object
+) -> HarnessSpec:
+    # Codex will not create its sandbox helper under $TMPDIR, so TMPDIR is not a parent.
+    home, scratch = tmp_path / "codex-home", tmp_path / "scratch"
+    home.mkdir(exist_ok=True)
+    scratch.mkdir(exist_ok=True)
+    spec = HarnessSpec(
+        lane="coder", harness="codex", mode="exec", model=None, provider="standin",
+        fence="workspace-write", cwd=str(workdir), base_url=standin.openai_base_url,
+        api_key_env="LB_TEST_OPENAI_KEY",
+        env={"CODEX_HOME": str(home), "LB_TEST_OPENAI_KEY": "sk-standin",
+             "TMPDIR": str(scratch)},
+    )  # fmt: skip
+    return replace(spec, **over)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    ["touch canary.txt", "/usr/bin/touch canary.txt", "env touch canary.txt",
+     "touch canary.txt && echo done"],
+)  # fmt: skip
+async def test_real_codex_exec_refuses_a_denied_command(
+    standin: StandinServer, tmp_path: Path, command: str
+) -> None:
+    """Approvals `never`, workspace-write: the model asks for a denied command that would
+    create a canary; Codex's own execpolicy (compiled by laneboard) refuses it, while an
+    ordinary command in the same script runs (so the sandbox did let writes through)."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    script = (
+        f"try {{ await tools.exec_command({{cmd: {json.dumps(command)}}}); }}\n"
+        'catch (e) { text("refused: " + e); }\n'
+        'await tools.exec_command({cmd: "touch control.txt"});'
+    )
+    standin.script(Reply.tool_call("exec", script), Reply.text("Done."), dialect="responses")
+    spec = _codex_spec(standin, workdir, tmp_path, deny=(*DEFAULT_DENY, "touch canary.txt"))
+    h = CodexHarness(spec, provider_options=NO_RETRIES)
+    result = await h.send("make the canary", timeout=120)
+    assert (workdir / "control.txt").exists(), result.extra
+    assert not (workdir / "canary.txt").exists(), result.extra
+    # The refusal went back to the model, naming the deny entry.
+    assert "fences.deny forbids 'touch canary.txt'" in json.dumps(
+        standin.calls("responses")[-1].body
+    )
