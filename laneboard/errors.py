@@ -4,6 +4,7 @@
     ├── ConfigError                config.yaml / openclaw.json could not be loaded (exit 2)
     │                              carries file, line, column, dotted path, expected, hint
     ├── UsageError                 bad command-line input (exit 2)
+    ├── UnsafePath                 a runtime/state directory is not private to you (exit 2)
     ├── ModelRefError              a model ref is invalid or not allowed ("Model is not allowed")
     ├── HarnessError               driving an agent failed (exit 1)
     │   ├── BinaryMissing          the agent's CLI is not installed
@@ -86,6 +87,14 @@ class ConfigError(LaneboardError):
 
 class UsageError(LaneboardError):
     """Bad command-line input."""
+
+    exit_code = 2
+
+
+class UnsafePath(LaneboardError):
+    """A directory or file laneboard would write into is not private to you (another
+    owner, a symlink, writable by others): using it could let another user run code as
+    you, so laneboard stops (exit 2)."""
 
     exit_code = 2
 

@@ -10,6 +10,12 @@ the cockpit with their scrollback.
 Targets are always ids (`%N` panes, `@N` windows) or `=session`, never a bare name that
 tmux would prefix-match (`lane` must never hit `lane2`).
 
+Launcher, status and prompt files live in a private state directory
+(`$XDG_RUNTIME_DIR/laneboard/<socket>` when that is private, else
+`$TMPDIR/laneboard-<uid>/<socket>`), checked before every use: ours, 0700, no symlinks,
+files created `O_EXCL | O_NOFOLLOW` 0600 (see `private_fs`). Another local user must never
+be able to swap a launcher that tmux then runs as you.
+
 A lane's command runs under `/bin/sh` from a one-shot launcher file (0600, deleted as it
 starts): it exports the lane's environment (so API keys never sit on a command line or in
 tmux's environment), runs the argv verbatim, and writes the exit status to a status file,
@@ -19,6 +25,10 @@ so a finished lane keeps its scrollback until `kill_lane`.
 Prompts go in as a bracketed paste from a temp file (`load-buffer` + `paste-buffer -p`),
 which survives quotes, `$VARS`, backticks, unicode and 100 KB; the submit key is a separate
 step, retried once when the caller's `verify` predicate says the prompt was not taken.
+Every text that goes into a pane (pastes and literal `send-keys`) is first passed through
+`paste_safe.sanitise`: ESC, the other C0 controls but tab and newline, DEL and C1 would be
+read as keys (an early paste-end marker, Ctrl-C, Ctrl-D), so they are removed, with a log
+note. No other module runs `send-keys`, `paste-buffer` or `load-buffer`.
 
 Output arrives through a control-mode client per session (see `control.py`). Every other
 call is one `tmux` process run with asyncio, so nothing blocks the event loop.
@@ -37,7 +47,6 @@ import logging
 import os
 import re
 import shlex
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -47,6 +56,8 @@ from pathlib import Path
 from laneboard.errors import HarnessError, HarnessTimeout, LaneError
 from laneboard.harnesses import ansi
 from laneboard.harnesses.control import ControlClient, PaneStream
+from laneboard.harnesses.paste_safe import REMOVED, Sanitised, sanitise
+from laneboard.harnesses.private_fs import create_private_file, ensure_private_dir, runtime_root
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +159,17 @@ class Delivery:
     verified: bool
     retried: bool
     seconds: float
+    note: str = ""
+    """What `paste_safe.sanitise` removed from the text (empty when nothing)."""
 
 
 class TmuxRelay:
     """laneboard's view of its tmux server. All methods are coroutines; none block the loop.
 
     `socket`: the configured `tmux.socket` (the environment variable wins, see
-    `resolve_socket`). `state_dir`: where launcher, status and prompt files go (0700;
-    default `$TMPDIR/laneboard-<uid>/<socket>`). `default_env`: variables every lane gets,
+    `resolve_socket`). `state_dir`: where launcher, status and prompt files go (0700,
+    checked before each use, `UnsafePath` when it is not private; default
+    `$XDG_RUNTIME_DIR/laneboard/<socket>` or `$TMPDIR/laneboard-<uid>/<socket>`). `default_env`: variables every lane gets,
     under the lane's own. `config_file`: the tmux config the server starts with
     (`/dev/null` by default, so a user's `.tmux.conf` cannot change how lanes behave).
     """
@@ -177,9 +191,13 @@ class TmuxRelay:
         self.tmux_argv = [tmux, sock_flag, self.socket]
         if config_file:
             self.tmux_argv += ["-f", config_file]
-        uid = os.getuid() if hasattr(os, "getuid") else 0
         tag = re.sub(r"[^A-Za-z0-9_.-]", "_", self.socket)
-        self.state_dir = Path(state_dir or Path(tempfile.gettempdir()) / f"laneboard-{uid}" / tag)
+        if state_dir:
+            self.state_dir = Path(state_dir)
+            self._private_root = self.state_dir
+        else:
+            self._private_root, _why = runtime_root()
+            self.state_dir = self._private_root / tag
         self.default_env = dict(default_env or {})
         self.history_limit = history_limit
         self.buffer_limit = buffer_limit
@@ -208,9 +226,9 @@ class TmuxRelay:
         return out.decode("utf-8", "replace")
 
     def _private_dir(self, *parts: str) -> Path:
-        path = self.state_dir.joinpath(*parts)
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return path
+        """A directory under `state_dir`, created 0700 and checked private on every call
+        (cheap: a few `lstat`s). Raises UnsafePath (exit 2)."""
+        return ensure_private_dir(self.state_dir.joinpath(*parts), self._private_root)
 
     def _lock(self, table: dict[str, asyncio.Lock], key: str) -> asyncio.Lock:
         lock = table.get(key)
@@ -353,9 +371,8 @@ class TmuxRelay:
             status.unlink(missing_ok=True)
             merged = {**self.default_env, **(env or {})}
             launcher = lane_dir / f"{lane}.{uuid.uuid4().hex[:8]}.launch.sh"
-            fd = os.open(launcher, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(_launch_script(argv, merged, str(cwd), str(status)))
+            script = _launch_script(argv, merged, str(cwd), str(status))
+            create_private_file(launcher, script.encode("utf-8"))
             meta = {
                 **{k: str(v) for k, v in (metadata or {}).items()},
                 "argv": json.dumps(list(argv)),
@@ -523,29 +540,54 @@ class TmuxRelay:
 
     # -- input ------------------------------------------------------------------------------
 
-    async def send_keys(self, pane: str, *keys: str, literal: bool = False) -> None:
+    async def send_keys(self, pane: str, *keys: str, literal: bool = False) -> Sanitised:
         """`send-keys` to an exact pane: key names (`Enter`, `Escape`, `C-c`) or, with
-        `literal`, text typed as is."""
+        `literal`, text typed as is — sanitised first (`paste_safe`), so text can never
+        carry a control key. A key name holding a control character is refused
+        (HarnessError): tmux would type an unknown name as text."""
+        if not literal:
+            for key in keys:
+                if any(c in REMOVED or c in "\t\n" for c in key):
+                    raise HarnessError(
+                        f"send-keys: {key!r} is not a tmux key name (it holds a control "
+                        "character); send text with literal=True"
+                    )
+            safe = Sanitised(" ".join(keys))
+        else:
+            cleaned = [sanitise(k) for k in keys]
+            keys = tuple(c.text for c in cleaned if c.text)
+            removed: dict[str, int] = {}
+            for c in cleaned:
+                for name, n in c.removed.items():
+                    removed[name] = removed.get(name, 0) + n
+            safe = Sanitised("".join(keys), removed, sum(c.replaced for c in cleaned))
+            if safe.changed:
+                log.warning("keys for %s: %s", pane, safe.note)
         if keys:
             await self.run(
                 "send-keys", "-t", pane, *(["-l"] if literal else []), "--", *map(_tmux_arg, keys)
             )
+        return safe
 
     async def paste(
-        self, pane: str, text: str, *, bracketed: bool = True, keep_newlines: bool = False
-    ) -> None:
+        self, pane: str, text: str | bytes, *, bracketed: bool = True, keep_newlines: bool = False
+    ) -> Sanitised:
         """Paste `text` into the pane through a uniquely named buffer, deleted afterwards.
 
-        `bracketed` wraps it in bracketed-paste markers when the program asked for them
-        (tmux decides). tmux turns line feeds into carriage returns, as a terminal paste
-        does, unless `keep_newlines`.
+        The text is sanitised first (`paste_safe`: no ESC, no C0 controls but tab and
+        newline, CR made a newline) so it arrives as text, never as keys; what was removed
+        is logged and returned. `bracketed` wraps it in bracketed-paste markers when the
+        program asked for them (tmux decides). tmux turns line feeds into carriage
+        returns, as a terminal paste does, unless `keep_newlines`.
         """
-        if not text:
-            return
-        path = self._private_dir("prompts") / f"{uuid.uuid4().hex}.txt"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
+        safe = sanitise(text)
+        if safe.changed:
+            log.warning("prompt for %s: %s", pane, safe.note)
+        if not safe.text:
+            return safe
+        path = create_private_file(
+            self._private_dir("prompts") / f"{uuid.uuid4().hex}.txt", safe.text.encode("utf-8")
+        )
         buffer = f"lb-{uuid.uuid4().hex[:12]}"
         flags = "-d" + ("p" if bracketed else "") + ("r" if keep_newlines else "")
         try:
@@ -559,11 +601,12 @@ class TmuxRelay:
             raise
         finally:
             path.unlink(missing_ok=True)
+        return safe
 
     async def deliver(
         self,
         pane: str,
-        text: str,
+        text: str | bytes,
         *,
         submit: bool = True,
         submit_key: str = "Enter",
@@ -581,26 +624,29 @@ class TmuxRelay:
         part of a paste and needs ~0.3 s); press the key; wait up to `verify_timeout`
         for `verify` ("the screen went busy", "the transcript grew"). If `verify` stays
         false the key is pressed ONCE more. Deliveries to one pane are serialized.
-        Raises HarnessTimeout when `verify` is still false after the retry.
+        Raises HarnessTimeout when `verify` is still false after the retry. The text is
+        sanitised (see `paste`); `Delivery.chars` counts what was pasted, `note` says what
+        was removed.
         """
         started = time.monotonic()
         async with self._lock(self._pane_locks, pane):
-            await self.paste(pane, text, bracketed=bracketed)
+            safe = await self.paste(pane, text, bracketed=bracketed)
+            n, note = len(safe.text), safe.note
             if not submit:
-                return Delivery(pane, len(text), False, False, False, time.monotonic() - started)
+                return Delivery(pane, n, False, False, False, time.monotonic() - started, note)
             if before_submit is not None:
                 await self.wait_until(before_submit, verify_timeout, pane=pane)
             if submit_delay > 0:
                 await asyncio.sleep(submit_delay)
             await self.send_keys(pane, submit_key)
             if verify is None:
-                return Delivery(pane, len(text), True, False, False, time.monotonic() - started)
+                return Delivery(pane, n, True, False, False, time.monotonic() - started, note)
             if await self.wait_until(verify, verify_timeout, pane=pane):
-                return Delivery(pane, len(text), True, True, False, time.monotonic() - started)
+                return Delivery(pane, n, True, True, False, time.monotonic() - started, note)
             log.info("prompt to %s not taken; pressing %s again", pane, submit_key)
             await self.send_keys(pane, submit_key)
             if await self.wait_until(verify, verify_timeout, pane=pane):
-                return Delivery(pane, len(text), True, True, True, time.monotonic() - started)
+                return Delivery(pane, n, True, True, True, time.monotonic() - started, note)
         raise HarnessTimeout(
             f"the prompt pasted into {pane} was not submitted: {submit_key} pressed twice and "
             f"the check still failed after {verify_timeout:.1f}s each; look at the pane"
@@ -719,6 +765,7 @@ def _launch_script(argv: Sequence[str], env: Mapping[str, str], cwd: str, status
     the status line still runs.
     """
     lines = ["# laneboard lane launcher (deletes itself: it may hold secrets)", 'rm -f -- "$0"']
+    # The status file is private (0600) without changing the lane program's umask.
     for key, value in env.items():
         if not _ENV_NAME.match(key):
             raise LaneError(f"environment variable name {key!r} is not valid")
@@ -729,7 +776,7 @@ def _launch_script(argv: Sequence[str], env: Mapping[str, str], cwd: str, status
         "trap : INT QUIT",
         " ".join(q(a) for a in argv),
         "s=$?",
-        f"printf '%s\\n' \"$s\" > {q(status + '.tmp')} && mv -f -- {q(status + '.tmp')} {q(status)}",
+        f"(umask 077 && printf '%s\\n' \"$s\" > {q(status + '.tmp')}) && mv -f -- {q(status + '.tmp')} {q(status)}",
         'exit "$s"',
     ]
     return "\n".join(lines) + "\n"

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from laneboard.harnesses.private_fs import ensure_private_dir
+
 
 def state_dir() -> Path:
     """$LANEBOARD_STATE_DIR, else the platform's user state dir for laneboard."""
@@ -25,13 +27,12 @@ def state_dir() -> Path:
         import platformdirs
 
         base = Path(platformdirs.user_state_dir("laneboard"))
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return base
+    return ensure_private_dir(base)  # 0700, ours; UnsafePath (exit 2) otherwise
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the new one, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -94,6 +95,6 @@ def lock_path(socket: str | None, name: str) -> Path:
     """A lock file for `name`: a lane's on its tmux socket, or (socket None) a
     machine-wide one, for what every laneboard process shares (a provider profile)."""
     d = (state_dir() / socket / "locks") if socket else (state_dir() / "locks")
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_private_dir(d, state_dir())
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return d / f"{safe}.lock"

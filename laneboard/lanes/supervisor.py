@@ -95,6 +95,7 @@ from laneboard.lanes.specs import Candidate, Cooldowns, build_spec, lane_candida
 from laneboard.lanes.statefile import StateFile, lock_path
 
 if TYPE_CHECKING:
+    from laneboard.artifacts.redact import Redactor
     from laneboard.harnesses.control import PaneStream
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,7 @@ class Supervisor:
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
+        self._redactor: Redactor | None = None
         self.workspace = (workspace or Path.cwd()).resolve()
         self.socket = os.environ.get("LANEBOARD_TMUX_SOCKET") or self.cfg.tmux.socket
         self.session = self.cfg.tmux.session or workspace_session(self.workspace)
@@ -743,8 +745,13 @@ class Supervisor:
         """
         rt = self.lane(lane_id)
         wait = timeout if lock_timeout is None else lock_timeout
+        # The one choke point every path to a model goes through (`laneboard send`, the
+        # cockpit's prompt bar and ctrl+r / ctrl+t, dispatch and triage, review, helpers):
+        # secrets are replaced here, so no front end can forget to. Idempotent, so callers
+        # that redacted already (review) lose nothing; the count rides on the turn's extra.
+        prompt, redacted = self._redact(prompt)
         async with rt.queue:
-            lane_lock = AsyncFileLock(str(lock_path(self.socket, f"lane-{rt.id}")), timeout=wait)
+            lane_lock = AsyncFileLock(str(lock_path(self.socket, f"lane-{rt.id}")), timeout=wait, mode=0o600)
             try:
                 await lane_lock.acquire()
             except LockTimeout:
@@ -753,10 +760,26 @@ class Supervisor:
                 ) from None
             rt.on_turn_started = started
             try:
-                return await self._send_locked(rt, prompt, timeout, route or {}, wait)
+                result = await self._send_locked(rt, prompt, timeout, route or {}, wait)
+                if redacted:
+                    result.extra["prompt_redactions"] = sum(redacted.values())
+                    result.extra["prompt_redaction_kinds"] = redacted
+                return result
             finally:
                 rt.on_turn_started = None
                 await lane_lock.release()
+
+    def _redact(self, prompt: str) -> tuple[str, dict[str, int]]:
+        """`prompt` with its secrets replaced (`artifacts.redaction`, on by default), and
+        how many of each kind were replaced."""
+        if not self.cfg.artifacts.redaction:
+            return prompt, {}
+        if self._redactor is None:
+            from laneboard.lanes.review import make_redactor
+
+            self._redactor = make_redactor(self.cfg)
+        result = self._redactor.redact(prompt)
+        return result.text, result.kinds
 
     def provider_profile(self, rt: LaneRuntime) -> str | None:
         """What a lane's runs share with other lanes: `provider` or `provider@profile`."""
@@ -772,7 +795,7 @@ class Supervisor:
         profile = self.provider_profile(rt) if rt.is_exec else None
         if profile is None:
             return None
-        lock = AsyncFileLock(str(lock_path(None, f"provider-{profile}")), timeout=wait)
+        lock = AsyncFileLock(str(lock_path(None, f"provider-{profile}")), timeout=wait, mode=0o600)
         try:
             await lock.acquire(blocking=False)
             return lock
