@@ -15,6 +15,10 @@ read tools (`--tools Read,Grep,Glob`), the writing and dialog tools disallowed,
 `--restricted` (ignores user/project/local settings, so the repository under review cannot
 inject allow rules or hooks) and `--strict-mcp-config` (no MCP servers from the repo), and
 after every turn a check that the working tree is unchanged (`FenceViolation`).
+`fences.deny` is enforced twice: `--disallowed-tools "Bash(<entry>:*)"` prefix rules, and a
+PreToolUse hook answered by laneboard's own matcher that sees the whole command
+(`claude_hooks`; passed with `--settings <private file>`, never by editing the person's
+settings).
 laneboard never answers a permission or trust dialog with yes: a dialog in a fenced lane,
 or one naming a command that matches `spec.deny` (tokenised: `rm  -rf /`, `sudo rm -fr /`
 and `bash -c "rm -rf /"` all match `rm -rf /`; see `laneboard.harnesses.deny`), is answered
@@ -40,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from laneboard.errors import HarnessError, HarnessTimeout, SetupBlocked
-from laneboard.harnesses import claude_screen, claude_transcript
+from laneboard.harnesses import claude_hooks, claude_screen, claude_transcript
 from laneboard.harnesses._agent import AgentCliHarness
 from laneboard.harnesses._pane import pause, poll_until
 from laneboard.harnesses._proc import HeadlessRun
@@ -84,8 +88,14 @@ def build_argv(
     headless: bool = False,
     binary: str = "claude",
     prompt: str | None = None,
+    settings: str | None = None,
 ) -> list[str]:
-    """The `claude` command line for a lane (headless adds `-p` and the prompt after `--`)."""
+    """The `claude` command line for a lane (headless adds `-p` and the prompt after `--`).
+
+    `settings` is the lane's private settings file carrying laneboard's PreToolUse fence
+    hook (`claude_hooks.settings_args`); it is passed with `--settings`, never merged into
+    the person's own settings.
+    """
     argv = [binary]
     if headless:
         argv += [
@@ -103,6 +113,8 @@ def build_argv(
         argv += ["--fallback-model", ",".join(spec.fallback_models)]
     if spec.thinking in EFFORTS:
         argv += ["--effort", str(spec.thinking)]
+    if settings:
+        argv += ["--settings", settings]
     if session_id:
         argv += ["--session-id", session_id]
     disallowed: list[str] = []
@@ -196,6 +208,13 @@ def seed_isolated_config(
     return path
 
 
+def default_state_dir() -> Path:
+    """Where each lane's private hook settings live unless the harness is given a dir."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("laneboard")) / "claude-hooks"
+
+
 #: One interactive turn: the transcript's tail and what has been read from it.
 ClaudeTurn = tuple[JsonlTail, TurnView]
 
@@ -224,6 +243,7 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         binary: str = "claude",
         ready_timeout: float = 60.0,
         env_base: Mapping[str, str] | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         super().__init__(
             spec,
@@ -235,6 +255,22 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         )
         self.config_dir = config_dir_of(self.env)
         self.session_id = str(uuid.uuid4())
+        lane_dir = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.lane)
+        self.hook_dir = (state_dir or default_state_dir()) / lane_dir
+
+    def _hook_settings(self) -> str:
+        """Write the lane's fence hook settings (private, atomic) and return the file.
+
+        Written at every start and headless run, so a changed deny list applies at once;
+        a lane whose hook cannot be written does not start (it would run unfenced)."""
+        try:
+            args = claude_hooks.settings_args(self.hook_dir, self.spec.deny)
+        except OSError as exc:
+            raise HarnessError(
+                f"{self._where()}: cannot write the fence hook settings in {self.hook_dir} "
+                f"({exc}); laneboard will not start a claude lane without them"
+            ) from exc
+        return args[1]
 
     # -- common ----------------------------------------------------------------------
 
@@ -255,7 +291,9 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         if self.headless:
             self._set_state("ready")
             return
-        argv = build_argv(self.spec, session_id=self.session_id, binary=path)
+        argv = build_argv(
+            self.spec, session_id=self.session_id, binary=path, settings=self._hook_settings()
+        )
         log.info("starting claude-code lane %s", self.spec.lane, extra={"lane": self.spec.lane})
         meta = {
             "harness": self.kind,
@@ -424,8 +462,9 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         path = self._binary_path()
         session_id = str(uuid.uuid4())
         argv = build_argv(
-            self.spec, session_id=session_id, headless=True, binary=path, prompt=prompt
-        )
+            self.spec, session_id=session_id, headless=True, binary=path, prompt=prompt,
+            settings=self._hook_settings(),
+        )  # fmt: skip
         before = self._tree()
         started = time.time()
         self._set_state("busy", "headless run")

@@ -202,3 +202,63 @@ async def test_real_codex_exec_refuses_a_denied_command(
     assert "fences.deny forbids 'touch canary.txt'" in json.dumps(
         standin.calls("responses")[-1].body
     )
+
+
+# ----------------------------------------------------------------------------- claude
+
+CLAUDE_KEY = "sk-ant-standin-0123456789abcdefghij"
+
+
+def _claude_spec(
+    standin: StandinServer, workdir: Path, tmp_path: Path, **over: object
+) -> HarnessSpec:
+    """A writable headless lane whose person's own settings allow `touch` and `cd`:
+    the deny list must hold even where the person's rules would let a command run."""
+    from laneboard.harnesses.claude_code import seed_isolated_config
+
+    config_dir = tmp_path / "claude-config"
+    seed_isolated_config(config_dir, workdir, api_key=CLAUDE_KEY)
+    (config_dir / "settings.json").write_text(
+        json.dumps({"permissions": {"allow": ["Bash(touch:*)", "Bash(cd:*)", "Bash(bash:*)"]}})
+    )
+    spec = HarnessSpec(
+        lane="coder", harness="claude-code", mode="exec", model="claude-standin-1",
+        fence="workspace-write", deny=(*DEFAULT_DENY, "touch canary.txt"), cwd=str(workdir),
+        base_url=standin.url, api_key_env="LB_TEST_ANTHROPIC_KEY",
+        env={"CLAUDE_CONFIG_DIR": str(config_dir), "CLAUDE_CODE_MAX_RETRIES": "0",
+             "LB_TEST_ANTHROPIC_KEY": CLAUDE_KEY},
+    )  # fmt: skip
+    return replace(spec, **over)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    ["cd . && touch canary.txt", "bash -c 'touch canary.txt'", "true; touch  canary.txt"],
+)
+async def test_real_claude_hook_refuses_a_denied_command(
+    standin: StandinServer, tmp_path: Path, command: str
+) -> None:
+    """The model emits a Bash tool_use whose denied part hides behind `&&`, `bash -c` or
+    `;` (where a `Bash(touch canary.txt:*)` prefix rule does not look); laneboard's
+    PreToolUse hook refuses it and the canary is never created, while the control
+    command before it runs."""
+    from laneboard.harnesses.claude_code import ClaudeCodeHarness
+
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    standin.script(
+        Reply.tool_call("Bash", {"command": "touch control.txt", "description": "control"}),
+        Reply.tool_call("Bash", {"command": command, "description": "canary"}, call_id="toolu_2"),
+        Reply.text("Done."),
+    )
+    h = ClaudeCodeHarness(_claude_spec(standin, workdir, tmp_path), state_dir=tmp_path / "state")
+    result = await h.send("make the canary", timeout=120)
+    assert (workdir / "control.txt").exists(), result
+    assert not (workdir / "canary.txt").exists(), result
+    assert "laneboard fences.deny forbids 'touch canary.txt'" in json.dumps(
+        standin.calls()[-1].body
+    )
+    settings = tmp_path / "state" / "coder" / "settings.json"
+    assert settings.stat().st_mode & 0o077 == 0
+    assert "Bash(touch:*)" in (tmp_path / "claude-config" / "settings.json").read_text()
