@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "commit-msg": ("laneboard.commands.helpers", "commit_msg", "Write a commit message for the staged diff on the local model."),
     "triage": ("laneboard.commands.helpers", "triage", "Ask the local triage model: ESCALATE or SKIP (fails closed)."),
     "config": ("laneboard.commands.config", "config", "Check the config, print its JSON Schema, say which file is in effect."),
+    "hook": ("laneboard.commands.hook", "hook", "Hooks agent CLIs run for laneboard (Claude Code's PreToolUse fence check)."),
 }
 
 
