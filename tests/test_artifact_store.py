@@ -141,7 +141,7 @@ def test_from_turn_result(store: ArtifactStore) -> None:
     a = store.write_sync(rec)
     assert a.state == "timed-out" and a.answer == "LGTM" and a.model == "claude-opus-4-5"
     assert a.usage is not None and a.usage["input_tokens"] == 3
-    assert a.error is not None and FAKE_KEY not in a.error and "[REDACTED:anthropic]" in a.error
+    assert a.error is not None and FAKE_KEY not in a.error and "[REDACTED:anthropic:" in a.error
     assert a.extra == {"pane": "%3"} and a.started == T0
 
 
@@ -206,7 +206,7 @@ def test_secrets_are_redacted_everywhere_and_counted(store: ArtifactStore) -> No
     )
     assert a.redactions == 6
     assert a.meta["redaction_kinds"] == {"anthropic": 5, "bearer": 1}
-    assert "[REDACTED:anthropic]" in a.prompt and "[REDACTED:bearer]" in a.answer
+    assert "[REDACTED:anthropic:" in a.prompt and "[REDACTED:bearer:" in a.answer
     store.list()  # make sure the index holds this artifact too
     for path in store.root.rglob("*"):
         if path.is_file():

@@ -413,4 +413,4 @@ def test_known_secret_values_are_redacted_by_value(tmp_path: Path, loaded: Any,
     repo = make_repo(tmp_path, {"notes.txt": f"the value is {odd}\n"})
     fake = FakeSupervisor("No findings.")
     asyncio.run(rv.run_review(loaded, cwd=repo, base="main", supervisor_factory=fake.factory))
-    assert odd not in fake.prompts[0] and "[REDACTED:known-secret]" in fake.prompts[0]
+    assert odd not in fake.prompts[0] and "[REDACTED:known-secret:" in fake.prompts[0]

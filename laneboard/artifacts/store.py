@@ -31,7 +31,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,11 @@ class ArtifactStore:
         # received, since callers redact before sending and redaction is idempotent) and
         # stripped only for display.
         prompt = red(record.prompt)
+        # Secrets the supervisor (or the review) replaced before sending are counted too:
+        # the prompt arrives here already redacted, and "redactions" is what was removed.
+        sent = record.extra.get("prompt_redaction_kinds") if record.extra else None
+        if isinstance(sent, Mapping):
+            counts.update({str(k): int(v) for k, v in sent.items() if isinstance(v, int)})
         prompt_sha, prompt_bytes = sha256_text(prompt), len(prompt.encode("utf-8"))
         prompt_body, prompt_cut = bound(strip_ansi(prompt), self.max_prompt_bytes, "prompt")
         answer = red(strip_ansi(record.answer))
