@@ -29,6 +29,11 @@ The turn also ends when the process exits (state "failed" with its exit status),
 repetition watchdog trips (the lane is interrupted, `ErrorRaised(kind="watchdog")` is
 published, state "failed"), or at the deadline ("timed-out"). The reply is the output
 since the prompt, ANSI stripped, without the echoed prompt and a trailing ready prompt.
+
+The fence is enforced by a bubblewrap sandbox around the program (`sandbox`): read-only and
+plan lanes can write nothing but a private /tmp, workspace-write lanes their cwd too, full
+lanes run unsandboxed. A fenced lane whose sandbox cannot start is not started. `fences.deny`
+cannot apply inside an arbitrary program; the sandbox is what holds the fence.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from laneboard.errors import BinaryMissing, HarnessError, HarnessTimeout, LaneError
-from laneboard.harnesses import ansi
+from laneboard.harnesses import ansi, sandbox
 from laneboard.harnesses.base import (
     ErrorRaised,
     Harness,
@@ -75,6 +80,7 @@ def spec_digest(spec: HarnessSpec) -> str:
         "ready": spec.ready_pattern,
         "busy": spec.busy_pattern,
         "model": spec.model,
+        "fence": spec.fence,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -184,6 +190,16 @@ class CommandHarness(Harness):
             raise BinaryMissing(
                 f"lane {self.spec.lane!r}: {argv[0]!r} is not installed or not on PATH"
             )
+        cwd = os.path.abspath(self.spec.cwd)
+        try:
+            bwrap = await asyncio.to_thread(
+                sandbox.check_sandbox, self.spec.fence, cwd, lane=self.spec.lane
+            )
+        except sandbox.SandboxUnavailable as exc:
+            self._set_state("failed", str(exc))
+            raise
+        if bwrap is not None:
+            argv = sandbox.sandbox_argv(self.spec.fence, cwd, argv, bwrap=bwrap)
         return await self.relay.create_lane_window(
             self.session,
             self.spec.lane,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -262,3 +263,106 @@ async def test_real_claude_hook_refuses_a_denied_command(
     settings = tmp_path / "state" / "coder" / "settings.json"
     assert settings.stat().st_mode & 0o077 == 0
     assert "Bash(touch:*)" in (tmp_path / "claude-config" / "settings.json").read_text()
+
+
+# ----------------------------------------------------------------------------- command
+
+SHELL_READY = r"lb\$\Z"  # the test lanes' PS1 is 'lb$ ' (tests/fixtures/tmux.py)
+#: Writes a command lane attempts: into its cwd, into $HOME, into /tmp (private), and a
+#: denied command that would leave a file behind.
+ATTEMPTS = (
+    "echo pwned > cwd.txt",
+    'echo pwned > "$HOME/home.txt"',
+    "echo pwned > /tmp/lb-fence-tmp.txt && cat /tmp/lb-fence-tmp.txt",
+    "mkdir -p sub && touch sub/x",
+)
+
+
+async def _run_lane(relay: object, workdir: Path, fence: str) -> list[str]:
+    from laneboard.harnesses.command import CommandHarness
+    from laneboard.harnesses.tmux import TmuxRelay
+
+    assert isinstance(relay, TmuxRelay)
+    spec = HarnessSpec(
+        lane=f"sh-{fence}", harness="command", command=("/bin/sh", "-i"), cwd=str(workdir),
+        ready_pattern=SHELL_READY, fence=fence,  # type: ignore[arg-type]
+    )  # fmt: skip
+    harness = CommandHarness(spec, relay=relay, session="fence")
+    await harness.start()
+    try:
+        replies = []
+        for attempt in ATTEMPTS:
+            result = await harness.send(f"{attempt}; echo rc=$?", timeout=30)
+            replies.append(result.reply)
+        return replies
+    finally:
+        await harness.stop()
+
+
+@pytest.mark.tmux
+@pytest.mark.parametrize("fence", ["read-only", "plan"])
+async def test_read_only_command_lane_writes_nothing(
+    relay: object, tmp_path: Path, pane_home: Path, fence: str
+) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "keep.txt").write_text("mine\n")
+    before_work, before_home = _tree_digest(workdir), _tree_digest(pane_home)
+    outside_tmp = Path("/tmp/lb-fence-tmp.txt")
+    outside_tmp.unlink(missing_ok=True)
+    replies = await _run_lane(relay, workdir, fence)
+    assert _tree_digest(workdir) == before_work, replies
+    assert _tree_digest(pane_home) == before_home, replies
+    assert "Read-only file system" in replies[0] and replies[0].endswith("rc=2"), replies
+    assert re.search("Read-only file system|Directory nonexistent", replies[1]), replies
+    # /tmp is writable but private: the lane sees its file, the host never does.
+    assert replies[2].endswith("pwned\nrc=0"), replies
+    assert not outside_tmp.exists()
+
+
+@pytest.mark.tmux
+async def test_workspace_write_command_lane_writes_only_its_cwd(
+    relay: object, tmp_path: Path, pane_home: Path
+) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    before_home = _tree_digest(pane_home)
+    replies = await _run_lane(relay, workdir, "workspace-write")
+    assert (workdir / "cwd.txt").read_text() == "pwned\n", replies
+    assert (workdir / "sub" / "x").exists(), replies
+    assert _tree_digest(pane_home) == before_home, replies
+    assert re.search("Read-only file system|Directory nonexistent", replies[1]), replies
+
+
+@pytest.mark.tmux
+async def test_full_command_lane_is_not_sandboxed(
+    relay: object, tmp_path: Path, pane_home: Path
+) -> None:
+    """The control: the same attempts do write when the fence is `full`."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    await _run_lane(relay, workdir, "full")
+    assert (workdir / "cwd.txt").exists() and (pane_home / "home.txt").exists()
+    Path("/tmp/lb-fence-tmp.txt").unlink(missing_ok=True)
+
+
+def test_missing_bwrap_refuses_a_fenced_lane(tmp_path: Path) -> None:
+    from laneboard.harnesses.sandbox import SandboxUnavailable, check_sandbox
+
+    with pytest.raises(SandboxUnavailable, match="will not run a fenced command lane"):
+        check_sandbox("read-only", str(tmp_path), lane="sh", bwrap="bwrap-not-installed")
+    assert check_sandbox("full", str(tmp_path), lane="sh", bwrap="bwrap-not-installed") is None
+
+
+def test_failing_bwrap_refuses_a_fenced_lane(tmp_path: Path) -> None:
+    """A bwrap that cannot build its sandbox (here: a stand-in program that exits 1 the
+    way bwrap does without user namespaces) stops the lane; nothing runs unsandboxed."""
+    from laneboard.harnesses.sandbox import SandboxUnavailable, check_sandbox
+
+    fake = tmp_path / "bwrap"
+    fake.write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    with pytest.raises(SandboxUnavailable, match="No permissions to creating new namespace"):
+        check_sandbox("workspace-write", str(tmp_path), lane="sh", bwrap=str(fake))

@@ -1,0 +1,103 @@
+"""The fence of a `command` lane, enforced by a bubblewrap sandbox around the program.
+
+Why: a command lane runs an arbitrary program. laneboard cannot see inside it, so
+`fences.deny` (text matching on commands) cannot apply there, and without a sandbox a lane
+shown as `fence: read-only` could write anywhere its user can. The fence is therefore
+enforced by the kernel, through bubblewrap (Debian's `bubblewrap`, `/usr/bin/bwrap`):
+
+- read-only and plan: the whole filesystem mounted read-only (`--ro-bind / /`), a fresh
+  `/dev` and `/proc`, and a private, empty `/tmp` that vanishes with the lane (the cwd is
+  bound back in read-only if it lies under /tmp) — nothing else is writable, not even
+  `$HOME`;
+- workspace-write: the same, plus the lane's cwd bound read-write;
+- full: no sandbox (the person chose no fence).
+
+The sandbox is never optional for a fenced lane: if `bwrap` is missing or cannot create
+its namespaces here, `check_sandbox` raises SandboxUnavailable and the lane does not start
+(laneboard never silently runs a fenced lane unsandboxed).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from laneboard.errors import HarnessError
+
+__all__ = ["SandboxUnavailable", "check_sandbox", "sandbox_argv", "sandboxed"]
+
+#: Fences that get a read-only root; workspace-write adds its cwd.
+_READ_ONLY = frozenset({"read-only", "plan"})
+INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap)"
+
+
+class SandboxUnavailable(HarnessError):
+    """A fenced command lane cannot be sandboxed here, so it is not started."""
+
+
+def sandboxed(fence: str) -> bool:
+    """Whether a command lane with `fence` runs inside the sandbox (all but `full`)."""
+    return fence != "full"
+
+
+def sandbox_argv(fence: str, cwd: str, argv: Sequence[str], *, bwrap: str = "bwrap") -> list[str]:
+    """`argv` wrapped so that it can write only what `fence` allows (see module docstring).
+
+    `cwd` must be absolute: it is bound and entered by path inside the sandbox.
+    """
+    if not sandboxed(fence):
+        return list(argv)
+    if fence not in _READ_ONLY and fence != "workspace-write":
+        raise ValueError(f"unknown fence {fence!r}")
+    cwd = os.path.abspath(cwd)
+    wrap = [
+        bwrap,
+        "--ro-bind", "/", "/",
+        "--dev", "/dev",
+        "--proc", "/proc",
+        "--tmpfs", "/tmp",
+        "--die-with-parent",
+    ]  # fmt: skip
+    # The cwd is bound after the private /tmp, so a lane whose cwd lies under /tmp still
+    # sees it: read-only for read-only lanes, writable for workspace-write.
+    wrap += ["--bind" if fence == "workspace-write" else "--ro-bind", cwd, cwd]
+    wrap += ["--chdir", cwd, "--"]
+    return [*wrap, *argv]
+
+
+def check_sandbox(fence: str, cwd: str, *, lane: str, bwrap: str = "bwrap") -> str | None:
+    """The bwrap path for a fenced lane, after proving it can start a sandbox here.
+
+    Returns None for `full` (no sandbox). Raises SandboxUnavailable naming the lane when
+    bwrap is missing or fails (no user namespaces, a seccomp policy…), with its message.
+    """
+    if not sandboxed(fence):
+        return None
+    path = shutil.which(bwrap)
+    if path is None:
+        raise SandboxUnavailable(
+            f"lane {lane!r}: fence {fence!r} needs the bubblewrap sandbox, and `{bwrap}` is not "
+            f"installed; {INSTALL_HINT} (or give the lane `fence: full`). laneboard will not "
+            "run a fenced command lane unsandboxed"
+        )
+    try:
+        probe = subprocess.run(
+            sandbox_argv(fence, cwd, ["/bin/true"], bwrap=path),
+            capture_output=True, text=True, timeout=15, cwd=cwd, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SandboxUnavailable(
+            f"lane {lane!r}: the bubblewrap sandbox did not start ({exc}); laneboard will not "
+            "run a fenced command lane unsandboxed"
+        ) from exc
+    if probe.returncode != 0:
+        why = (probe.stderr or probe.stdout).strip().splitlines()
+        raise SandboxUnavailable(
+            f"lane {lane!r}: the bubblewrap sandbox did not start "
+            f"({why[-1] if why else f'exit {probe.returncode}'}); enable unprivileged user "
+            "namespaces or run as a user bwrap may use. laneboard will not run a fenced "
+            "command lane unsandboxed"
+        )
+    return path
