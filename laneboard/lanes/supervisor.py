@@ -396,7 +396,8 @@ class Supervisor:
                 rt, "stopped", f"exited with status 0; restart policy {policy.policy} leaves it"
             )
             return
-        self.hub.publish(LaneErrored(rt.id, "exit", f"lane process exited: {detail}".strip()))
+        rt.last_error = f"lane process exited: {detail}".strip()
+        self.hub.publish(LaneErrored(rt.id, "exit", rt.last_error))
         if rt.in_flight is not None and rt.config.fence in ("workspace-write", "full"):
             self._fail(
                 rt,
@@ -481,7 +482,8 @@ class Supervisor:
         """Someone starts the lane on purpose: an earlier stop or failure no longer holds."""
         rt.user_stopped = False
         rt.held_failed = False
-        self._publish(rt, user_stopped=False)
+        rt.last_error = None
+        self._publish(rt, user_stopped=False, last_error=None)
 
     async def _start(self, rt: LaneRuntime) -> None:
         if rt.config.harness != "command" and rt.candidate is None:
@@ -694,7 +696,9 @@ class Supervisor:
                     rt.state, rt.detail = "restarting", pub.detail if pub else ""
                 else:
                     rt.state, rt.detail = "failed", f"exited ({w.dead_status})"
-            elif said in ("ready", "busy", "waiting", "starting"):
+            elif said in ("ready", "busy", "waiting", "starting", "failed"):
+                # a supervisor that gave up on a lane whose window still runs (e.g. one held
+                # by another harness) said so last: every start publishes before it runs
                 rt.state, rt.detail = said, pub.detail if pub else ""
             else:
                 rt.state, rt.detail = "ready", "running in tmux"
