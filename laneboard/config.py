@@ -31,7 +31,9 @@ from pydantic import (
     model_validator,
 )
 
+from laneboard.configfile import read_config_bytes
 from laneboard.errors import ConfigError, ConfigProblem, Location
+from laneboard.linear_regex import UNSUPPORTED_HINT, regex_problem
 from laneboard.yamlsource import Path_, SourceMap, dotted, load_yaml
 
 Tier = Literal["local", "cheap", "orchestrator", "escalation"]
@@ -241,7 +243,8 @@ class MatchSpec(Strict):
     glob: str | None = None
     """The prompt matches this shell-style pattern (`*`, `?`, `[..]`)."""
     regex: str | None = None
-    """The prompt contains a match of this regular expression."""
+    """The prompt contains a match of this regular expression (RE2 syntax: linear time,
+    no backreferences or lookarounds)."""
     case_sensitive: bool = False
     """Matching ignores case unless this is true."""
 
@@ -249,10 +252,9 @@ class MatchSpec(Strict):
     @classmethod
     def _compiles(cls, v: str | None) -> str | None:
         if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"regex is not valid: {e}") from None
+            problem = regex_problem(v)
+            if problem is not None:
+                raise ValueError(f"regex is not valid: {problem} ({UNSUPPORTED_HINT})")
         return v
 
     @model_validator(mode="after")
@@ -423,12 +425,25 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return None
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    """Drop pydantic's internal union/validator tags from an error location."""
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> tuple[str | int, ...]:
+    """Drop pydantic's internal union/validator tags from an error location.
+
+    The location is walked against the loaded data first: a part that is a real key or
+    index there is kept even when it looks like a tag (a key named `"[0]"` or `list`).
+    """
     out: list[str | int] = []
+    current = data
     for part in loc:
-        if isinstance(part, str) and (("[" in part and "]" in part) or part in {"list", "dict"}):
+        real_key = isinstance(current, dict) and isinstance(part, str) and part in current
+        real_index = (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        )
+        if real_key or real_index:
+            current = current[part]
+        elif isinstance(part, str) and (("[" in part and "]" in part) or part in {"list", "dict"}):
             continue
+        else:
+            current = None
         out.append(part)
     return tuple(out)
 
@@ -454,11 +469,14 @@ def _expected_for(err: Any) -> str:
     return kinds.get(err["type"], "")
 
 
-def _problems_from_validation(e: ValidationError, source: SourceMap) -> list[ConfigProblem]:
+def _problems_from_validation(
+    e: ValidationError, source: SourceMap, data: Any = None
+) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     seen: set[tuple[Any, ...]] = set()
     for err in e.errors(include_url=False):
-        loc = _clean_loc(tuple(err["loc"]))
+        loc = _clean_loc(tuple(err["loc"]), data)
+        last = loc[-1] if loc else "(top level)"
         kind = err["type"]
         if (loc, kind) in seen:
             continue
@@ -469,13 +487,13 @@ def _problems_from_validation(e: ValidationError, source: SourceMap) -> list[Con
             parent = loc[:-1]
             model = _model_at(parent)
             allowed = sorted(model.model_fields) if model else []
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            close = difflib.get_close_matches(str(last), allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else ""
-            message = f"unknown key {loc[-1]!r}"
+            message = f"unknown key {last!r}"
             expected = f"one of: {', '.join(allowed)}" if allowed else ""
             location = source.locate(loc, key=True)
         elif kind == "missing":
-            message = f"missing required key {loc[-1]!r}"
+            message = f"missing required key {last!r}"
             location = source.locate(loc[:-1])
         else:
             msg = str(err["msg"])
@@ -609,7 +627,7 @@ def parse_config(raw: bytes, file: str) -> LoadedConfig:
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_problems_from_validation(e, source)) from None
+        raise ConfigError(_problems_from_validation(e, source, data)) from None
     problems = _cross_check(cfg, source)
     if problems:
         raise ConfigError(problems)
@@ -617,17 +635,9 @@ def parse_config(raw: bytes, file: str) -> LoadedConfig:
 
 
 def load_config(path: str | os.PathLike[str]) -> LoadedConfig:
-    """Read and validate one config file."""
+    """Read and validate one config file (a regular file of bounded size, see configfile)."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem("no such file", Location(str(p)))]) from None
-    except IsADirectoryError:
-        raise ConfigError([ConfigProblem("is a directory, not a file", Location(str(p)))]) from None
-    except OSError as e:
-        raise ConfigError([ConfigProblem(f"cannot read: {e.strerror}", Location(str(p)))]) from None
-    return parse_config(raw, str(p))
+    return parse_config(read_config_bytes(p), str(p))
 
 
 DEFAULT_CONFIG_NAME = "default_config.yaml"

@@ -4,15 +4,30 @@ PyYAML's `safe_load` forgets line numbers and lets a duplicated key silently win
 needs both: every config error names file:line:column, and `fence:` written twice is an
 error, not a coin toss. So we compose the node graph ourselves and build plain Python data
 plus a table `{path tuple: Location}` for every key and value.
+
+Composing is guarded too (see `laneboard.configfile` for the limits and why): an alias
+that refers to the node it sits inside is refused where it is written (it would make the
+data infinitely deep), nesting deeper than MAX_DEPTH is refused at the bracket or indent
+that crosses it, and every node's size *after* alias expansion is summed while composing,
+so an alias bomb is refused before anything expands. A mapping key must be a scalar and is
+checked before it is constructed. Strings with an unpaired surrogate escape are refused.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from laneboard.configfile import (
+    MAX_DEPTH,
+    MAX_NODES,
+    join_surrogates,
+    lone_surrogate_problem,
+    position_of,
+)
 from laneboard.errors import ConfigError, ConfigProblem, Location
 
 Path_ = tuple[str | int, ...]
@@ -49,14 +64,87 @@ def _loc(file: str, mark: yaml.Mark | None) -> Location:
 
 
 def dotted(path: Path_) -> str:
-    """`('lanes', 'main', 'fence')` → `lanes.main.fence`; list indexes as `[0]`."""
+    """`('lanes', 'main', 'fence')` → `lanes.main.fence`; list indexes as `[0]`.
+
+    A key that could be read as an index or is blank (`"[0]"`, `""`) is written quoted,
+    `lanes["[0]"]`, so the path names the key the person wrote and nothing else.
+    """
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            key = str(part)
+            if not key or "[" in key or "]" in key or key != key.strip():
+                out += f"[{json.dumps(key, ensure_ascii=False)}]"
+            else:
+                out += ("." if out else "") + key
     return out
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses self-referencing aliases, deep nesting and bombs."""
+
+    def __init__(self, text: str, file: str) -> None:
+        super().__init__(text)
+        self.file = file
+        self._depth = 0
+        self._open_anchors: set[str] = set()
+        self._sizes: dict[int, int] = {}
+
+    def _refuse(self, message: str, mark: Any, hint: str) -> ConfigError:
+        return ConfigError([ConfigProblem(message, _loc(self.file, mark), hint=hint)])
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open_anchors:
+                raise self._refuse(
+                    f"alias *{event.anchor} refers to a node that contains it",
+                    event.start_mark,
+                    "an alias may only repeat a finished node; this one would nest forever",
+                )
+            # An alias node is the anchored node itself; its size is already known.
+            alias = super().compose_node(parent, index)
+            assert alias is not None
+            return alias
+        collection = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        anchor = getattr(event, "anchor", None)
+        if collection:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise self._refuse(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    event.start_mark,
+                    "a real config nests a few levels; check the indentation and brackets",
+                )
+            if anchor:
+                self._open_anchors.add(anchor)
+        try:
+            composed = super().compose_node(parent, index)
+        finally:
+            if collection:
+                self._depth -= 1
+                if anchor:
+                    self._open_anchors.discard(anchor)
+        assert composed is not None
+        node: yaml.Node = composed
+        size = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                size += self._sizes.get(id(key_node), 1) + self._sizes.get(id(value_node), 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                size += self._sizes.get(id(item), 1)
+        if size > MAX_NODES:
+            raise self._refuse(
+                f"the document expands to more than {MAX_NODES} values "
+                "(every use of an alias counts in full)",
+                node.start_mark,
+                "an alias bomb? use fewer nested aliases",
+            )
+        self._sizes[id(node)] = size
+        return node
 
 
 class _Builder:
@@ -73,7 +161,7 @@ class _Builder:
             out: dict[Any, Any] = {}
             first_seen: dict[Any, yaml.Node] = {}
             for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
+                key = self.scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     self.problems.append(
                         ConfigProblem(
@@ -101,7 +189,33 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: Path_) -> Any:
+        """One scalar's value; a value PyYAML cannot make or a lone surrogate is a problem."""
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as e:
+            self.problems.append(
+                ConfigProblem(
+                    f"YAML error: {e.problem}", _loc(self.file, e.problem_mark), dotted(path)
+                )
+            )
+            return None
+        except (ValueError, OverflowError, TypeError) as e:
+            # PyYAML raises plain ValueError for some scalars (e.g. huge timestamps).
+            self.problems.append(
+                ConfigProblem(f"YAML error: {e}", _loc(self.file, node.start_mark), dotted(path))
+            )
+            return None
+        if isinstance(value, str):
+            joined = join_surrogates(value)
+            if joined is None:
+                where = _loc(self.file, node.start_mark)
+                self.problems.append(lone_surrogate_problem(self.file, where, dotted(path)))
+                return None
+            return joined
+        return value
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -126,8 +240,29 @@ def _decode(raw: bytes, file: str) -> str:
 def load_yaml(raw: bytes, file: str) -> tuple[Any, SourceMap]:
     """Parse `raw` into plain data and a SourceMap; raise ConfigError for any YAML problem."""
     text = _decode(raw, file)
+    loader: _GuardedLoader | None = None
+    nodes: list[yaml.Node] = []
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        loader = _GuardedLoader(text, file)  # its Reader checks every character here
+        while len(nodes) < 2 and loader.check_node():
+            got = loader.get_node()
+            if got is not None:
+                nodes.append(got)
+    except yaml.reader.ReaderError as e:
+        # Its message counts characters from the start of the file; say line:column.
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"the file holds a character YAML does not allow: {e.reason}",
+                    position_of(text, e.position, file),
+                    hint="remove control characters (NUL, ESC, ...) from the file",
+                )
+            ]
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            [ConfigProblem("the document is nested too deeply", Location(file))]
+        ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = e.problem or e.context or "invalid YAML"
@@ -142,6 +277,9 @@ def load_yaml(raw: bytes, file: str) -> tuple[Any, SourceMap]:
         ) from None
     except yaml.YAMLError as e:
         raise ConfigError([ConfigProblem(f"YAML error: {e}", Location(file))]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if len(nodes) > 1:
         raise ConfigError(
             [
@@ -152,7 +290,7 @@ def load_yaml(raw: bytes, file: str) -> tuple[Any, SourceMap]:
                 )
             ]
         )
-    if not nodes or nodes[0] is None:
+    if not nodes:
         raise ConfigError(
             [
                 ConfigProblem(

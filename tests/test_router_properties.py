@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import re2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -245,7 +246,10 @@ def naive_first_match(cfg: Config, text: str) -> str | None:
         elif m.glob is not None:
             ok = re.match(fnmatch.translate(m.glob), text, flags) is not None
         else:
-            ok = re.search(m.regex or "", text, flags) is not None
+            # Regex rules run on RE2 (laneboard.linear_regex); the reference does too.
+            options = re2.Options()
+            options.case_sensitive = m.case_sensitive
+            ok = re2.search(m.regex or "", text, options) is not None
         if ok:
             return rule.name
     return None

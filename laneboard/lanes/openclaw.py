@@ -29,6 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from laneboard.configfile import (
+    join_surrogates,
+    json5_depth_problem,
+    lone_surrogate_problem,
+    position_of,
+    read_config_bytes,
+)
 from laneboard.errors import ConfigError, ConfigProblem, Location, ModelRefError
 from laneboard.lanes.preflight import DEFAULT_OLLAMA_URL, Check, describe, is_loopback_url
 from laneboard.lanes.refs import Catalog, CatalogEntry, Resolution, parse_ref, resolve
@@ -298,8 +305,13 @@ def parse_openclaw(text: str, path: str = "openclaw.json") -> OpenClawFile:
     """Parse openclaw.json text (JSON5); raise ConfigError with file:line on bad syntax."""
     import json5
 
+    deep = json5_depth_problem(text, path)
+    if deep is not None:
+        raise ConfigError([deep])
     try:
         data = json5.loads(text, allow_duplicate_keys=False)
+    except RecursionError:  # the depth scan should have caught it; never a traceback
+        raise ConfigError([ConfigProblem("nested too deeply", Location(path))]) from None
     except ValueError as e:
         message = str(e)
         m = re.match(r"<string>:(\d+) (.*?)(?: at column (\d+))?$", message)
@@ -313,20 +325,58 @@ def parse_openclaw(text: str, path: str = "openclaw.json") -> OpenClawFile:
         ) from None
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem("the top level must be an object", Location(path, 1))])
+    data = _join_surrogates(data, text, path)
     agents = agent_models(data)
     catalog, policy = _catalog(data)
     return OpenClawFile(path, data, catalog, tuple(agents), _providers(data, agents), policy)
 
 
+#: An escaped UTF-16 surrogate that is not half of a pair (`\\ud800` alone).
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _join_surrogates(value: Any, text: str, path: str, where: str = "") -> Any:
+    """`value` with escaped surrogate pairs joined (json5 leaves them as two halves);
+    ConfigError at the escape when a lone surrogate remains (it cannot be encoded)."""
+    if isinstance(value, str):
+        joined = join_surrogates(value)
+        if joined is None:
+            m = _LONE_SURROGATE.search(text)
+            loc = position_of(text, m.start(), path) if m else Location(path)
+            raise ConfigError([lone_surrogate_problem(path, loc, where)])
+        return joined
+    if isinstance(value, dict):
+        return {
+            _join_surrogates(k, text, path, where): _join_surrogates(
+                v, text, path, f"{where}.{k}" if where else str(k)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_join_surrogates(v, text, path, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
 def load_openclaw(path: str | Path) -> OpenClawFile:
-    """Read and parse an openclaw.json file."""
+    """Read and parse an openclaw.json file (a regular file of bounded size, see configfile)."""
     p = Path(path)
+    raw = read_config_bytes(p)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem("no such file", Location(str(p)))]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([ConfigProblem(f"cannot read: {e}", Location(str(p)))]) from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        before = raw[: e.start].decode("utf-8", "replace")
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    f"the file is not valid UTF-8 (byte 0x{raw[e.start]:02x})",
+                    position_of(before, len(before), str(p)),
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
     return parse_openclaw(text, str(p))
 
 

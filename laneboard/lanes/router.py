@@ -23,8 +23,10 @@ The order, first hit wins:
 3. **Rules in order** — exact, prefix, glob, regex; case-insensitive unless the rule says
    `case_sensitive: true`. Rules see the prompt with surrounding whitespace stripped (a
    trailing newline from stdin must not defeat an `exact:` rule). Exact and prefix compare
-   `str.casefold()`ed text; glob and regex use `re.IGNORECASE`. Globs match the whole
-   prompt, regexes anywhere in it.
+   `str.casefold()`ed text; glob and regex ignore case the engines' way. Globs match the
+   whole prompt, regexes anywhere in it. Regexes run on RE2 (`laneboard.linear_regex`):
+   time linear in the prompt whatever the pattern, so no rule can hang a keystroke;
+   patterns RE2 cannot run that way (backreferences, lookarounds) fail `config check`.
 4. **Default**: `routing.default`, or the first lane when there is no routing section.
 
 Untrusted input (mail, web pages, chats) is then admitted only to a lane whose `input` is
@@ -54,12 +56,14 @@ import difflib
 import fnmatch
 import importlib
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from laneboard.config import TIER_ORDER, Config, LoadedConfig
 from laneboard.errors import LaneboardError, RouteRefused
+from laneboard.linear_regex import compile_search
 
 __all__ = ["RouteDecision", "RouteRefused", "Router", "parse_at_lane"]
 
@@ -293,10 +297,20 @@ def _best(cands: list[frozenset[str]]) -> frozenset[str] | None:
 
 
 def _trigger(pattern: str, flags: int) -> frozenset[str] | None:
-    """Folded literals at least one of which any match of `pattern` contains, or None."""
+    """Folded literals at least one of which any match of `pattern` contains, or None.
+
+    Regex rules run on RE2 but are parsed here by Python's parser. Where the two read the
+    same text differently, Python's reading must never demand a literal that RE2 does not:
+    the one such construct is a POSIX class (`[[:alpha:]]`, a set plus a `]` to Python),
+    so a pattern with one gets no trigger. Python failing to parse is no trigger either.
+    """
+    if "[:" in pattern:
+        return None
     try:
         parser = importlib.import_module("re._parser")
-        parsed = parser.parse(pattern, flags)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FutureWarning for nested sets, to stderr
+            parsed = parser.parse(pattern, flags)
         best = _best(_required(list(parsed)))
     except Exception:  # an unexpected parse shape only costs the optimisation
         return None
@@ -412,8 +426,8 @@ class Router:
                 else:
                     assert m.regex is not None
                     source = m.regex
-                    compiled = re.compile(source, flags)
-                    test = compiled.search
+                    # RE2, not `re`: a rule like `(a+)+$` must not hang a keystroke.
+                    test = compile_search(source, ignore_case=ci)
                     why = f"the prompt matches the regex /{m.regex}/{how}"
                 scans.append(_ScanRule(i, test, _trigger(source, flags)))
             self._rules.append(_Rule(rule.name, rule.lane, f"{why} (rule {rule.name!r})"))
