@@ -95,6 +95,9 @@ def _parser() -> Parser:
 
 def parse(text: str) -> Script:
     """All simple commands of `text` (nested ones included), in source order."""
+    # bash drops `\<newline>` before splitting words (`rm -r\<newline>f` is `rm -rf`);
+    # doing it first also inside quotes only ever joins more text, biased to deny.
+    text = text.replace("\\\n", "")
     tree = _parser().parse(text.encode("utf-8", "surrogatepass"))
     script = Script()
     stack: list[Node] = [tree.root_node]
