@@ -69,7 +69,7 @@ def test_json(
     p = run(["route", *args, "--json"], tmp_path)
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
-    assert list(doc) == ["lane", "rule", "reason", "fence", "escalate", "triage"]
+    assert list(doc) == ["lane", "rule", "reason", "fence", "escalate", "triage", "deny", "enforced_by"]
     assert (doc["lane"], doc["rule"], doc["fence"], doc["escalate"], doc["triage"]) == (
         lane,
         rule,
@@ -83,7 +83,8 @@ def test_json(
 def test_human_output(tmp_path: Path) -> None:
     p = run(["route", "@helper read this", "--untrusted"], tmp_path)
     assert p.returncode == 0, p.stderr
-    first, reason, flags = p.stdout.splitlines()
+    first, reason, flags, held = p.stdout.splitlines()
+    assert held.strip().startswith("fence workspace-write · deny: ")
     assert first.startswith("main") and "untrusted" in first
     assert "@helper was asked for" in reason and "local tier" in reason
     assert "fence workspace-write" in flags and "triage first" in flags

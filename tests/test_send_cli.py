@@ -43,7 +43,7 @@ HOLDING_REPL = textwrap.dedent(
     """
 )
 
-JSON_KEYS = {"lane", "state", "reply", "usage", "elapsed_s", "error", "model"}
+JSON_KEYS = {"lane", "state", "reply", "usage", "elapsed_s", "error", "model", "fence", "deny"}
 
 
 def laneboard(
@@ -103,6 +103,8 @@ lanes:
     harness: command
     command: [{sys.executable}, -u, {tmp_path / 'repl.py'}, {release}]
     ready: "READY>\\\\s*$"
+    fence: workspace-write  # it deletes its release file (a read-only lane cannot)
+    cwd: {tmp_path}
 """
     )
     assert lane_pids(tmux_socket) == []  # nothing runs yet

@@ -90,6 +90,11 @@ def check(ctx: click.Context, file: str | None, as_json: bool) -> None:
             f"  lane {lane_id:<10} {lane.role:<12} {lane.harness:<11} {model:<28} "
             f"fence={lane.fence} input={lane.input}"
         )
+        if lane.harness == "command":
+            from laneboard.lanes.preflight import COMMAND_DENY_NOTE
+
+            held = "nothing holds it (fence full)" if lane.fence == "full" else "bubblewrap"
+            click.echo(f"    {COMMAND_DENY_NOTE}: {held}")
 
 
 @config.command()

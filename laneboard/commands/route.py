@@ -12,7 +12,7 @@ import click
 from laneboard.commands._common import chosen_config, config_option, emit_json, read_prompt
 
 #: The keys of `--json` output, in order.
-JSON_KEYS = ("lane", "rule", "reason", "fence", "escalate", "triage")
+JSON_KEYS = ("lane", "rule", "reason", "fence", "escalate", "triage", "deny", "enforced_by")
 
 
 @click.command(name="route")
@@ -38,14 +38,16 @@ def route(
     An `@lane` prefix names the lane; rules, per-tool routing and the untrusted-input
     fence decide the rest. Nothing is sent and no lane is started.
     """
+    from laneboard.lanes.fences import fence_summary
     from laneboard.lanes.loading import load
     from laneboard.lanes.router import Router
 
     text = read_prompt(prompt)
     loaded = load(chosen_config(config_path))
     decision = Router(loaded.config).route(text, untrusted=untrusted, tool=tool)
+    held = fence_summary(loaded.config, decision.lane)
     if as_json:
-        doc = decision.as_dict()
+        doc = {**decision.as_dict(), "deny": held["deny"], "enforced_by": held["enforced_by"]}
         emit_json({key: doc[key] for key in JSON_KEYS})
         return
     flags = [f"fence {decision.fence}"]
@@ -56,3 +58,11 @@ def route(
     click.echo(f"{decision.lane}  (rule: {decision.rule})")
     click.echo(f"  {decision.reason}")
     click.echo(f"  {' · '.join(flags)}")
+    click.echo(f"  {deny_line(held)}")
+
+
+def deny_line(held: dict[str, object]) -> str:
+    """`fence X · deny: a, b · enforced by …` for a human reader (route and send)."""
+    deny = held["deny"]
+    entries = ", ".join(str(d) for d in deny) if isinstance(deny, list) and deny else "none"
+    return f"fence {held['fence']} · deny: {entries} · enforced by {held['enforced_by']}"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from laneboard.commands._common import config_option, emit_json, load_config_for, read_prompt, run
+
+if TYPE_CHECKING:
+    from laneboard.lanes.router import RouteDecision
+    from laneboard.lanes.supervisor import Supervisor
 
 
 @click.command()
@@ -15,12 +20,22 @@ from laneboard.commands._common import config_option, emit_json, load_config_for
 @click.option("--wait", is_flag=True, help="Wait for the turn to end and print the reply.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait.")
+@click.option(
+    "--untrusted",
+    is_flag=True,
+    help="PROMPT is mail/web text: only a lane with `input: untrusted` on an orchestrator-tier "
+    "chain takes it, after triage when routing.triage is set (waits for the turn).",
+)
 @config_option
-def send(lane: str, prompt: str, wait: bool, as_json: bool, timeout: float, config_path: str | None) -> None:
+def send(
+    lane: str, prompt: str, wait: bool, as_json: bool, timeout: float, untrusted: bool,
+    config_path: str | None,
+) -> None:  # fmt: skip
     """Send PROMPT (`-` reads stdin) to LANE.
 
     The lane is started (or adopted from tmux) if needed and keeps running afterwards.
-    Exit 0 when the turn completed, 1 when it failed or timed out.
+    Exit 0 when the turn completed (or triage said SKIP for --untrusted text), 1 when it
+    failed or timed out, or when LANE may not take untrusted text — the cockpit's gate.
     """
     from laneboard.errors import UsageError
     from laneboard.lanes.supervisor import Supervisor
@@ -29,11 +44,27 @@ def send(lane: str, prompt: str, wait: bool, as_json: bool, timeout: float, conf
     if lane not in loaded.config.lanes:
         raise UsageError(f"no lane named {lane!r} (lanes: {', '.join(loaded.config.lanes)})")
     text = read_prompt(prompt)
+    decision = None
+    if untrusted:
+        # The cockpit's gate (Router): refused before any lane starts, never rerouted —
+        # the person named this lane. Triage and delivery then go through the same
+        # `dispatch` the cockpit's prompt bar uses.
+        from laneboard.lanes.router import Router
+
+        decision = Router(loaded.config).to_lane(lane, text, untrusted=True)
+    from laneboard.commands.route import deny_line
+    from laneboard.lanes.fences import fence_summary
+
+    held = fence_summary(loaded.config, lane)
+    if not as_json:  # before the turn: what holds this lane, on stderr (stdout is the reply)
+        click.echo(f"{lane}: {deny_line(held)}", err=True)
 
     async def go() -> dict[str, object]:
         sup = Supervisor(loaded)
         started = time.monotonic()
         try:
+            if decision is not None:
+                return await _send_untrusted(sup, decision, timeout, started)
             if wait or sup.lanes[lane].is_exec:
                 result = await sup.send(lane, text, timeout=timeout)
                 return {
@@ -58,14 +89,39 @@ def send(lane: str, prompt: str, wait: bool, as_json: bool, timeout: float, conf
         finally:
             await sup.close()
 
-    doc = run(go())
+    doc = {"untrusted": untrusted, "triage": None, **run(go()), "fence": held["fence"], "deny": held["deny"]}
     if as_json:
         emit_json(doc)
     elif doc["reply"] is not None:
         click.echo(str(doc["reply"]))
+    elif doc["state"] == "skipped":
+        click.echo(f"triage said SKIP: nothing was sent to {lane}", err=True)
     elif doc["state"] == "delivered":
         click.echo(f"sent to {lane} (the lane keeps working; `laneboard send --wait` waits)", err=True)
     if doc["error"]:
         click.echo(f"laneboard: {lane}: {doc['error']}", err=True)
-    if doc["state"] not in ("done", "delivered"):
+    if doc["state"] not in ("done", "delivered", "skipped"):
         raise SystemExit(1)
+
+
+async def _send_untrusted(
+    sup: Supervisor, decision: RouteDecision, timeout: float, started: float
+) -> dict[str, object]:
+    """Triage (when configured) and the turn, as the cockpit runs them; waits for the end."""
+    from laneboard.lanes.dispatch import dispatch
+
+    done = await dispatch(sup, decision, timeout=timeout)
+    triage = None
+    if done.triage is not None:
+        triage = {**done.triage.verdict.as_dict(), "lane": done.triage.lane}
+    result = done.result
+    return {
+        "lane": decision.lane,
+        "state": result.state if result is not None else "skipped",
+        "reply": result.reply if result is not None else None,
+        "error": result.error if result is not None else None,
+        "model": result.model if result is not None else None,
+        "usage": result.usage.as_dict() if result is not None else None,
+        "elapsed_s": round(time.monotonic() - started, 3),
+        "triage": triage,
+    }

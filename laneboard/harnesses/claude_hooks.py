@@ -63,6 +63,12 @@ def decide(event: Mapping[str, object], deny: Iterable[str]) -> str | None:
         command = tool_input.get("command") if isinstance(tool_input, Mapping) else None
         if not isinstance(command, str):
             return "laneboard: a Bash call without a command string is refused"
+        judge = getattr(matcher, "judge", None)  # the parser-based matcher's whole verdict
+        if callable(judge):
+            verdict = judge(command)
+            if getattr(verdict, "denied", False) or getattr(verdict, "undecidable", False):
+                reason = str(getattr(verdict, "reason", "") or "fences.deny applies")
+                return f"laneboard refused this command: {reason}; it was not run"
         hit = matcher.match(command)
         if hit is not None:
             return (

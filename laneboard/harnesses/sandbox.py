@@ -63,8 +63,22 @@ def sandbox_argv(fence: str, cwd: str, argv: Sequence[str], *, bwrap: str = "bwr
     # The cwd is bound after the private /tmp, so a lane whose cwd lies under /tmp still
     # sees it: read-only for read-only lanes, writable for workspace-write.
     wrap += ["--bind" if fence == "workspace-write" else "--ro-bind", cwd, cwd]
+    # Files the command line names under /tmp (a script, its input) stay visible, read-only.
+    for path in _under_tmp(argv, cwd):
+        wrap += ["--ro-bind", path, path]
     wrap += ["--chdir", cwd, "--"]
     return [*wrap, *argv]
+
+
+def _under_tmp(argv: Sequence[str], cwd: str) -> list[str]:
+    """Existing absolute paths in `argv` below /tmp and outside `cwd`, in order, once."""
+    found: list[str] = []
+    for word in argv:
+        path = os.path.normpath(word) if word.startswith("/tmp/") else ""
+        inside_cwd = path == cwd or path.startswith(cwd.rstrip("/") + "/")
+        if path and not inside_cwd and os.path.exists(path) and path not in found:
+            found.append(path)
+    return found
 
 
 def check_sandbox(fence: str, cwd: str, *, lane: str, bwrap: str = "bwrap") -> str | None:

@@ -25,6 +25,12 @@ read-only: the route decision's fence is always the chosen lane's configured fen
 nothing in a prompt can widen it. Words in a prompt are data — possibly untrusted data —
 while the fence is configuration the person wrote. If a prompt needs writes, route it to
 a writable lane (a rule, or `@coder`); the router never upgrades a fence to fit the ask.
+
+**What holds a lane's fence** (`fence_summary`, shown by `route` and `send`): Codex lanes —
+`--sandbox` plus `fences.deny` compiled into Codex's execpolicy rules; Claude Code lanes —
+the permission flags plus laneboard's PreToolUse hook; command lanes — a bubblewrap
+sandbox, and no deny entries, because the deny list cannot apply inside an arbitrary
+program; lanes without tools (Ollama) run nothing, so no deny entry has anything to hold.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from laneboard.config import FENCE_ORDER, WRITABLE_FENCES
+from laneboard.config import FENCE_ORDER, WRITABLE_FENCES, Config
 from laneboard.harnesses.deny import DenyHit, DenyMatcher, claude_bash_rules
 
 __all__ = [
@@ -42,6 +48,7 @@ __all__ = [
     "claude_bash_rules",
     "claude_permission_args",
     "codex_sandbox",
+    "fence_summary",
     "is_writable",
 ]
 
@@ -97,3 +104,29 @@ def claude_permission_args(fence: str, deny: Iterable[str] = ()) -> list[str]:
     if disallowed:
         args += ["--disallowed-tools", *disallowed]
     return args
+
+
+#: How each harness holds a fence and the deny list (what `route`/`send` report).
+_ENFORCED_BY = {
+    "codex": "codex --sandbox {sandbox} + execpolicy rules from fences.deny",
+    "claude-code": "claude permission flags + laneboard's PreToolUse hook",
+    "command": "bubblewrap sandbox (fences.deny cannot apply inside an arbitrary program)",
+}
+
+
+def fence_summary(cfg: Config, lane_id: str) -> dict[str, object]:
+    """`{"fence", "deny", "enforced_by"}` for `lane_id`: the fence, the `fences.deny` entries
+    that apply to it, and what enforces them — so a person sees what holds before sending."""
+    lane = cfg.lanes[lane_id]
+    fence = str(lane.fence)
+    deny = list(cfg.fences.deny)
+    harness = str(lane.harness)
+    if harness == "command":
+        enforced = "nothing (fence full: no sandbox)" if fence == "full" else _ENFORCED_BY[harness]
+        deny = []
+    elif harness in _ENFORCED_BY:
+        enforced = _ENFORCED_BY[harness].format(sandbox=codex_sandbox(fence))
+    else:
+        enforced = f"{harness} lanes run no tools: nothing to deny"
+        deny = []
+    return {"fence": fence, "deny": deny, "enforced_by": enforced}

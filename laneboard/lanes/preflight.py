@@ -444,6 +444,60 @@ def check_policy(cfg: Config) -> list[Check]:
     return out
 
 
+#: What preflight and `config check` say about a command lane's fence, plainly.
+COMMAND_DENY_NOTE = (
+    "fences.deny cannot apply inside an arbitrary program; the sandbox enforces the fence"
+)
+
+
+def check_command_sandbox(cfg: Config) -> list[Check]:
+    """Command lanes: the deny list cannot reach inside them, so say what holds the fence.
+
+    A fenced command lane runs inside bubblewrap (`harnesses.sandbox`) and is refused at
+    start without it; `full` runs unsandboxed. Saying so here keeps preflight from implying
+    a protection (the deny list) that the lane does not have.
+    """
+    import shutil
+
+    out: list[Check] = []
+    bwrap = shutil.which("bwrap")
+    for lane_id, lane in cfg.lanes.items():
+        if lane.harness != "command":
+            continue
+        subject = f"lane {lane_id}"
+        if lane.fence == "full":
+            out.append(
+                Check(
+                    "policy.command-sandbox", "warn", subject,
+                    "fence full: no sandbox, and fences.deny cannot apply inside an arbitrary "
+                    "program — nothing limits what this lane does",
+                    f"set `lanes.{lane_id}.fence: workspace-write` (or read-only) to run it "
+                    "in the bubblewrap sandbox",
+                )
+            )
+        elif bwrap is None:
+            out.append(
+                Check(
+                    "policy.command-sandbox", "fail", subject,
+                    f"fence {lane.fence} needs the bubblewrap sandbox and `bwrap` is not "
+                    f"installed: the lane will not start ({COMMAND_DENY_NOTE})",
+                    "install bubblewrap (apt-get install bubblewrap)",
+                )
+            )
+        else:
+            writable = "its cwd and a private /tmp" if lane.fence == "workspace-write" else (
+                "only a private /tmp"
+            )
+            out.append(
+                Check(
+                    "policy.command-sandbox", "ok", subject,
+                    f"{COMMAND_DENY_NOTE} (bubblewrap, fence {lane.fence}: {writable} "
+                    "writable)",
+                )
+            )
+    return out
+
+
 def check_ollama_loopback(cfg: Config) -> list[Check]:
     """Static half of ollama.loopback: the configured base_url must be loopback."""
     out: list[Check] = []
@@ -465,7 +519,12 @@ def check_ollama_loopback(cfg: Config) -> list[Check]:
 def static_checks(loaded: LoadedConfig) -> list[Check]:
     """Every check that needs only the config."""
     cfg = loaded.config
-    return check_models(loaded) + check_policy(cfg) + check_ollama_loopback(cfg)
+    return (
+        check_models(loaded)
+        + check_policy(cfg)
+        + check_command_sandbox(cfg)
+        + check_ollama_loopback(cfg)
+    )
 
 
 # ---------------------------------------------------------------- running

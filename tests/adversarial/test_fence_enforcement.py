@@ -257,9 +257,9 @@ async def test_real_claude_hook_refuses_a_denied_command(
     result = await h.send("make the canary", timeout=120)
     assert (workdir / "control.txt").exists(), result
     assert not (workdir / "canary.txt").exists(), result
-    assert "laneboard fences.deny forbids 'touch canary.txt'" in json.dumps(
-        standin.calls()[-1].body
-    )
+    body = json.dumps(standin.calls()[-1].body)
+    assert re.search(r"laneboard (fences\.deny forbids|refused this command)", body), body
+    assert "'touch canary.txt'" in body
     settings = tmp_path / "state" / "coder" / "settings.json"
     assert settings.stat().st_mode & 0o077 == 0
     assert "Bash(touch:*)" in (tmp_path / "claude-config" / "settings.json").read_text()
@@ -366,3 +366,71 @@ def test_failing_bwrap_refuses_a_fenced_lane(tmp_path: Path) -> None:
     fake.chmod(0o755)
     with pytest.raises(SandboxUnavailable, match="No permissions to creating new namespace"):
         check_sandbox("workspace-write", str(tmp_path), lane="sh", bwrap=str(fake))
+
+
+# ------------------------------------------------------- what preflight and route say
+
+FENCE_CONFIG = """\
+version: 1
+lanes:
+  sh: {role: helper, harness: command, command: sh, fence: read-only}
+  wild: {role: helper, harness: command, command: sh, fence: full}
+fences:
+  deny: ["rm -rf /", "DELETE /api/*"]
+routing:
+  default: sh
+"""
+
+
+def _laneboard(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "laneboard", "--config", str(config), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_config_check_and_preflight_say_the_deny_list_cannot_reach_a_command_lane(
+    tmp_path: Path,
+) -> None:
+    """A `command` lane shown as `fence: read-only` must not imply that fences.deny
+    protects it: both `config check` and preflight say the sandbox holds the fence, and
+    a `full` command lane is a warning."""
+    from laneboard.lanes.preflight import COMMAND_DENY_NOTE
+
+    cfg = tmp_path / "laneboard.yaml"
+    cfg.write_text(FENCE_CONFIG)
+    out = _laneboard("config", "check", config=cfg)
+    assert out.returncode == 0, out.stderr
+    assert f"{COMMAND_DENY_NOTE}: bubblewrap" in out.stdout
+    assert f"{COMMAND_DENY_NOTE}: nothing holds it (fence full)" in out.stdout
+    pre = _laneboard("preflight", "--json", "--offline", config=cfg)
+    checks = [c for c in json.loads(pre.stdout)["checks"] if c["id"] == "policy.command-sandbox"]
+    by_lane = {c["subject"]: c for c in checks}
+    assert by_lane["lane sh"]["status"] == "ok"
+    assert COMMAND_DENY_NOTE in by_lane["lane sh"]["message"]
+    assert by_lane["lane wild"]["status"] == "warn" and by_lane["lane wild"]["fix"]
+
+
+def test_route_says_which_fence_and_deny_entries_hold_the_chosen_lane(tmp_path: Path) -> None:
+    cfg = tmp_path / "laneboard.yaml"
+    cfg.write_text(
+        FENCE_CONFIG.replace(
+            "  wild:", "  coder: {role: coder, harness: codex, fence: workspace-write}\n  wild:"
+        ).replace("routing:\n  default: sh", "routing:\n  default: coder")
+        + "models:\n  openai-codex/gpt-5.5: {alias: gpt55, tier: orchestrator}\n"
+        + "providers:\n  openai-codex: {harness: codex}\n"
+        + "defaults:\n  provider: openai-codex\n  model: {primary: gpt55}\n"
+    )
+    out = _laneboard("route", "refactor the parser", "--json", config=cfg)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["lane"] == "coder" and doc["fence"] == "workspace-write"
+    assert doc["deny"] == ["rm -rf /", "DELETE /api/*"]
+    assert "execpolicy" in doc["enforced_by"]
+    out = _laneboard("route", "@sh list files", "--json", config=cfg)
+    doc = json.loads(out.stdout)
+    assert doc["lane"] == "sh" and doc["deny"] == [] and "bubblewrap" in doc["enforced_by"]
+    human = _laneboard("route", "@sh list files", config=cfg)
+    assert "fence read-only · deny: none · enforced by bubblewrap" in human.stdout
