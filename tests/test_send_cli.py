@@ -43,7 +43,10 @@ HOLDING_REPL = textwrap.dedent(
     """
 )
 
-JSON_KEYS = {"lane", "state", "reply", "usage", "elapsed_s", "error", "model", "fence", "deny"}
+JSON_KEYS = {
+    "lane", "state", "reply", "usage", "elapsed_s", "error", "model", "fence", "deny",
+    "untrusted", "triage",
+}  # fmt: skip
 
 
 def laneboard(
