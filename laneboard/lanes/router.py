@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from laneboard.config import TIER_ORDER, Config, LoadedConfig
-from laneboard.errors import LaneboardError, RouteRefused
+from laneboard.errors import LaneboardError, LaneError, RouteRefused
 from laneboard.linear_regex import compile_search
 
 __all__ = ["RouteDecision", "RouteRefused", "Router", "parse_at_lane"]
@@ -530,6 +530,29 @@ class Router:
             if len(self._hints) < 256:
                 self._hints[name] = hint
         return hint
+
+    def to_lane(self, lane_id: str, prompt: str, *, untrusted: bool = False) -> RouteDecision:
+        """The decision for a prompt sent to a lane someone named (`laneboard send LANE`).
+
+        The same untrusted-input gate as `route`, without the reroute: the person chose the
+        lane, so a lane that may not take untrusted text refuses (RouteRefused, naming the
+        lanes that may) rather than the text quietly going somewhere else.
+        """
+        lane = self._lanes.get(lane_id)
+        if lane is None:
+            raise LaneError(f"no lane named {lane_id!r} (lanes: {', '.join(self._lanes)})")
+        if untrusted and lane.why_not_untrusted:
+            takers = [i for i, facts in self._lanes.items() if not facts.why_not_untrusted]
+            where = (
+                f"lanes that may: {', '.join(takers)}"
+                if takers
+                else "no lane may: give one `input: untrusted` and an orchestrator-tier chain"
+            )
+            raise RouteRefused(
+                f"untrusted input refused: it may not go to {lane_id!r}: "
+                f"{lane.why_not_untrusted} ({where})"
+            )
+        return self._decide(lane, "send", f"the command names lane {lane_id!r}", prompt, untrusted)
 
     def lane_takes_untrusted(self, lane_id: str) -> bool:
         """Whether untrusted text may go to this lane (trusted-input or sub-orchestrator: no)."""
