@@ -106,10 +106,36 @@ def schema() -> None:
 
 
 @config.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.pass_context
-def path(ctx: click.Context) -> None:
-    """Say which config file is in effect, and why."""
-    from laneboard.config import discover_config
+def path(ctx: click.Context, as_json: bool) -> None:
+    """Print the absolute path of the config file in effect, and why it is that one.
+
+    The shipped default is printed as the real file inside the installed package (copy it
+    to start your own), not as a placeholder. A file named by --config or $LANEBOARD_CONFIG
+    that is not there is an error (exit 2): laneboard would refuse to start on it too.
+    """
+    from pathlib import Path
+
+    from laneboard.config import DEFAULT_CONFIG_NAME, discover_config
+    from laneboard.errors import ConfigError, ConfigProblem, Location
 
     src = discover_config(_config_option(ctx, None))
-    click.echo(f"{src.display}\t({src.reason})")
+    if src.path is None:
+        from importlib import resources
+
+        actual = str(resources.files("laneboard").joinpath(DEFAULT_CONFIG_NAME))
+    else:
+        where = Path(src.path).expanduser()
+        if not where.is_file():
+            what = "no such file" if not where.exists() else "not a regular file"
+            raise ConfigError(
+                [ConfigProblem(f"{what} (named by {src.reason})", Location(src.path))]
+            )
+        actual = str(where.resolve())
+    if as_json:
+        click.echo(
+            json.dumps({"path": actual, "reason": src.reason, "shipped": src.path is None})
+        )
+        return
+    click.echo(f"{actual}\t({src.reason})")
