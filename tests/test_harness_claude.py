@@ -318,8 +318,9 @@ async def test_a_denied_request_in_a_permission_dialog_is_refused(
     standin: StandinServer, relay: TmuxRelay, workdir: Path, tmp_path: Path
 ) -> None:
     """The incident: a writable lane's model calls `DELETE /api/index`. Claude Code asks
-    for permission (curl is not read-only); laneboard reads the command on the dialog,
-    matches `DELETE /api/*` and refuses it. The request never reaches the endpoint."""
+    for permission (curl is not read-only) — or, first, laneboard's PreToolUse hook sees
+    the call; either way the command is matched against `DELETE /api/*` and refused
+    (one `fence` event). The request never reaches the endpoint."""
     command = f"curl -s -X DELETE {standin.url}/api/index"
     standin.script(
         Reply.tool_call("Bash", {"command": command, "description": "Drop the index"}),
@@ -328,7 +329,7 @@ async def test_a_denied_request_in_a_permission_dialog_is_refused(
     spec = make_spec(
         standin.url, workdir, tmp_path, fence="workspace-write", deny=("DELETE /api/*",)
     )
-    h = ClaudeCodeHarness(spec, relay=relay, session="test")
+    h = ClaudeCodeHarness(spec, relay=relay, session="test", state_dir=tmp_path / "state")
     events: list[HarnessEvent] = []
     try:
         await h.start()
@@ -340,7 +341,7 @@ async def test_a_denied_request_in_a_permission_dialog_is_refused(
     fence = [e for e in events if isinstance(e, ErrorRaised) and e.kind == "fence"]
     assert len(fence) == 1, events
     assert "'DELETE /api/*'" in fence[0].message and "/api/index" in fence[0].message
-    assert result.state == "interrupted"
+    assert result.state in ("interrupted", "done")  # a dialog ends the turn; the hook does not
     assert not [r for r in standin.requests if r.method == "DELETE"]
 
 

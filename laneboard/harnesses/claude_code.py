@@ -335,6 +335,8 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         if tail.path is None or not tail.path.exists():
             tail.path = self.transcript
         for rec in tail.read_new():
+            for refusal in claude_hooks.hook_refusals(rec):
+                self.hub.publish(ErrorRaised(self.spec.lane, "fence", refusal))
             before = len(turn.texts)
             turn.add(rec)
             for text in turn.texts[before:]:

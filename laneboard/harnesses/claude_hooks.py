@@ -31,7 +31,14 @@ from pathlib import Path
 
 from laneboard.harnesses.deny import DenyMatcher
 
-__all__ = ["HOOK_TIMEOUT_S", "decide", "settings_args", "settings_doc", "write_private"]
+__all__ = [
+    "HOOK_TIMEOUT_S",
+    "decide",
+    "hook_refusals",
+    "settings_args",
+    "settings_doc",
+    "write_private",
+]
 
 #: Seconds Claude Code waits for the hook (a hook that hangs must not stall the lane).
 HOOK_TIMEOUT_S = 30
@@ -155,3 +162,28 @@ def read_deny_file(path: Path) -> list[str]:
     if not isinstance(deny, list) or not all(isinstance(d, str) for d in deny):
         raise ValueError(f"{path}: field 'deny' must be a list of strings")
     return deny
+
+
+#: The start of every refusal `decide` writes (what `hook_refusals` looks for).
+_REFUSAL = re.compile(r"laneboard (?:fences\.deny forbids|refused this command)")
+
+
+def hook_refusals(record: Mapping[str, object]) -> list[str]:
+    """The hook's refusals in one transcript record (tool_result blocks carrying them), so
+    the harness can raise the same `fence` event a refused dialog raises."""
+    message = record.get("message")
+    content = message.get("content") if isinstance(message, Mapping) else None
+    found: list[str] = []
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, Mapping) or block.get("type") != "tool_result":
+            continue
+        inner = block.get("content")
+        texts = (
+            [inner]
+            if isinstance(inner, str)
+            else [str(b.get("text", "")) for b in inner or [] if isinstance(b, Mapping)]
+            if isinstance(inner, list)
+            else []
+        )
+        found += [t.strip() for t in texts if _REFUSAL.search(t)]
+    return found
