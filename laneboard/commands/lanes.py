@@ -1,4 +1,4 @@
-"""`laneboard lanes status|start|stop|restart` and `laneboard up --headless`."""
+"""`laneboard lanes status|start|stop|restart|model` and `laneboard up --headless`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from laneboard.commands._common import config_option, emit_json, load_config_for
 
 if TYPE_CHECKING:
     from laneboard.config import LoadedConfig
+    from laneboard.lanes.supervisor import Supervisor
 
 
 @click.group(invoke_without_command=True)
@@ -59,8 +60,9 @@ def _lane_action(name: str, doc: str) -> click.Command:
     @click.command(name=name, help=doc)
     @click.argument("lane", required=False)
     @click.option("--all", "all_", is_flag=True, help="Every lane.")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
     @config_option
-    def _cmd(lane: str | None, all_: bool, config_path: str | None = None) -> None:
+    def _cmd(lane: str | None, all_: bool, as_json: bool, config_path: str | None = None) -> None:
         from laneboard.errors import UsageError
         from laneboard.lanes.supervisor import Supervisor
 
@@ -69,11 +71,12 @@ def _lane_action(name: str, doc: str) -> click.Command:
             raise UsageError(f"name a lane or pass --all (lanes: {', '.join(loaded.config.lanes)})")
         ids = list(loaded.config.lanes) if all_ else [lane or ""]
 
-        async def go() -> None:
+        async def go() -> list[dict[str, object]]:
             sup = Supervisor(loaded)
             try:
                 for lane_id in ids:
                     sup.lane(lane_id)  # unknown lane → LaneError before anything happens
+                rows: list[dict[str, object]] = []
                 for lane_id in ids:
                     if name == "start":
                         await sup.start_lane(lane_id, by_user=True)
@@ -82,14 +85,19 @@ def _lane_action(name: str, doc: str) -> click.Command:
                     else:
                         await sup.restart_lane(lane_id)
                     rt = sup.lanes[lane_id]
-                    click.echo(f"{lane_id}: {rt.state}{' — ' + rt.detail if rt.detail else ''}")
-                failed = [i for i in ids if sup.lanes[i].state == "failed"]
+                    # the row as `lanes status --json` shows it, taken right after the action
+                    rows.append(rt.status())
+                    if not as_json:
+                        click.echo(f"{lane_id}: {rt.state}{' — ' + rt.detail if rt.detail else ''}")
+                return rows
             finally:
                 await sup.close()
-            if failed:
-                raise SystemExit(1)
 
-        run(go())
+        rows = run(go())
+        if as_json:
+            emit_json({"action": name, "lanes": rows})
+        if any(r["state"] == "failed" for r in rows):
+            raise SystemExit(1)
 
     return _cmd
 
@@ -97,6 +105,73 @@ def _lane_action(name: str, doc: str) -> click.Command:
 lanes.add_command(_lane_action("start", "Start LANE (or every lane with --all); adopts a running one."))
 lanes.add_command(_lane_action("stop", "Stop LANE (or --all) and close its tmux window; no auto-restart."))
 lanes.add_command(_lane_action("restart", "Stop and start LANE (or --all), clearing its start limit."))
+
+
+@lanes.command(name="model")
+@click.argument("lane")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds to wait for a busy lane to finish its turn.")  # fmt: skip
+@config_option
+def model(lane: str, ref: str, as_json: bool, timeout: float, config_path: str | None = None) -> None:
+    """Switch LANE to the model REF (an alias or provider/model from the allowlist).
+
+    The cockpit's `/model`, from the command line: strict — REF alone, no fallback, so a
+    failure is visible — and refused (exit 2) when REF is not allowed. A running lane
+    switches at a clean point: after the turn it is in, then it restarts on REF. A lane
+    that is not running starts on REF next time. The choice is kept in the state file, so
+    every laneboard process (the cockpit, `up`, `send`) uses it.
+    """
+    from laneboard.errors import UsageError
+    from laneboard.lanes.specs import lane_candidates
+    from laneboard.lanes.supervisor import Supervisor
+
+    loaded = load_config_for(config_path)
+    if lane not in loaded.config.lanes:
+        raise UsageError(f"no lane named {lane!r} (lanes: {', '.join(loaded.config.lanes)})")
+    if loaded.config.lanes[lane].harness == "command":
+        raise UsageError(f"lane {lane!r} is a command lane: it runs a program, not a model")
+    key = lane_candidates(loaded.config, lane, ref)[0].key  # not allowed → exit 2, nothing ran
+
+    async def go() -> dict[str, object]:
+        sup = Supervisor(loaded)
+        try:
+            await sup.observe()
+            rt = sup.lanes[lane]
+            running = rt.state not in ("stopped", "failed") and not rt.user_stopped
+            if running:
+                await sup.start_lane(lane)  # adopt the running lane (its window stays)
+                await _until_idle(sup, lane, timeout)
+            await sup.switch_model(lane, ref)
+            return {**rt.status(), "applied": "restarted" if running else "next start", "ref": ref,
+                    "key": key}  # fmt: skip
+        finally:
+            await sup.close()
+
+    row = run(go())
+    if as_json:
+        emit_json(row)
+    else:
+        when = "restarted on it" if row["applied"] == "restarted" else "used from its next start"
+        click.echo(f"{lane}: model {row['key']} (explicit, no fallback); {when}; state {row['state']}")
+    if row["state"] == "failed":
+        raise SystemExit(1)
+
+
+async def _until_idle(sup: Supervisor, lane: str, timeout: float) -> None:
+    """Wait (bounded) until an adopted lane is not in a turn: the clean point for a switch."""
+    import asyncio
+    import time
+
+    from laneboard.errors import LaneError
+
+    rt = sup.lanes[lane]
+    deadline = time.monotonic() + timeout
+    while rt.state in ("busy", "starting"):
+        if time.monotonic() > deadline:
+            raise LaneError(f"lane {lane} stayed {rt.state} for {timeout:g}s; the model was not switched")
+        await asyncio.sleep(0.1)  # the pump updates rt.state from the pane
 
 
 @click.command()
