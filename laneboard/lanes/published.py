@@ -83,7 +83,7 @@ def read(socket: str, session: str, lane: str) -> Published | None:
 
 @contextlib.contextmanager
 def _locked(socket: str, session: str) -> Iterator[None]:
-    with FileLock(str(lock_path(socket, f"published-{session}")), timeout=10):
+    with FileLock(str(lock_path(socket, f"published-{session}")), timeout=10, mode=0o600):
         yield
 
 
