@@ -259,5 +259,33 @@ async def _up_headless(loaded: LoadedConfig) -> int:
         with contextlib.suppress(asyncio.CancelledError):
             await printing
         lock.release()
+        await _settle(sup.CLOSE_S)
     click.echo("laneboard up: detached; lanes keep running (`laneboard lanes stop --all` stops them)")
     return 0
+
+
+async def _settle(timeout: float) -> None:
+    """Cancel whatever still runs and wait for it, bounded.
+
+    `asyncio.run` would cancel leftovers too, but waits for them without a limit; a task
+    that cannot finish (one cancelled in the middle of spawning a process) would then hold
+    the process up forever with the signal handlers already gone. Here the wait is bounded,
+    and a task that still does not finish ends the process the hard way after saying so —
+    the lanes live in tmux and the state is saved, so nothing is lost.
+    """
+    import asyncio
+    import os
+    import sys
+
+    me = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+    for t in left:
+        t.cancel()
+    if left:
+        await asyncio.wait(left, timeout=timeout)
+    stuck = [t.get_name() for t in left if not t.done()]
+    if stuck:
+        print(f"laneboard up: tasks did not stop within {timeout:g}s: {', '.join(stuck)}; exiting", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -377,16 +377,21 @@ class Supervisor:
                     await asyncio.sleep(self.POLL_S)  # no pid to watch cheaply: slow poll
                 continue
             if rt.harness is harness and not self._closed:
-                await self._on_death(rt, health.detail, await _exit_status(harness))
+                await self._on_death(rt, health.detail, await _exit_status(harness), harness)
             return
 
-    async def _on_death(self, rt: LaneRuntime, detail: str, status: int | None = None) -> None:
+    async def _on_death(
+        self, rt: LaneRuntime, detail: str, status: int | None = None, dead: Harness | None = None
+    ) -> None:
         rt.harness = None
         rt.pid = None
         for t in rt.tasks:
             if t is not asyncio.current_task():
                 t.cancel()
         rt.tasks = []
+        # The dead lane's harness still watches its pane; left alone, its watcher would ask
+        # tmux about the pane while the loop shuts down and hang the exit.
+        await _detach(dead)
         if self._stopped_elsewhere(rt):
             self._set_state(rt, "stopped")
             return
@@ -950,6 +955,15 @@ async def _exit_status(harness: Harness) -> int | None:
     except (HarnessError, OSError):
         return None
     return status if isinstance(status, int) else None
+
+
+async def _detach(harness: Harness | None) -> None:
+    """Stop a harness's own watchers without touching its lane (duck-typed: not every
+    harness has any)."""
+    detach = getattr(harness, "detach", None)
+    if detach is not None:
+        with contextlib.suppress(Exception):
+            await detach()
 
 
 def _pid_alive(pid: int) -> bool:

@@ -306,4 +306,5 @@ def test_sigterm_ends_up_cleanly_and_within_a_bound_every_time(env: Env) -> None
         stderr = "".join(up.err)
         assert code == 0, (attempt, code, stderr)
         assert "Task was destroyed" not in stderr and "Traceback" not in stderr, (attempt, stderr)
+        assert "did not stop" not in stderr, (attempt, stderr)  # the hard-exit fallback
         assert up.saw("laneboard up: detached"), (attempt, up.text())
