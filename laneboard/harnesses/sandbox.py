@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 
 from laneboard.errors import HarnessError
@@ -67,7 +68,25 @@ def sandbox_argv(fence: str, cwd: str, argv: Sequence[str], *, bwrap: str = "bwr
     for path in _under_tmp(argv, cwd):
         wrap += ["--ro-bind", path, path]
     wrap += ["--chdir", cwd, "--"]
-    return [*wrap, *argv]
+    # Ctrl-C in the pane signals the whole foreground process group, bwrap included; a
+    # bwrap killed by SIGINT takes its child down (--die-with-parent), so an interrupt
+    # would end the lane instead of its turn. bwrap therefore runs with SIGINT/SIGQUIT
+    # ignored (a disposition survives exec), and the program gets them back by default
+    # just before it starts. SIGHUP/SIGTERM still end bwrap, and with it the program.
+    shim = sys.executable
+    return [shim, "-c", _IGNORE_THEN_EXEC, *wrap, shim, "-c", _DEFAULT_THEN_EXEC, *argv]
+
+
+_IGNORE_THEN_EXEC = (
+    "import os, signal, sys\n"
+    "for s in (signal.SIGINT, signal.SIGQUIT): signal.signal(s, signal.SIG_IGN)\n"
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
+_DEFAULT_THEN_EXEC = (
+    "import os, signal, sys\n"
+    "for s in (signal.SIGINT, signal.SIGQUIT): signal.signal(s, signal.SIG_DFL)\n"
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
 
 
 def _under_tmp(argv: Sequence[str], cwd: str) -> list[str]:
