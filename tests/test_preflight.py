@@ -410,15 +410,24 @@ def test_artifacts_writable(tmp_path: Path) -> None:
     assert c.status == "fail" and c.fix
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_artifacts_not_writable(tmp_path: Path) -> None:
-    d = tmp_path / "arts"
-    d.mkdir()
-    d.chmod(0o500)
-    try:
-        assert probes.check_artifacts_writable(loaded(tmp_path), tmp_path).status == "fail"
-    finally:
-        d.chmod(0o700)
+    """Root writes through any mode bits, so the folder is made unwritable for everyone:
+    the probe runs in a real bubblewrap sandbox where the whole filesystem is read-only."""
+    (tmp_path / "arts").mkdir()
+    lc = loaded(tmp_path)
+    code = (
+        "import sys; from pathlib import Path; from laneboard.config import load_config; "
+        "from laneboard.lanes import probes; "
+        "print(probes.check_artifacts_writable(load_config(sys.argv[2]), Path(sys.argv[1])).status)"
+    )
+    done = subprocess.run(
+        ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--",
+         sys.executable, "-c", code, str(tmp_path), lc.path],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.stdout.strip() == "fail", done.stderr
+    # and the same probe outside the sandbox passes: the sandbox made the difference
+    assert probes.check_artifacts_writable(lc, tmp_path).status == "ok"
 
 
 # ---------------------------------------------------------------- report and CLI

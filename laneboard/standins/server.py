@@ -373,7 +373,10 @@ class _Handler(BaseHTTPRequestHandler):
                 parts.append(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        data = self.rfile.read(length) if length > 0 else b""
+        if len(data) < length:  # the client hung up inside the body (EOF before RST)
+            raise ConnectionAbortedError(f"body ended after {len(data)} of {length} bytes")
+        return data
 
     def _serve(self) -> None:
         owner = self.server.owner
@@ -405,7 +408,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 wire.send_json(404, {"error": f"the stand-in has no {self.command} {path}"})
             owner._record_finished(index, request)
-        except (ClientGone, StreamAborted):
+        except (ClientGone, StreamAborted) as exc:
+            log.debug("standin: client %s went away: %r", self.client_address, exc)
             self.close_connection = True
         except CLIENT_GONE_ERRORS as exc:
             log.debug("standin: client %s went away: %r", self.client_address, exc)
