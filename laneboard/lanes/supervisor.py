@@ -240,6 +240,10 @@ class Supervisor:
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._relay: object | None = None
+        self.supervised_by: int | None = None
+        """The pid of another process that holds this session's `SupervisorLock` (set by
+        whoever tried the lock); while set, a lane that dies is left to that process to
+        restart: two processes restarting one lane would each create a window."""
         self.lanes: dict[str, LaneRuntime] = {}
         for lane_id, lane in self.cfg.lanes.items():
             rt = LaneRuntime(lane_id, lane, StartHistory(lane.restart))
@@ -394,6 +398,11 @@ class Supervisor:
         await _detach(dead)
         if self._stopped_elsewhere(rt):
             self._set_state(rt, "stopped")
+            return
+        if self.supervised_by is not None:
+            # Shown here, not published: the supervising process publishes what it does.
+            rt.state, rt.detail = "stopped", f"exited; restarts are up to pid {self.supervised_by}"
+            self.hub.publish(LaneStateChanged(rt.id, rt.state, rt.detail))
             return
         policy = rt.config.restart
         if status == 0 and not rt.history.should_restart(exit_ok=True, user_stopped=False):

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from laneboard.lanes.dispatch import Dispatched
     from laneboard.lanes.mirror import LaneMirrors
     from laneboard.lanes.preflight import Report
+    from laneboard.lanes.published import SupervisorLock
     from laneboard.lanes.router import RouteDecision, Router
     from laneboard.lanes.supervisor import Supervisor
     from laneboard.lanes.triage import TriageVerdict
@@ -110,6 +111,7 @@ class LaneboardApp(App[None]):
         self.attach_runner: AttachRunner = attach_runner or _run_attach
         self._closed = False
         self._mirrors: LaneMirrors | None = None
+        self._lock: SupervisorLock | None = None
 
     # ------------------------------------------------------------------ the core
 
@@ -243,9 +245,24 @@ class LaneboardApp(App[None]):
 
     @work(group="lanes", exit_on_error=False)
     async def start_lanes(self) -> None:
-        kinds: set[str] = {rt.config.harness for rt in self.supervisor.lanes.values()}
+        """Start or adopt every lane. When `laneboard up` (or another cockpit) already
+        supervises this session, adopt its lanes and leave restarts to it."""
+        from laneboard.lanes.published import SupervisorHeld, SupervisorLock
+
+        sup = self.supervisor
+        if self.owns_supervisor and self._lock is None:
+            lock = SupervisorLock(sup.socket, sup.session)
+            try:
+                lock.acquire()
+                self._lock = lock
+            except SupervisorHeld as held:
+                sup.supervised_by = held.pid or -1
+                self.notify(f"pid {held.pid or '?'} already supervises session {sup.session}: "
+                            "this cockpit shows and drives its lanes, and leaves restarts to it",
+                            title="supervised elsewhere", severity="warning", timeout=8)
+        kinds: set[str] = {rt.config.harness for rt in sup.lanes.values()}
         await asyncio.to_thread(_preload_harnesses, kinds)  # imports off the UI loop
-        await self.supervisor.start()
+        await sup.start()
         self.main_screen.refresh_lanes()
 
     @work(group="lanes", exit_on_error=False)
@@ -394,6 +411,9 @@ class LaneboardApp(App[None]):
             await self._mirrors.close()
         if self.owns_supervisor:
             await self.supervisor.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def on_unmount(self) -> None:
         await self.shutdown()
