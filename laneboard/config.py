@@ -207,10 +207,12 @@ class LaneConfig(Strict):
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a valid regular expression: {e}") from None
+            from laneboard.linear_regex import UNSUPPORTED_HINT, end_anchor_for_re2, regex_problem
+
+            problem = regex_problem(end_anchor_for_re2(v))
+            if problem is not None:
+                raise ValueError(f"not a regular expression laneboard can run: {problem} "
+                                 f"({UNSUPPORTED_HINT})")
         return v
 
     @field_validator("env")

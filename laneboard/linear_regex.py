@@ -14,6 +14,7 @@ matched as its bytes with the surrogates kept, so matching never raises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import re2
@@ -60,3 +61,29 @@ def compile_search(pattern: str, *, ignore_case: bool) -> Callable[[str], bool]:
         return compiled.search(text.encode("utf-8", "surrogatepass")) is not None
 
     return search
+
+
+class LinearPattern:
+    """A compiled RE2 pattern with the one method callers of `re.Pattern` use here:
+    `search(text)`, truthy when the pattern matches anywhere (`None` otherwise).
+
+    Command lanes match `ready:` / `busy:` against every screen they read; with `re`, a
+    careless `(a+)+$` would stall the harness on a long line.
+    """
+
+    def __init__(self, pattern: str, *, multiline: bool = False) -> None:
+        self.pattern = pattern
+        body = end_anchor_for_re2(pattern)
+        self._search = compile_search(f"(?m){body}" if multiline else body, ignore_case=False)
+
+    def search(self, text: str) -> bool | None:
+        return True if self._search(text) else None
+
+
+_PY_END = re.compile(r"(?<!\\)((?:\\\\)*)\\Z")
+
+
+def end_anchor_for_re2(pattern: str) -> str:
+    """Python's `\\Z` (the very end of the text) spelled as RE2 spells it, `\\z`: configs
+    written for `re` (`ready: "\\$\\Z"`) keep their meaning. Only an unescaped `\\Z`."""
+    return _PY_END.sub(lambda m: m.group(1) + "\\z", pattern)

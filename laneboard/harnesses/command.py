@@ -5,8 +5,9 @@ It knows nothing about the program except `spec.command` and two optional regexe
 - `spec.ready_pattern`: the program waits for input when this matches the screen;
 - `spec.busy_pattern`: the program is working while this matches the screen.
 
-Screens are matched with `re.MULTILINE` after trailing whitespace is removed, so `\\Z`
-means "at the bottom of the screen" (e.g. `r"\\$\\Z"` for a shell prompt).
+Screens are matched by RE2 (linear time, `laneboard.linear_regex`) in multi-line mode after
+trailing whitespace is removed, so `\\Z` (or RE2's `\\z`) means "at the bottom of the
+screen" (e.g. `r"\\$\\Z"` for a shell prompt).
 
 Start: ready once `ready_pattern` matches, or as soon as the process runs if there is
 none. A lane whose window already runs (found through its tmux user options) is adopted,
@@ -44,7 +45,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -64,6 +64,7 @@ from laneboard.harnesses.base import (
 from laneboard.harnesses.control import PaneStream
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 from laneboard.harnesses.watchdog import RepetitionWatchdog
+from laneboard.linear_regex import LinearPattern
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,10 @@ class CommandHarness(Harness):
         self.adopted = False
         self.watchdog = watchdog() if watchdog is not None else None
         self.watches_output = watchdog is not None
-        self._ready_re = re.compile(spec.ready_pattern, re.M) if spec.ready_pattern else None
-        self._busy_re = re.compile(spec.busy_pattern, re.M) if spec.busy_pattern else None
+        # RE2, linear in the screen it reads, whatever the pattern (config check refuses
+        # what RE2 cannot run).
+        self._ready_re = LinearPattern(spec.ready_pattern, multiline=True) if spec.ready_pattern else None
+        self._busy_re = LinearPattern(spec.busy_pattern, multiline=True) if spec.busy_pattern else None
         self._tasks: list[asyncio.Task[None]] = []
         self._turn_lock = asyncio.Lock()
         self._watching = True
@@ -403,7 +406,7 @@ class CommandHarness(Harness):
         """True when the ready pattern is on screen now (False without a ready pattern)."""
         return self._ready_re is not None and await self._screen_matches(self._ready_re)
 
-    async def _screen_matches(self, pattern: re.Pattern[str]) -> bool:
+    async def _screen_matches(self, pattern: LinearPattern) -> bool:
         return pattern.search((await self.relay.screen(self.pane_id)).rstrip()) is not None
 
     async def _exit_message(self, what: str) -> str:

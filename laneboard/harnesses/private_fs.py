@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -202,3 +203,33 @@ def create_private_file(path: Path, data: bytes) -> Path:
             os.unlink(path)
         raise
     return path
+
+
+def check_socket_path(path: Path) -> None:
+    """A tmux socket given as a path (`-S`): tmux checks its own `/tmp/tmux-<uid>` for `-L`
+    names, but not the folder of a path. Another user who could create that socket first
+    would run the server our lanes talk to and read every prompt. So: the folders above it
+    must be root's or ours and not writable by others (unless sticky), and a socket already
+    there must be ours."""
+    _check_ancestors(path.parent)
+    try:
+        lst = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _refuse(path, f"it cannot be inspected ({exc.strerror})", "check the path") from None
+    if not stat.S_ISSOCK(lst.st_mode):
+        raise _refuse(path, "it is not a socket", "remove it or use another tmux.socket")
+    if lst.st_uid != _euid():
+        raise _refuse(path, f"it is owned by {_who(lst.st_uid)}",
+                      "use a socket path in a directory of your own")
+
+
+def socket_tag(socket: str) -> str:
+    """The tmux socket as one safe path component, for the folders kept per socket.
+
+    A socket may be a path (`/run/me/lb.sock`): joined as-is, `state / "/run/me/lb.sock"`
+    *is* that path (pathlib drops the left side), and `..` climbs out. Every character but
+    `[A-Za-z0-9_.-]` becomes `_`, and a leading dot is escaped."""
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "_", socket) or "_"
+    return f"_{tag}" if tag.startswith(".") else tag

@@ -57,7 +57,13 @@ from laneboard.errors import HarnessError, HarnessTimeout, LaneError
 from laneboard.harnesses import ansi
 from laneboard.harnesses.control import ControlClient, PaneStream
 from laneboard.harnesses.paste_safe import REMOVED, Sanitised, sanitise
-from laneboard.harnesses.private_fs import create_private_file, ensure_private_dir, runtime_root
+from laneboard.harnesses.private_fs import (
+    check_socket_path,
+    create_private_file,
+    ensure_private_dir,
+    runtime_root,
+    socket_tag,
+)
 
 log = logging.getLogger(__name__)
 
@@ -188,10 +194,12 @@ class TmuxRelay:
     ) -> None:
         self.socket = resolve_socket(socket)
         sock_flag = "-S" if "/" in self.socket else "-L"
+        if sock_flag == "-S":
+            check_socket_path(Path(self.socket))
         self.tmux_argv = [tmux, sock_flag, self.socket]
         if config_file:
             self.tmux_argv += ["-f", config_file]
-        tag = re.sub(r"[^A-Za-z0-9_.-]", "_", self.socket)
+        tag = socket_tag(self.socket)
         if state_dir:
             self.state_dir = Path(state_dir)
             self._private_root = self.state_dir

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from laneboard.harnesses.private_fs import socket_tag
 from laneboard.lanes.statefile import atomic_write_json, lock_path, state_dir
 
 TRANSIENT = frozenset({"starting", "restarting", "busy"})
@@ -58,7 +59,7 @@ class Published:
 
 
 def published_path(socket: str, session: str) -> Path:
-    return state_dir() / socket / f"{session}.lanes.json"
+    return state_dir() / socket_tag(socket) / f"{session}.lanes.json"
 
 
 def read_all(socket: str, session: str) -> dict[str, Published]:

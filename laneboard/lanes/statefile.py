@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from laneboard.harnesses.private_fs import ensure_private_dir
+from laneboard.harnesses.private_fs import ensure_private_dir, socket_tag
 
 
 def state_dir() -> Path:
@@ -67,7 +67,7 @@ class StateFile:
 
     @classmethod
     def open(cls, socket: str, session: str) -> StateFile:
-        path = state_dir() / socket / f"{session}.json"
+        path = state_dir() / socket_tag(socket) / f"{session}.json"
         sf = cls(path)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -94,7 +94,7 @@ class StateFile:
 def lock_path(socket: str | None, name: str) -> Path:
     """A lock file for `name`: a lane's on its tmux socket, or (socket None) a
     machine-wide one, for what every laneboard process shares (a provider profile)."""
-    d = (state_dir() / socket / "locks") if socket else (state_dir() / "locks")
+    d = (state_dir() / socket_tag(socket) / "locks") if socket else (state_dir() / "locks")
     ensure_private_dir(d, state_dir())
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return d / f"{safe}.lock"

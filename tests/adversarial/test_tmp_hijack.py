@@ -236,3 +236,43 @@ def test_xdg_runtime_dir_of_another_user_is_not_used(
     ours = shared_tmp / f"laneboard-{os.getuid()}"
     assert (ours / tmux_socket / "lanes").is_dir()
     assert stat.S_IMODE(ours.stat().st_mode) == 0o700
+
+
+def test_a_socket_path_an_intruder_serves_is_refused(
+    intruder: str, shared_tmp: Path, setup: dict[str, object]
+) -> None:
+    """`tmux.socket` as a path (`-S`) in a shared folder: the intruder starts a tmux server
+    there first, so our prompts would go to their server. laneboard refuses the socket."""
+    sock = shared_tmp / "lb.sock"
+    subprocess.run(
+        ["runuser", "-u", intruder, "--", "tmux", "-S", str(sock), "-f", "/dev/null",
+         "new-session", "-d", "-s", "trap", "sleep 600"],
+        check=True, cwd="/", env={"PATH": os.environ["PATH"], "TMPDIR": str(shared_tmp)},
+    )  # fmt: skip
+    try:
+        env = {**setup["env"], "LANEBOARD_TMUX_SOCKET": str(sock)}  # type: ignore[dict-item]
+        done = subprocess.run(
+            [sys.executable, "-m", "laneboard", "send", "worker", "hello", "--wait",
+             "--config", str(setup["config"])],
+            capture_output=True, text=True, env=env, cwd=setup["cwd"], timeout=90,  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert_refused(done, sock, ["owned by"])
+        windows = subprocess.run(
+            ["runuser", "-u", intruder, "--", "tmux", "-S", str(sock), "list-windows", "-a"],
+            capture_output=True, text=True, cwd="/", check=False,
+        ).stdout  # fmt: skip
+        assert "worker" not in windows  # nothing of ours reached their server
+    finally:
+        subprocess.run(["runuser", "-u", intruder, "--", "tmux", "-S", str(sock), "kill-server"],
+                       capture_output=True, cwd="/", check=False)
+
+
+@pytest.mark.parametrize("socket", ["..", ".", "/run/x/lb.sock", "../../etc", "a/../../b", ""])
+def test_a_socket_name_never_leaves_the_state_dir(socket: str, tmp_path: Path) -> None:
+    """Per-socket folders are `state / tag`: a socket path or `..` must not become
+    another place on disk (pathlib drops the left side of `/ "/abs"`)."""
+    from laneboard.harnesses.private_fs import socket_tag
+
+    tag = socket_tag(socket)
+    assert "/" not in tag and not tag.startswith(".") and tag
+    assert (tmp_path / tag).resolve().parent == tmp_path.resolve()
