@@ -320,7 +320,7 @@ class ArtifactsConfig(Strict):
     dir: str = "artifacts"
     """Where captured turns are stored (a folder per day)."""
     redaction: bool = True
-    """Replace secrets with [REDACTED:<kind>] in prompts and stored output."""
+    """Replace secrets with [REDACTED:<kind>:<tag>] in prompts and stored output."""
     embed_model: str | None = None
     """Embedding model ref for semantic artifact search (local Ollama)."""
     max_prompt_bytes: int = Field(default=20_000, gt=0)
