@@ -25,7 +25,7 @@ SECRET = "sk-test-0123456789abcdefSECRET"
 
 def make(url: str, *, model: str | None = "local-model", api_key_env: str | None = None,
          env: dict[str, str] | None = None, **kwargs: object) -> OpenAIHttpHarness:
-    spec = HarnessSpec(lane="local", harness="openai-http", model=model, base_url=url,
+    spec = HarnessSpec(lane="local", harness="openai", model=model, base_url=url,
                        api_key_env=api_key_env, env=env or {})
     return OpenAIHttpHarness(spec, **kwargs)  # type: ignore[arg-type]
 

@@ -37,7 +37,7 @@ def openai_base_url(url: str | None) -> str:
 class OpenAIHttpHarness(HttpHarness):
     """Drives one lane over `/v1/chat/completions`; also lists models and embeds."""
 
-    kind = "openai-http"
+    kind = "openai"
     service = "OpenAI-compatible endpoint"
     unreachable_hint = "start the server (llama-server, vLLM, LM Studio) or fix the provider's base_url"
 
