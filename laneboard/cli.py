@@ -27,8 +27,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lanes": ("laneboard.commands.lanes", "lanes", "Status, start, stop and restart lanes."),
     "up": ("laneboard.commands.lanes", "up", "Run the lane supervisor (use --headless for no TUI)."),
     "artifacts": ("laneboard.commands.artifacts", "artifacts", "List, show and search captured artifacts."),
-    "commit-msg": ("laneboard.commands.helpers", "commit_msg", "Write a commit message for the staged diff on the local model."),
-    "triage": ("laneboard.commands.helpers", "triage", "Ask the local triage model: ESCALATE or SKIP (fails closed)."),
+    "commit-msg": ("laneboard.commands.commit_msg", "commit_msg", "Write a commit message for the staged diff on the local model."),
+    "triage": ("laneboard.commands.triage", "triage", "Ask the local triage model: ESCALATE or SKIP (fails closed)."),
     "config": ("laneboard.commands.config", "config", "Check the config, print its JSON Schema, say which file is in effect."),
     "hook": ("laneboard.commands.hook", "hook", "Hooks agent CLIs run for laneboard (Claude Code's PreToolUse fence check)."),
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from laneboard.artifacts import ArtifactStore
-from laneboard.commands.helpers import clean_message, is_conventional, pick_commit_lane
+from laneboard.commands.commit_msg import clean_message, is_conventional, pick_commit_lane
 from laneboard.errors import UsageError
 from laneboard.lanes.loading import load_file
 from laneboard.standins import Reply, StandinServer

@@ -1,32 +1,23 @@
-"""`laneboard commit-msg` and `laneboard triage`: small jobs for the local helper lanes.
+"""`laneboard commit-msg`: a Conventional Commits message for the staged diff, written
+by the local helper lane.
 
-Both are the design's sweet spot — a cheap local model in a read-only lane — and both
-keep an artifact, so what a helper said can be looked up later like a review.
+A cheap local model in a read-only lane is the design's sweet spot; the answer is
+kept as an artifact, so what the helper said can be looked up later like a review.
 
-commit-msg
-    The staged diff (`git diff --cached`), redacted and bounded, goes to the local
-    commit-message lane, which must answer with a Conventional Commits message. The lane
-    is chosen by this rule, first match wins:
+The staged diff (`git diff --cached`), redacted and bounded, goes to the local
+commit-message lane, which must answer with a Conventional Commits message. The lane
+is chosen by this rule, first match wins:
 
-    1. the lane of the routing rule named `commit-message` (the shipped config has one);
-    2. the lane named `commit`;
-    3. otherwise there is none and the command says how to add one (exit 2).
+1. the lane of the routing rule named `commit-message` (the shipped config has one);
+2. the lane named `commit`;
+3. otherwise there is none and the command says how to add one (exit 2).
 
-    The chosen lane must not be writable: a cheap model with write access is the trap.
-    The answer is cleaned (reasoning blocks such as `<think>…</think>`, code fences and a
-    leading "Commit message:" label removed) and printed. `--apply` commits with it:
-    `git commit -e -m MSG` when stdin and stdout are a terminal, so the message opens
-    prefilled in the editor; otherwise `git commit -m MSG`, because `-e` would start an
-    editor with no terminal to show it on.
-
-triage
-    Text on stdin (mail, a web page, a chat — untrusted) is redacted and handed to
-    `laneboard.lanes.triage.triage` on the lane `routing.triage.lane`, with
-    `routing.triage.timeout_s`. The verdict, ESCALATE or SKIP, is printed on stdout.
-    It fails closed: an unreachable model, a timeout or an unclear answer is ESCALATE.
-    Exit 0 whenever a verdict is printed (a fail-closed ESCALATE included: the gate did
-    its job; stderr and `--json` say why), 2 when no triage lane is configured or stdin
-    is empty.
+The chosen lane must not be writable: a cheap model with write access is the trap.
+The answer is cleaned (reasoning blocks such as `<think>…</think>`, code fences and a
+leading "Commit message:" label removed) and printed. `--apply` commits with it:
+`git commit -e -m MSG` when stdin and stdout are a terminal, so the message opens
+prefilled in the editor; otherwise `git commit -m MSG`, because `-e` would start an
+editor with no terminal to show it on.
 """
 
 from __future__ import annotations
@@ -34,16 +25,15 @@ from __future__ import annotations
 import re
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from laneboard.commands._common import config_option, emit_json, load_config_for, read_stdin, run
+from laneboard.commands._common import config_option, emit_json, load_config_for, run
 
 if TYPE_CHECKING:
     from laneboard.config import Config, LoadedConfig
     from laneboard.harnesses.base import TurnResult
-    from laneboard.lanes.triage import TriageVerdict
 
 COMMIT_RULE = "commit-message"
 COMMIT_LANE = "commit"
@@ -59,8 +49,6 @@ _FENCED = re.compile(r"^\s*```[\w-]*\n(?P<body>.*?)\n```\s*$", re.DOTALL)
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:suggested\s+)?commit message(?:\*\*)?\s*:\s*\n?",
                     re.IGNORECASE)
 
-
-# ---------------------------------------------------------------------------- commit-msg
 
 
 def pick_commit_lane(cfg: Config) -> tuple[str, str]:
@@ -214,83 +202,3 @@ def commit_msg(apply_: bool, timeout: float, as_json: bool, config_path: str | N
             click.echo(f"laneboard: `git commit` exited with {code}; nothing was committed "
                        "by laneboard", err=True)
             raise SystemExit(1)
-
-
-# ---------------------------------------------------------------------------- triage
-
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@config_option
-def triage(as_json: bool, config_path: str | None) -> None:
-    """Read untrusted text on stdin; print ESCALATE or SKIP from the local triage lane.
-
-    Fails closed: when the model is down, slow, or unclear, the answer is ESCALATE.
-    """
-    from laneboard.errors import UsageError
-
-    loaded = load_config_for(config_path)
-    cfg = loaded.config
-    tcfg = cfg.routing.triage if cfg.routing else None
-    if tcfg is None:
-        raise UsageError("no triage lane: set routing.triage.lane (a local helper lane) in "
-                         "the config, as in the shipped one")
-    text = read_stdin()
-    if not text.strip():
-        raise UsageError("nothing to triage: pipe the text on stdin (`laneboard triage < mail.txt`)")
-    doc = run(_triage(loaded, text))
-    if as_json:
-        emit_json(doc)
-    else:
-        click.echo(str(doc["verdict"]))
-        if doc.get("failed_closed"):
-            click.echo(f"laneboard: triage failed closed: {doc.get('reason')}", err=True)
-
-
-async def _triage(loaded: LoadedConfig, text: str) -> dict[str, Any]:
-    """Run the fail-closed triage (the same core call the cockpit makes) and store a
-    triage artifact."""
-    from laneboard.artifacts import ArtifactRecord
-    from laneboard.lanes.dispatch import TRIAGE_RULE, triage_on_lane
-    from laneboard.lanes.review import open_store
-    from laneboard.lanes.supervisor import Supervisor
-
-    cfg = loaded.config
-    sup = Supervisor(loaded)
-    started = time.time()
-    try:
-        outcome = await triage_on_lane(sup, text)
-    finally:
-        await sup.close()
-    lane = outcome.lane
-    replies = [t.reply for t in outcome.turns if t.state == "done"]
-    doc = verdict_doc(outcome.verdict, lane, outcome.answer)
-    last = outcome.turns[-1] if outcome.turns else None
-    route: dict[str, object] = {"lane": lane, "rule": TRIAGE_RULE,
-                                "reason": "untrusted text: local ESCALATE/SKIP gate",
-                                "fence": cfg.lanes[lane].fence, "escalate": False}
-    store = open_store(cfg)
-    try:
-        artifact = await store.write(ArtifactRecord(
-            kind="triage", lane=lane, prompt=text, answer="\n".join(replies) or "(no answer)",
-            harness=cfg.lanes[lane].harness, model=last.model if last else None,
-            state="done" if last is not None and last.state == "done" else "failed",
-            route=route, started=started, usage=last.usage if last else None,
-            error=None if not doc["failed_closed"] else str(doc["reason"]),
-            title=f"triage: {doc['verdict']}", extra={"verdict": doc["verdict"],
-                                                       "failed_closed": doc["failed_closed"]}))
-    finally:
-        store.close()
-    doc["artifact"] = str(artifact.path)
-    return doc
-
-
-def verdict_doc(verdict: TriageVerdict, lane: str, answer: str | None) -> dict[str, Any]:
-    """The `--json` document: the verdict, why, and whether it is a fail-closed ESCALATE
-    (the model did not itself answer a clean ESCALATE or SKIP)."""
-    from laneboard.lanes.triage import parse_verdict
-
-    clean = answer is not None and parse_verdict(answer).reason in (
-        parse_verdict("ESCALATE").reason, parse_verdict("SKIP").reason)
-    return {"verdict": verdict.verdict, "reason": verdict.reason, "lane": lane,
-            "failed_closed": verdict.escalate and not clean}
