@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from laneboard.errors import BinaryMissing, LaneError
+from laneboard.errors import BinaryMissing, HarnessError, LaneError
 from laneboard.harnesses.base import ErrorRaised, HarnessEvent, HarnessSpec, OutputReceived
 from laneboard.harnesses.command import CommandHarness
-from laneboard.harnesses.tmux import TmuxRelay
+from laneboard.harnesses.tmux import LaneWindowError, TmuxRelay
 from tests.fixtures.tmux import async_wait_until
 
 pytestmark = pytest.mark.tmux
@@ -43,14 +43,15 @@ class Recorder:
     def __init__(self, harness: CommandHarness) -> None:
         self.events: list[HarnessEvent] = []
         self.harness = harness
+        self._stream = harness.events()  # registered now: nothing published after is lost
         self.task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        async for event in self.harness.events():
+        async for event in self._stream:
             self.events.append(event)
 
     async def ready(self) -> None:
-        await async_wait_until(lambda: len(self.harness.hub._queues) > 0)
+        assert self.harness.hub.subscribers > 0
 
     def output(self) -> str:
         return "".join(e.data for e in self.events if isinstance(e, OutputReceived))
@@ -209,7 +210,9 @@ async def test_a_lane_run_by_another_harness_is_not_taken_over(
         "ws", "taken", ["cat"], cwd=tmp_path, metadata={"harness": "codex"}
     )
     harness = CommandHarness(shell_spec(tmp_path, "taken"), relay=relay, session="ws")
-    with pytest.raises(LaneError, match="codex harness"):
+    with pytest.raises(LaneWindowError, match="codex harness") as raised:
         await harness.start()
+    # the harness layer's own error type: the supervisor catches HarnessError from start()
+    assert isinstance(raised.value, HarnessError) and not isinstance(raised.value, LaneError)
     found = await relay.find_lane("ws", "taken")
     assert found is not None and not found.dead

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from laneboard.errors import HarnessTimeout, LaneError
+from laneboard.errors import HarnessTimeout
 from laneboard.harnesses import ansi
 from laneboard.harnesses.control import PaneStream, quote_command_arg, unescape_output
-from laneboard.harnesses.tmux import TmuxRelay, resolve_socket, safe_session_name
+from laneboard.harnesses.tmux import LaneWindowError, TmuxRelay, resolve_socket, safe_session_name
 from tests.fixtures.tmux import async_wait_until
 
 pytestmark = pytest.mark.tmux
@@ -184,7 +184,7 @@ async def test_exact_targeting_never_confuses_lane_and_lane2(
     assert await relay.list_lanes("lane") == []
     a = await relay.create_lane_window("lane", "x", ["cat"], cwd=tmp_path)
     assert a.pane_id != a2.pane_id
-    with pytest.raises(LaneError, match="already has a window"):
+    with pytest.raises(LaneWindowError, match="already has a window"):
         await relay.create_lane_window("lane", "x", ["cat"], cwd=tmp_path)
     await relay.kill_lane(a)
     assert await relay.find_lane("lane", "x") is None

@@ -101,7 +101,6 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         self.ready_timeout = ready_timeout
         self.env = dict(env)
         self.pane: Pane | None = None
-        self.adopted = False
         self._run: HeadlessRun | None = None
         self._cwd = str(Path(spec.cwd).resolve())
         self.deny = DenyMatcher(spec.deny)

@@ -19,21 +19,20 @@ when the agent did what its fence forbids. Every wait has a deadline.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from laneboard.core.hub import Hub
+from laneboard.core.vocabulary import WRITABLE_FENCES, LaneState, TurnState
+from laneboard.core.vocabulary import FenceName as Fence
 
 if TYPE_CHECKING:
     from laneboard.harnesses.control import PaneStream
 
-LaneState = Literal[
-    "stopped", "starting", "ready", "busy", "waiting", "failed", "restarting"
-]
-Fence = Literal["read-only", "plan", "workspace-write", "full"]
-WRITABLE_FENCES: frozenset[str] = frozenset({"workspace-write", "full"})
+__all__ = ["WRITABLE_FENCES", "Fence", "LaneState"]  # re-exported: the lanes layer reads them here
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ class TurnResult:
     """The outcome of one `send`: the reply text and how the turn ended."""
 
     reply: str
-    state: Literal["done", "failed", "timed-out", "interrupted"] = "done"
+    state: TurnState = "done"
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
     model: str | None = None
@@ -166,37 +165,6 @@ class Health:
     detail: str = ""
 
 
-class EventHub:
-    """Fan-out of harness events to any number of async subscribers.
-
-    Each subscriber gets its own unbounded queue, so a slow TUI never blocks the relay;
-    subscribers that stop iterating are dropped when their iterator is closed.
-    """
-
-    def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[HarnessEvent | None]] = set()
-
-    def publish(self, event: HarnessEvent) -> None:
-        for q in list(self._queues):
-            q.put_nowait(event)
-
-    def close(self) -> None:
-        for q in list(self._queues):
-            q.put_nowait(None)
-
-    async def subscribe(self) -> AsyncIterator[HarnessEvent]:
-        q: asyncio.Queue[HarnessEvent | None] = asyncio.Queue()
-        self._queues.add(q)
-        try:
-            while True:
-                ev = await q.get()
-                if ev is None:
-                    return
-                yield ev
-        finally:
-            self._queues.discard(q)
-
-
 class Harness(ABC):
     """One agent driver. Subclasses set `kind` and implement the abstract methods."""
 
@@ -209,8 +177,12 @@ class Harness(ABC):
 
     def __init__(self, spec: HarnessSpec) -> None:
         self.spec = spec
-        self.hub = EventHub()
+        self.hub: Hub[HarnessEvent] = Hub()
         self.state: LaneState = "stopped"
+        #: True when `start()` found the lane's agent already running (in its tmux
+        #: window, left by an earlier laneboard) and took it over instead of starting one.
+        #: The supervisor reports it and does not reset such a lane's turn counters.
+        self.adopted = False
 
     def _set_state(self, state: LaneState, detail: str = "") -> None:
         if state != self.state:
@@ -218,8 +190,12 @@ class Harness(ABC):
             self.hub.publish(StateChanged(self.spec.lane, state, detail))
 
     def events(self) -> AsyncIterator[HarnessEvent]:
-        """Subscribe to this harness's events (each call is a new subscription)."""
-        return self.hub.subscribe()
+        """Subscribe to this harness's events (each call is a new subscription).
+
+        The subscription is registered by this call, not by the first `async for` step, so
+        the `StateChanged("starting")` of a `start()` begun right after is never lost.
+        """
+        return aiter(self.hub.subscribe())
 
     @abstractmethod
     async def start(self) -> None:
@@ -243,6 +219,15 @@ class Harness(ABC):
     @abstractmethod
     async def health(self) -> Health:
         """Whether the agent process is alive."""
+
+    async def detach(self) -> None:
+        """Let go of the agent without stopping it: end this object's watchers and event
+        streams, leave the process (and its tmux window) running for a later laneboard to
+        adopt. Used when a supervisor shuts down but its lanes should outlive it, and
+        before a dead lane is restarted. The default does nothing: a harness with no
+        watcher tasks of its own (HTTP, the agent CLIs whose watchers run per turn) has
+        nothing to let go of; one that has (the command harness) overrides it."""
+        return None
 
     async def output_stream(self) -> PaneStream | None:
         """The lane's raw pane output (ANSI kept) while it runs in a pane; None otherwise."""

@@ -50,7 +50,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from laneboard.errors import BinaryMissing, HarnessError, HarnessTimeout, LaneError
+from laneboard.errors import BinaryMissing, HarnessError, HarnessTimeout
 from laneboard.harnesses import ansi, sandbox
 from laneboard.harnesses.base import (
     ErrorRaised,
@@ -62,7 +62,7 @@ from laneboard.harnesses.base import (
     TurnStarted,
 )
 from laneboard.harnesses.control import PaneStream
-from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
+from laneboard.harnesses.tmux import LaneWindow, LaneWindowError, TmuxRelay
 from laneboard.harnesses.watchdog import RepetitionWatchdog
 from laneboard.linear_regex import LinearPattern
 
@@ -121,7 +121,6 @@ class CommandHarness(Harness):
         self.ready_timeout = ready_timeout
         self.window: LaneWindow | None = None
         self.stream: PaneStream | None = None
-        self.adopted = False
         self.watchdog = watchdog() if watchdog is not None else None
         self.watches_output = watchdog is not None
         # RE2, linear in the screen it reads, whatever the pattern (config check refuses
@@ -152,7 +151,7 @@ class CommandHarness(Harness):
         detail = ""
         if existing is not None and not existing.dead and existing.harness != self.kind:
             self._set_state("failed", "lane id taken")
-            raise LaneError(
+            raise LaneWindowError(
                 f"lane {self.spec.lane!r}: tmux session {self.session!r} already runs it with "
                 f"the {existing.harness or 'unknown'} harness (pane {existing.pane_id}); "
                 "stop that lane first"

@@ -34,7 +34,8 @@ Output arrives through a control-mode client per session (see `control.py`). Eve
 call is one `tmux` process run with asyncio, so nothing blocks the event loop.
 
 Errors: `TmuxError` (a `HarnessError`) when a tmux command fails, `HarnessTimeout` when a
-wait passes its deadline, `LaneError` when a lane window already exists or is unknown.
+wait passes its deadline, `LaneWindowError` (also a `HarnessError`) when a lane window
+already exists or is unknown.
 """
 
 from __future__ import annotations
@@ -49,11 +50,11 @@ import re
 import shlex
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from laneboard.errors import HarnessError, HarnessTimeout, LaneError
+from laneboard.errors import HarnessError, HarnessTimeout
 from laneboard.harnesses import ansi
 from laneboard.harnesses.control import ControlClient, PaneStream
 from laneboard.harnesses.paste_safe import REMOVED, Sanitised, sanitise
@@ -90,6 +91,13 @@ _PANE_FORMAT = _SEP.join(
         "#{@laneboard_meta}",
     ]
 )
+
+
+class LaneWindowError(HarnessError):
+    """A lane's tmux window cannot be used as asked: its id is not a usable window name, it
+    already has a window (adopt or stop it), its pane is gone, or its launch environment is
+    malformed. A `HarnessError` (not the lanes layer's `LaneError`): the supervisor catches
+    `HarnessError` from `start()` and marks the lane failed with this message."""
 
 
 class TmuxError(HarnessError):
@@ -356,21 +364,21 @@ class TmuxRelay:
         `env` is merged over `default_env` and the server's environment. `metadata`
         (e.g. harness, model, digest) is stored on the window for `list_lanes`.
         The session's control client is attached first, so the lane's output stream is
-        complete from its first byte. Raises LaneError if the lane already has a window
+        complete from its first byte. Raises LaneWindowError if the lane already has a window
         in this session (adopt or kill it), TmuxError if tmux refuses.
         """
         if not _LANE_ID.match(lane):
-            raise LaneError(
+            raise LaneWindowError(
                 f"lane id {lane!r} is not usable as a tmux window: use letters, digits, _ . -"
             )
         if not argv:
-            raise LaneError(f"lane {lane!r} has no command to run")
+            raise LaneWindowError(f"lane {lane!r} has no command to run")
         name = await self.ensure_session(session)
         control = await self._control_for(name)
         async with self._lock(self._session_locks, name):
             existing = await self.find_lane(name, lane)
             if existing is not None:
-                raise LaneError(
+                raise LaneWindowError(
                     f"lane {lane!r} already has a window in tmux session {name!r} "
                     f"(pane {existing.pane_id}); adopt it or stop it first"
                 )
@@ -725,7 +733,7 @@ class TmuxRelay:
             return known
         info = await self._pane_info(pane, "#{session_name}\t#{window_id}")
         if not info:
-            raise LaneError(f"tmux pane {pane} does not exist on socket {self.socket!r}")
+            raise LaneWindowError(f"tmux pane {pane} does not exist on socket {self.socket!r}")
         session, window = info.split("\t")
         control = await self._control_for(session)
         control.bind_window(window, pane)
@@ -776,7 +784,7 @@ def _launch_script(argv: Sequence[str], env: Mapping[str, str], cwd: str, status
     # The status file is private (0600) without changing the lane program's umask.
     for key, value in env.items():
         if not _ENV_NAME.match(key):
-            raise LaneError(f"environment variable name {key!r} is not valid")
+            raise LaneWindowError(f"environment variable name {key!r} is not valid")
         lines.append(f"export {key}={shlex.quote(value)}")
     q = shlex.quote
     lines += [
@@ -788,8 +796,3 @@ def _launch_script(argv: Sequence[str], env: Mapping[str, str], cwd: str, status
         'exit "$s"',
     ]
     return "\n".join(lines) + "\n"
-
-
-def lanes_by_id(lanes: Iterable[LaneWindow]) -> dict[str, LaneWindow]:
-    """Index `list_lanes()` output by lane id."""
-    return {lane.lane: lane for lane in lanes}
