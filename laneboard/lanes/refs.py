@@ -29,11 +29,16 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from laneboard.config import TIER_ORDER, Config, LoadedConfig, ModelEntry, ModelParams
+from laneboard.core.vocabulary import TIERS
 from laneboard.errors import ConfigProblem, ModelRefError
 from laneboard.yamlsource import Path_, dotted
+
+if TYPE_CHECKING:  # the config models only as types: importing refs must not cost pydantic
+    from laneboard.config import Config, LoadedConfig, ModelEntry, ModelParams
+
+_TIER_RANK: dict[str, int] = {t: i for i, t in enumerate(TIERS)}
 
 Via = Literal["alias", "exact", "case-insensitive", "unique-provider", "default-provider"]
 ErrorKind = Literal["invalid", "unresolved", "not-allowed"]
@@ -364,7 +369,7 @@ class ResolvedModel:
     @property
     def tier_rank(self) -> int:
         """0 local, 1 cheap, 2 orchestrator, 3 escalation: compare tiers with `<`."""
-        return TIER_ORDER[self.tier]
+        return _TIER_RANK[self.tier]
 
 
 def to_resolved(res: Resolution) -> ResolvedModel:

@@ -59,51 +59,32 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from laneboard.config import TIER_ORDER, Config, LoadedConfig
+from laneboard.core.route import Route
+from laneboard.core.vocabulary import TIERS
 from laneboard.errors import LaneboardError, LaneError, RouteRefused
 from laneboard.linear_regex import compile_search
 
-__all__ = ["RouteDecision", "RouteRefused", "Router", "parse_at_lane"]
+if TYPE_CHECKING:  # only as types: importing the router must not cost pydantic (~210 ms)
+    from laneboard.config import Config, LoadedConfig
 
-_ORCHESTRATOR = TIER_ORDER["orchestrator"]
-_ESCALATION = TIER_ORDER["escalation"]
+__all__ = ["Route", "RouteDecision", "RouteRefused", "Router", "parse_at_lane"]
+
+_TIER_RANK: dict[str, int] = {t: i for i, t in enumerate(TIERS)}
+_ORCHESTRATOR = _TIER_RANK["orchestrator"]
+_ESCALATION = _TIER_RANK["escalation"]
 
 #: `@lane` at the very start (leading whitespace allowed), optionally followed by ':' or ','.
 _AT_LANE = re.compile(r"\A\s*@([A-Za-z0-9][A-Za-z0-9_-]*)[:,]?(?=\s|\Z)\s*")
 
 
 @dataclass(frozen=True)
-class RouteDecision:
-    """Where a prompt goes and why; what `laneboard route --json` prints (minus `prompt`)."""
+class RouteDecision(Route):
+    """The router's `Route`: the same record, always carrying the prompt to send."""
 
-    lane: str
-    """The lane that gets the prompt."""
-    rule: str
-    """What decided: a rule name, `@lane`, `tool:<pattern>`, `default` or `untrusted`."""
-    reason: str
-    """One sentence for a person, naming the rule (and any reroute) that produced it."""
-    fence: str
-    """The lane's fence; the prompt never widens it."""
-    escalate: bool
-    """The lane is an escalation (its primary model is escalation tier, or it reviews)."""
-    triage: bool
-    """Untrusted text must go through triage (ESCALATE/SKIP) before it is sent."""
-    prompt: str
+    prompt: str = ""
     """The prompt to send: the input with an honoured or rerouted `@lane ` prefix removed."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """The decision as plain JSON-able data."""
-        return {
-            "lane": self.lane,
-            "rule": self.rule,
-            "reason": self.reason,
-            "fence": self.fence,
-            "escalate": self.escalate,
-            "triage": self.triage,
-            "prompt": self.prompt,
-        }
 
 
 def _new_decision(
@@ -171,8 +152,8 @@ def _lane_facts(cfg: Config, lane_id: str) -> _Lane:
         if not chain:
             reasons.append("it runs no configured model, so its tier is unknown")
     if chain:
-        primary_rank = TIER_ORDER.get(chain[0].tier, -1)
-        low = [m for m in chain if TIER_ORDER.get(m.tier, -1) < _ORCHESTRATOR]
+        primary_rank = _TIER_RANK.get(chain[0].tier, -1)
+        low = [m for m in chain if _TIER_RANK.get(m.tier, -1) < _ORCHESTRATOR]
         if low:
             names = ", ".join(f"{m.key} ({m.tier} tier)" for m in low)
             reasons.append(f"its model chain includes {names}, below orchestrator tier")
@@ -377,7 +358,10 @@ class Router:
     """A config's routing, compiled once; `route()` decides (see the module docstring)."""
 
     def __init__(self, cfg: Config | LoadedConfig) -> None:
-        config = cfg.config if isinstance(cfg, LoadedConfig) else cfg
+        # A LoadedConfig wraps its Config; told apart by shape, not isinstance, so the
+        # router never imports the config models at run time.
+        inner = getattr(cfg, "config", None)
+        config = cast("Config", cfg if inner is None else inner)
         self.config = config
         self._lanes = {lane_id: _lane_facts(config, lane_id) for lane_id in config.lanes}
         routing = config.routing
