@@ -21,3 +21,15 @@ def kind_for_status(status: int) -> ErrorKind:
     if 400 <= status < 500:
         return "bad-request"
     return "server"
+
+
+HINTS: dict[ErrorKind, str] = {
+    "auth": "check the provider's api_key_env variable and the key it holds",
+    "rate-limit": "wait, or route this lane to another model",
+    "unreachable": "check the provider's base_url and that the endpoint is running",
+    "server": "the endpoint failed; try again or use a fallback model",
+    "not-found": "check the model id and the provider's base_url",
+    "bad-request": "the endpoint rejected the request; check the model and its params",
+}
+"""What to try, per kind: the agent CLIs' failures (read from Claude Code's transcript,
+Codex's events) end their message with it, so both say the same thing for the same kind."""

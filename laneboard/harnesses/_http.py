@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from laneboard.core.http_status import kind_for_status
 from laneboard.errors import HarnessError, HarnessTimeout, ProviderError
 from laneboard.harnesses.base import (
     ErrorRaised,
@@ -110,25 +111,23 @@ def status_error(
     status: int, detail: str, *, service: str, url: str, model: str | None,
     retry_after: str | None = None, missing_hint: str = "pull or load it, or pick another model",
 ) -> ProviderError:
-    """The ProviderError for an HTTP error status, worded for a person."""
+    """The ProviderError for an HTTP error status, worded for a person (the kind comes
+    from the one status table, `core.http_status`; the wording is this module's own)."""
     where = f"{service} at {url}"
-    if status in (401, 403):
-        return ProviderError(
-            f"{where} refused the credentials ({status}: {detail}); check the API key "
-            "variable configured for this provider", kind="auth", status=status)
-    if status == 404:
-        return ProviderError(
-            f"{where} has no model {model!r} ({detail}); {missing_hint}",
-            kind="not-found", status=status)
-    if status == 429:
+    kind = kind_for_status(status)
+    if kind == "auth":
+        message = (f"{where} refused the credentials ({status}: {detail}); check the API key "
+                   "variable configured for this provider")
+    elif kind == "not-found":
+        message = f"{where} has no model {model!r} ({detail}); {missing_hint}"
+    elif kind == "rate-limit":
         wait = f"; retry after {retry_after}s" if retry_after else ""
-        return ProviderError(f"{where} is rate-limiting ({detail}){wait}",
-                             kind="rate-limit", status=status)
-    if status >= 500:
-        return ProviderError(f"{where} failed with {status}: {detail}",
-                             kind="server", status=status)
-    return ProviderError(f"{where} rejected the request ({status}: {detail})",
-                         kind="bad-request", status=status)
+        message = f"{where} is rate-limiting ({detail}){wait}"
+    elif kind == "server":
+        message = f"{where} failed with {status}: {detail}"
+    else:
+        message = f"{where} rejected the request ({status}: {detail})"
+    return ProviderError(message, kind=kind, status=status)
 
 
 class HttpHarness(Harness):

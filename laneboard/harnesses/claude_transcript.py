@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from laneboard.core.http_status import HINTS, kind_for_status
+from laneboard.core.vocabulary import ErrorKind
 from laneboard.errors import ProviderError
 from laneboard.harnesses.base import Usage
 
@@ -67,22 +69,14 @@ def transcript_path(config_dir: Path, cwd: str, session_id: str) -> Path:
     return direct
 
 
-def error_kind(status: int | None, text: str = "") -> str:
+def error_kind(status: int | None, text: str = "") -> ErrorKind:
     """Map an HTTP status (or, without one, the error text) to a ProviderError kind."""
     if status is None:
         m = _STATUS_IN_TEXT.search(text)
         if m:
             status = int(m.group(1))
     if status is not None:
-        if status in (401, 403):
-            return "auth"
-        if status == 429:
-            return "rate-limit"
-        if status == 404:
-            return "not-found"
-        if 400 <= status < 500:
-            return "bad-request"
-        return "server"
+        return kind_for_status(status)
     if any(marker in text for marker in _UNREACHABLE_MARKERS):
         return "unreachable"
     if "authenticate" in text.lower():
@@ -100,15 +94,7 @@ def provider_error(text: str, status: int | None, where: str) -> ProviderError:
     """A ProviderError whose message says what failed, where, and what to try."""
     kind = error_kind(status, text)
     status = status if status is not None else status_from_text(text)
-    hints = {
-        "auth": "check the provider's api_key_env variable and the key it holds",
-        "rate-limit": "wait, or route this lane to another model",
-        "unreachable": "check the provider's base_url and that the endpoint is running",
-        "server": "the endpoint failed; try again or use a fallback model",
-        "not-found": "check the model id and the provider's base_url",
-        "bad-request": "the endpoint rejected the request; check the model and its params",
-    }
-    return ProviderError(f"{where}: {text.strip()} ({hints[kind]})", kind=kind, status=status)
+    return ProviderError(f"{where}: {text.strip()} ({HINTS[kind]})", kind=kind, status=status)
 
 
 def usage_from(raw: dict[str, Any] | None, cost: float | None = None) -> Usage:

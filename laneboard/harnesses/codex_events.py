@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from laneboard.core.http_status import HINTS, kind_for_status
+from laneboard.core.vocabulary import ErrorKind
 from laneboard.errors import ProviderError
 from laneboard.harnesses.base import Usage
 
@@ -52,20 +54,12 @@ def usage_from(raw: dict[str, Any] | None) -> Usage:
     )
 
 
-def error_kind(message: str) -> tuple[str, int | None]:
+def error_kind(message: str) -> tuple[ErrorKind, int | None]:
     """Map a Codex failure message to a ProviderError kind and, if named, the status."""
     m = _STATUS_RE.search(message)
     status = int(m.group(1)) if m else None
     if status is not None:
-        if status in (401, 403):
-            return "auth", status
-        if status == 429:
-            return "rate-limit", status
-        if status == 404:
-            return "not-found", status
-        if 400 <= status < 500:
-            return "bad-request", status
-        return "server", status
+        return kind_for_status(status), status
     if "Quota exceeded" in message or "rate limit" in message.lower():
         return "rate-limit", 429
     if "Missing environment variable" in message:
@@ -80,15 +74,7 @@ def error_kind(message: str) -> tuple[str, int | None]:
 def provider_error(message: str, where: str) -> ProviderError:
     """A ProviderError whose message says what failed, where, and what to try."""
     kind, status = error_kind(message)
-    hints = {
-        "auth": "check the provider's api_key_env variable and the key it holds",
-        "rate-limit": "wait, or route this lane to another model",
-        "unreachable": "check the provider's base_url and that the endpoint is running",
-        "server": "the endpoint failed; try again or use a fallback model",
-        "not-found": "check the model id and the provider's base_url",
-        "bad-request": "the endpoint rejected the request; check the model and its params",
-    }
-    return ProviderError(f"{where}: {message.strip()} ({hints[kind]})", kind=kind, status=status)
+    return ProviderError(f"{where}: {message.strip()} ({HINTS[kind]})", kind=kind, status=status)
 
 
 @dataclass(frozen=True)
