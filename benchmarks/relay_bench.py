@@ -117,7 +117,6 @@ async def _supervised_lane(code: str, *args: str) -> AsyncIterator[tuple[Any, st
     """
     from laneboard.config import parse_config
     from laneboard.harnesses.command import CommandHarness
-    from laneboard.lanes.factory import relay_for
     from laneboard.lanes.supervisor import Supervisor
 
     with tempfile.TemporaryDirectory(prefix="lb-bench-") as d:
@@ -132,7 +131,7 @@ async def _supervised_lane(code: str, *args: str) -> AsyncIterator[tuple[Any, st
             events = sup.subscribe()
             first = asyncio.ensure_future(anext(events))  # registers the subscription
             await asyncio.sleep(0)  # one loop turn: the subscriber's queue exists now
-            relay = relay_for(sup)
+            relay = sup.relay
             try:
                 await sup.start()
                 harness = sup.lanes["bench"].harness

@@ -10,13 +10,8 @@ from click.testing import CliRunner
 
 from laneboard.cli import cli
 from laneboard.errors import ConfigError
-from laneboard.lanes.openclaw import (
-    acpx_checks,
-    check_openclaw,
-    load_openclaw,
-    memory_checks,
-    parse_openclaw,
-)
+from laneboard.lanes.preflight.openclaw import load_openclaw, parse_openclaw
+from laneboard.lanes.preflight.openclaw_checks import acpx_checks, check_openclaw, memory_checks
 
 SAMPLE = """\
 // openclaw.json, JSON5: comments, unquoted keys, trailing commas

@@ -18,14 +18,15 @@ from click.testing import CliRunner
 
 from laneboard.cli import cli
 from laneboard.config import LoadedConfig, load_config
-from laneboard.lanes import probes
 from laneboard.lanes.preflight import (
     Check,
     Report,
+    auth,
     check_models,
     check_ollama_loopback,
     check_policy,
     is_loopback_url,
+    probes,
     run_preflight_async,
     static_checks,
 )
@@ -342,7 +343,7 @@ def test_claude_login(tmp_path: Path, creds: dict[str, object] | None, status: s
     if creds is not None:
         (tmp_path / ".claude").mkdir()
         (tmp_path / ".claude" / ".credentials.json").write_text(json.dumps(creds))
-    c = probes.claude_auth("anthropic", {"HOME": str(tmp_path)}, time.time())
+    c = auth.claude_auth("anthropic", {"HOME": str(tmp_path)}, time.time())
     assert c.status == status
     if status != "ok":
         assert c.fix
@@ -350,11 +351,11 @@ def test_claude_login(tmp_path: Path, creds: dict[str, object] | None, status: s
 
 async def test_api_key_env(tmp_path: Path) -> None:
     lc = loaded(tmp_path)
-    need = next(n for n in probes.auth_needs(lc, {}) if n.provider == "anthropic")
+    need = next(n for n in auth.auth_needs(lc, {}) if n.provider == "anthropic")
     assert need.key_env == "LB_TEST_ANTHROPIC_KEY"
-    ok = await probes.probe_auth(need, {"LB_TEST_ANTHROPIC_KEY": "x", "HOME": str(tmp_path)}, False)
+    ok = await auth.probe_auth(need, {"LB_TEST_ANTHROPIC_KEY": "x", "HOME": str(tmp_path)}, False)
     assert ok.status == "ok"
-    missing = await probes.probe_auth(need, {"HOME": str(tmp_path)}, False)
+    missing = await auth.probe_auth(need, {"HOME": str(tmp_path)}, False)
     assert missing.status == "fail"  # no key and no Claude login in that HOME
 
 
@@ -417,7 +418,7 @@ def test_artifacts_not_writable(tmp_path: Path) -> None:
     lc = loaded(tmp_path)
     code = (
         "import sys; from pathlib import Path; from laneboard.config import load_config; "
-        "from laneboard.lanes import probes; "
+        "from laneboard.lanes.preflight import probes; "
         "print(probes.check_artifacts_writable(load_config(sys.argv[2]), Path(sys.argv[1])).status)"
     )
     done = subprocess.run(

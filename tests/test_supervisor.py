@@ -327,7 +327,6 @@ async def test_supervisor_watchdog_interrupts_a_lane_repeating_a_token(
     """A pane lane whose harness does not watch its own output (as claude-code and codex
     do not): the supervisor reads the pane stream, interrupts the lane and says why."""
     from laneboard.harnesses.command import CommandHarness
-    from laneboard.lanes.factory import relay_for
 
     (lane_env_setup / "degenerate.py").write_text(DEGENERATE_REPL)
     extra = f"""\
@@ -340,7 +339,7 @@ async def test_supervisor_watchdog_interrupts_a_lane_repeating_a_token(
     loaded = parse_config(command_config(lane_env_setup, extra=extra), "cfg.yaml")
 
     def no_own_watchdog(spec: HarnessSpec, sup: Supervisor) -> Harness:
-        return CommandHarness(spec, relay=relay_for(sup), session=sup.session, watchdog=None)
+        return CommandHarness(spec, relay=sup.relay, session=sup.session, watchdog=None)
 
     sup = Supervisor(loaded, workspace=lane_env_setup, factory=no_own_watchdog)
     try:

@@ -14,7 +14,7 @@ import click
 
 if TYPE_CHECKING:
     from laneboard.config import LoadedConfig
-    from laneboard.lanes.openclaw import OpenClawFile
+    from laneboard.lanes.preflight.openclaw import OpenClawFile
     from laneboard.lanes.refs import ResolvedModel
 
 
@@ -71,7 +71,7 @@ def list_(
 ) -> None:
     """Every allowlisted model with its alias, tier and kind."""
     if openclaw_path:
-        from laneboard.lanes.openclaw import load_openclaw
+        from laneboard.lanes.preflight.openclaw import load_openclaw
 
         oc = load_openclaw(openclaw_path)
         rows = [
@@ -130,7 +130,7 @@ def resolve(
     Exits 1 when the ref does not resolve to an allowed model.
     """
     if openclaw_path:
-        from laneboard.lanes.openclaw import load_openclaw
+        from laneboard.lanes.preflight.openclaw import load_openclaw
 
         res = load_openclaw(openclaw_path).resolve(ref)
     else:
@@ -163,7 +163,7 @@ def chain(
 ) -> None:
     """The ordered candidates a lane (or agent) would try; a ref alone is strict."""
     if openclaw_path:
-        from laneboard.lanes.openclaw import load_openclaw
+        from laneboard.lanes.preflight.openclaw import load_openclaw
 
         _openclaw_chain(ctx, load_openclaw(openclaw_path), lane_or_ref, as_json)
         return

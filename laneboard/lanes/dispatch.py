@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from laneboard.core.names import TRIAGE_RULE  # the `rule` of a triage turn's route
 from laneboard.errors import HarnessError, LaneError
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["TRIAGE_RULE", "Dispatched", "TriageOutcome", "dispatch", "triage_on_lane"]
 
-#: The `rule` of a triage turn's route (what artifacts and the cockpit see).
-TRIAGE_RULE = "routing.triage"
 
 VerdictHook = Callable[["TriageVerdict", str], None]
 """Called with the verdict and the triage lane, before anything is sent."""
@@ -102,7 +101,7 @@ async def triage_on_lane(supervisor: Supervisor, text: str) -> TriageOutcome:
     lane, timeout_s = _triage_lane(supervisor)
     cfg = supervisor.cfg
     if cfg.artifacts.redaction:
-        from laneboard.lanes.review import make_redactor
+        from laneboard.lanes.redaction import make_redactor
 
         text = make_redactor(cfg).redact(text).text
     route: dict[str, object] = {

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from laneboard.errors import HarnessError
 from laneboard.harnesses.tmux import TmuxRelay
 from laneboard.lanes.events import LaneScreen
-from laneboard.lanes.factory import relay_for
 
 if TYPE_CHECKING:
     from laneboard.lanes.supervisor import Supervisor
@@ -122,7 +121,7 @@ class LaneMirrors:
             pane = await self._full_screen_pane(lane)
             if pane is None:
                 continue
-            relay = relay_for(self.supervisor)
+            relay = self.supervisor.relay
 
             def publish(screen: str, lane: str = lane) -> None:
                 self.supervisor.hub.publish(LaneScreen(lane, screen))
@@ -142,7 +141,7 @@ class LaneMirrors:
         stream = await harness.output_stream()
         if stream is None or stream.closed:
             return None
-        relay = relay_for(self.supervisor)
+        relay = self.supervisor.relay
         try:
             alternate = await relay.run("display", "-p", "-t", stream.pane_id, "#{alternate_on}")
         except HarnessError:

@@ -62,7 +62,9 @@ from filelock import AsyncFileLock
 from filelock import Timeout as LockTimeout
 
 from laneboard.config import LaneConfig, LoadedConfig
-from laneboard.errors import HarnessError, LaneError, ProviderError
+from laneboard.core.hub import Hub
+from laneboard.core.procs import pid_alive
+from laneboard.errors import HarnessError, HarnessTimeout, LaneError, ProviderError
 from laneboard.harnesses.base import (
     ErrorRaised,
     Harness,
@@ -97,6 +99,7 @@ from laneboard.lanes.statefile import StateFile, lock_path
 if TYPE_CHECKING:
     from laneboard.artifacts.redact import Redactor
     from laneboard.harnesses.control import PaneStream
+    from laneboard.harnesses.tmux import TmuxRelay
 
 log = logging.getLogger(__name__)
 
@@ -187,30 +190,6 @@ class LaneRuntime:
         }
 
 
-class _Hub:
-    """Fan-out of supervisor events to subscribers; a slow reader never blocks lanes."""
-
-    def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[SupervisorEvent | None]] = set()
-
-    def publish(self, ev: SupervisorEvent) -> None:
-        for q in list(self._queues):
-            q.put_nowait(ev)
-
-    def close(self) -> None:
-        for q in list(self._queues):
-            q.put_nowait(None)
-
-    async def subscribe(self) -> AsyncIterator[SupervisorEvent]:
-        q: asyncio.Queue[SupervisorEvent | None] = asyncio.Queue()
-        self._queues.add(q)
-        try:
-            while (ev := await q.get()) is not None:
-                yield ev
-        finally:
-            self._queues.discard(q)
-
-
 class Supervisor:
     """Runs the configured lanes. One per cockpit, `laneboard up`, or CLI command."""
 
@@ -235,11 +214,11 @@ class Supervisor:
         self._factory = factory
         self.budget = budget or CockpitBudget()
         self.cooldowns = Cooldowns()
-        self.hub = _Hub()
+        self.hub: Hub[SupervisorEvent] = Hub()
         self.statefile = StateFile.open(self.socket, self.session)
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self._relay: object | None = None
+        self._relay: TmuxRelay | None = None
         self.supervised_by: int | None = None
         """The pid of another process that holds this session's `SupervisorLock` (set by
         whoever tried the lock); while set, a lane that dies is left to that process to
@@ -263,8 +242,19 @@ class Supervisor:
     # ------------------------------------------------------------------ events
 
     def subscribe(self) -> AsyncIterator[SupervisorEvent]:
-        """A new subscription to every lane's events."""
-        return self.hub.subscribe()
+        """A new subscription to every lane's events, registered at once: an event published
+        after this call is seen, even before the first `async for` step."""
+        return aiter(self.hub.subscribe())
+
+    @property
+    def relay(self) -> TmuxRelay:
+        """The tmux relay every pane lane of this supervisor shares (created on first use, on
+        the supervisor's socket; an HTTP-only supervisor never starts one)."""
+        if self._relay is None:
+            from laneboard.harnesses.tmux import TmuxRelay
+
+            self._relay = TmuxRelay(self.socket)
+        return self._relay
 
     def _set_state(
         self, rt: LaneRuntime, state: LaneState, detail: str = "", **extra: object
@@ -337,7 +327,7 @@ class Supervisor:
             return self._factory(spec, self)
         from laneboard.lanes.factory import make_harness
 
-        return make_harness(spec, self)
+        return make_harness(spec, relay=lambda: self.relay, session=self.session)
 
     async def _pump(self, rt: LaneRuntime, harness: Harness) -> None:
         """Relay one harness's events into supervisor events and lane state."""
@@ -371,7 +361,7 @@ class Supervisor:
         """Notice a dead lane process without spawning tmux on every tick."""
         while not self._closed and rt.harness is harness:
             pid = rt.pid
-            if pid is not None and _pid_alive(pid):
+            if pid is not None and pid_alive(pid):
                 await asyncio.sleep(self.POLL_S)  # a heartbeat interval, not synchronisation
                 continue
             health = await harness.health()
@@ -579,9 +569,7 @@ class Supervisor:
     async def _kill_window(self, rt: LaneRuntime) -> None:
         """Close the lane's tmux window, whoever started it (a fresh harness would not
         know it: harnesses find their window only when they start)."""
-        from laneboard.lanes.factory import relay_for
-
-        relay = relay_for(self)
+        relay = self.relay
         if not await relay.server_running():
             return
         window = await relay.find_lane(self.session, rt.id)
@@ -618,10 +606,9 @@ class Supervisor:
                     await detach()
         self._save()
         self.hub.close()
-        close_relay = getattr(self._relay, "close", None)
-        if close_relay is not None:
+        if self._relay is not None:
             with contextlib.suppress(Exception):
-                await close_relay()  # detaches the control client; tmux keeps the lanes
+                await self._relay.close()  # detaches the control client; tmux keeps the lanes
 
     # ------------------------------------------------------------------ models
 
@@ -682,10 +669,8 @@ class Supervisor:
 
     async def observe(self) -> None:
         """Read what runs in tmux (state, pid) without starting or adopting anything."""
-        from laneboard.lanes.factory import relay_for
-
         pubs = self._read_published()
-        relay = relay_for(self)
+        relay = self.relay
         running = await relay.server_running()
         windows = {w.lane: w for w in await relay.list_lanes(self.session)} if running else {}
         for rt in self.lanes.values():
@@ -793,7 +778,7 @@ class Supervisor:
         if not self.cfg.artifacts.redaction:
             return prompt, {}
         if self._redactor is None:
-            from laneboard.lanes.review import make_redactor
+            from laneboard.lanes.redaction import make_redactor
 
             self._redactor = make_redactor(self.cfg)
         result = self._redactor.redact(prompt)
@@ -889,7 +874,7 @@ class Supervisor:
                     self._set_state(rt, "ready")
                 result = TurnResult(
                     reply="",
-                    state="timed-out" if "Timeout" in type(e).__name__ else "failed",
+                    state="timed-out" if isinstance(e, HarnessTimeout) else "failed",
                     error=str(e),
                     model=cand.key if cand else None,
                     started=started,
@@ -973,19 +958,3 @@ async def _detach(harness: Harness | None) -> None:
     if detach is not None:
         with contextlib.suppress(Exception):
             await detach()
-
-
-def _pid_alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie (checked without spawning anything)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[-1].split()
-        return not fields or fields[0] != b"Z"
-    except OSError:
-        return True

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from laneboard.config import shipped_config_bytes
 from laneboard.errors import ConfigError
 from laneboard.lanes.loading import load_file
-from laneboard.lanes.openclaw import load_openclaw
+from laneboard.lanes.preflight.openclaw import load_openclaw
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BASE = shipped_config_bytes().decode("utf-8")

@@ -28,7 +28,7 @@ import re2
 from laneboard.config import load_config
 from laneboard.configfile import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_NODES
 from laneboard.errors import ConfigError
-from laneboard.lanes.openclaw import load_openclaw
+from laneboard.lanes.preflight.openclaw import load_openclaw
 from laneboard.lanes.router import _ASCII_LOOKALIKES, Router
 
 #: A subprocess that should answer at once gets this long before the test calls it hung.

@@ -147,6 +147,4 @@ async def real_supervisor(command_config: Path, tmux_socket: str,
     finally:
         await sup.stop_all()
         await sup.close()
-        relay = getattr(sup, "_relay", None)
-        if relay is not None:
-            await relay.close()
+        await sup.relay.close()

@@ -55,9 +55,7 @@ async def fullscreen_supervisor(tmp_path: Path, tmux_socket: str,
     finally:
         await sup.stop_all()
         await sup.close()
-        relay = getattr(sup, "_relay", None)
-        if relay is not None:
-            await relay.close()
+        await sup.relay.close()
 
 
 async def test_full_screen_lane_is_mirrored_as_its_screen(

@@ -13,89 +13,34 @@ A probe never raises: whatever goes wrong becomes a `fail` with a fix.
 from __future__ import annotations
 
 import asyncio
-import base64
 import importlib
-import json
 import os
 import re
-import shutil
 import tempfile
-import time
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from laneboard.config import LoadedConfig
-from laneboard.lanes.preflight import (
+from laneboard.core.harness_kinds import KINDS
+from laneboard.lanes.preflight.auth import auth_needs, probe_auth
+from laneboard.lanes.preflight.procs import PROC_TIMEOUT_S, first_line, meaningful_line, run_cmd
+from laneboard.lanes.preflight.report import (
     DEFAULT_OLLAMA_URL,
     Check,
     Status,
     is_loopback_url,
     lane_views,
     ollama_providers,
-    provider_config,
 )
 from laneboard.lanes.refs import Catalog, resolve
 
 HTTP_TIMEOUT_S = 1.5
 CONNECT_TIMEOUT_S = 0.5  # a local endpoint answers in microseconds, a LAN one in milliseconds
-PROC_TIMEOUT_S = 3.0
-DAY_S = 24 * 3600
-CLI_BINARIES = {"codex": "codex", "claude-code": "claude"}
-TMUX_HARNESSES = {"codex", "claude-code", "command"}
-
-
-@dataclass(frozen=True)
-class CmdResult:
-    """The outcome of one short command; `rc` is None when it did not finish."""
-
-    found: bool
-    rc: int | None
-    out: str
-    timed_out: bool = False
-
-
-async def run_cmd(
-    argv: list[str], env: Mapping[str, str], deadline: float = PROC_TIMEOUT_S
-) -> CmdResult:
-    """Run argv with stdin closed; kill it at the deadline."""
-    exe = shutil.which(argv[0], path=env.get("PATH"))
-    if exe is None:
-        return CmdResult(False, None, "")
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            exe,
-            *argv[1:],
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=dict(env),
-        )
-    except OSError as e:
-        return CmdResult(False, None, str(e))
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), deadline)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        return CmdResult(True, None, "", timed_out=True)
-    return CmdResult(True, proc.returncode, out.decode("utf-8", "replace").strip())
-
-
-def _first_line(text: str) -> str:
-    return text.splitlines()[0].strip() if text.strip() else ""
-
-
-def _meaningful_line(text: str, pattern: str = r"\d+\.\d+") -> str:
-    """The line that matters in a CLI's chatter (codex prints WARNINGs before its answer)."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for ln in lines:
-        if re.search(pattern, ln) and not ln.upper().startswith("WARNING"):
-            return ln
-    quiet = [ln for ln in lines if not ln.upper().startswith("WARNING")]
-    return (quiet or lines or [""])[-1]
+#: The agent CLIs a lane may need on PATH, and the kinds that run in tmux (the registry's).
+CLI_BINARIES: dict[str, str] = {k.name: k.binary for k in KINDS.values() if k.binary}
+TMUX_HARNESSES = {k.name for k in KINDS.values() if k.transport == "tmux"}
 
 
 # ---------------------------------------------------------------- tmux and CLIs
@@ -104,7 +49,7 @@ def _meaningful_line(text: str, pattern: str = r"\d+\.\d+") -> str:
 async def probe_tmux(env: Mapping[str, str], needed: bool) -> Check:
     r = await run_cmd(["tmux", "-V"], env)
     if r.found and r.rc == 0:
-        return Check("tmux.available", "ok", "tmux", _first_line(r.out))
+        return Check("tmux.available", "ok", "tmux", first_line(r.out))
     status: Status = "fail" if needed else "warn"
     why = "interactive lanes run in tmux panes" if needed else "no lane needs it yet"
     what = "did not answer `tmux -V`" if r.found else "is not installed"
@@ -121,7 +66,7 @@ async def probe_cli(harness: str, env: Mapping[str, str]) -> Check:
     binary = CLI_BINARIES[harness]
     r = await run_cmd([binary, "--version"], env)
     if r.found and r.rc == 0:
-        return Check("cli.installed", "ok", binary, _meaningful_line(r.out) or "installed")
+        return Check("cli.installed", "ok", binary, meaningful_line(r.out) or "installed")
     package = "@openai/codex" if binary == "codex" else "@anthropic-ai/claude-code"
     if not r.found:
         return Check(
@@ -131,186 +76,13 @@ async def probe_cli(harness: str, env: Mapping[str, str]) -> Check:
             f"`{binary}` is not on PATH",
             f"npm install -g {package}",
         )
-    detail = "timed out" if r.timed_out else f"exited {r.rc}: {_first_line(r.out)}"
+    detail = "timed out" if r.timed_out else f"exited {r.rc}: {first_line(r.out)}"
     return Check(
         "cli.installed",
         "fail",
         binary,
         f"`{binary} --version` {detail}",
         f"reinstall it: npm install -g {package}",
-    )
-
-
-# ---------------------------------------------------------------- auth
-
-
-def _jwt_exp(token: str) -> float | None:
-    """The `exp` claim of a JWT, without verifying it (we only want to warn early)."""
-    try:
-        payload = token.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        exp = json.loads(base64.urlsafe_b64decode(payload)).get("exp")
-    except (IndexError, ValueError, AttributeError):
-        return None
-    return float(exp) if isinstance(exp, (int, float)) else None
-
-
-def expiry_check(subject: str, expires_at: float | None, now: float, login: str) -> Check:
-    """ok / warn (under 24 h) / fail (expired) for a credential expiring at `expires_at`."""
-    if expires_at is None:
-        return Check("auth.present", "ok", subject, "logged in")
-    left = expires_at - now
-    if left <= 0:
-        return Check(
-            "auth.present",
-            "fail",
-            subject,
-            f"login expired {_ago(-left)} ago",
-            f"log in again: {login}",
-        )
-    if left < DAY_S:
-        return Check(
-            "auth.present",
-            "warn",
-            subject,
-            f"login expires in {_ago(left)}",
-            f"refresh it now: {login}",
-        )
-    return Check("auth.present", "ok", subject, f"logged in (expires in {_ago(left)})")
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 2 * DAY_S:
-        return f"{seconds / 3600:.1f} h"
-    return f"{int(seconds // DAY_S)} days"
-
-
-def _home(env: Mapping[str, str]) -> Path:
-    return Path(env.get("HOME") or Path.home())
-
-
-def claude_auth(subject: str, env: Mapping[str, str], now: float) -> Check:
-    """Claude Code's own login: an OAuth token env var or ~/.claude/.credentials.json."""
-    if env.get("CLAUDE_CODE_OAUTH_TOKEN"):
-        return Check("auth.present", "ok", subject, "CLAUDE_CODE_OAUTH_TOKEN is set")
-    base = (
-        Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else _home(env) / ".claude"
-    )
-    creds = base / ".credentials.json"
-    login = "run `claude` and /login, or set the provider's api_key_env"
-    try:
-        data = json.loads(creds.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return Check(
-            "auth.present",
-            "fail",
-            subject,
-            f"no API key in the environment and no Claude login ({creds})",
-            login,
-        )
-    except (OSError, ValueError) as e:
-        return Check("auth.present", "fail", subject, f"cannot read {creds}: {e}", login)
-    oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
-    if not isinstance(oauth, dict) or not oauth.get("accessToken"):
-        return Check("auth.present", "fail", subject, f"{creds} holds no login", login)
-    exp = oauth.get("expiresAt")
-    expires = float(exp) / 1000 if isinstance(exp, (int, float)) else None
-    return expiry_check(subject, expires, now, login)
-
-
-async def codex_auth(subject: str, env: Mapping[str, str], now: float) -> Check:
-    """`codex login status`, then the token expiry in $CODEX_HOME/auth.json."""
-    login = "run `codex login`"
-    r = await run_cmd(["codex", "login", "status"], env)
-    if not r.found:
-        return Check(
-            "auth.present",
-            "fail",
-            subject,
-            "codex is not installed, so no login",
-            "npm install -g @openai/codex, then codex login",
-        )
-    if r.rc != 0:
-        detail = "timed out" if r.timed_out else _meaningful_line(r.out, "login") or f"exit {r.rc}"
-        return Check("auth.present", "fail", subject, f"codex is not logged in ({detail})", login)
-    home = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else _home(env) / ".codex"
-    try:
-        data = json.loads((home / "auth.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return Check("auth.present", "ok", subject, _meaningful_line(r.out, "login") or "logged in")
-    if isinstance(data, dict) and data.get("OPENAI_API_KEY"):
-        return Check("auth.present", "ok", subject, "codex uses an API key")
-    tokens = data.get("tokens") if isinstance(data, dict) else None
-    token = tokens.get("access_token") if isinstance(tokens, dict) else None
-    exp = _jwt_exp(token) if isinstance(token, str) else None
-    return expiry_check(subject, exp, now, login)
-
-
-@dataclass(frozen=True)
-class AuthNeed:
-    """One credential some lane needs: which provider, how it logs in, in which HOME."""
-
-    provider: str
-    harness: str
-    key_env: str | None
-    env: tuple[tuple[str, str], ...]
-    lanes: tuple[str, ...]
-
-
-def auth_needs(loaded: LoadedConfig, environ: Mapping[str, str]) -> list[AuthNeed]:
-    """The distinct credentials the lanes' chains need (a lane's env may move HOME)."""
-    cfg = loaded.config
-    needs: dict[tuple[Any, ...], AuthNeed] = {}
-    for view in lane_views(cfg):
-        lane = cfg.lanes[view.lane_id]
-        relevant = tuple(
-            (k, v)
-            for k, v in sorted(lane.env.items())
-            if k in {"HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR"}
-        )
-        for res, _ in view.chain:
-            provider = lane.provider or res.provider or ""
-            pc = provider_config(cfg, provider)
-            harness = pc.harness if pc else lane.harness
-            if harness in {"ollama", "command"}:
-                continue
-            key = (provider, harness, pc.api_key_env if pc else None, relevant)
-            old = needs.get(key)
-            lanes = (old.lanes if old else ()) + (
-                (view.lane_id,) if not old or view.lane_id not in old.lanes else ()
-            )
-            needs[key] = AuthNeed(provider, harness, key[2], relevant, lanes)
-    return list(needs.values())
-
-
-async def probe_auth(need: AuthNeed, environ: Mapping[str, str], offline: bool) -> Check:
-    env = {**environ, **dict(need.env)}
-    subject = need.provider + (f" (lanes {', '.join(need.lanes)})" if need.env else "")
-    if need.key_env and env.get(need.key_env, "").strip():
-        return Check("auth.present", "ok", subject, f"${need.key_env} is set")
-    now = time.time()
-    if need.harness == "claude-code":
-        return claude_auth(subject, env, now)
-    if need.harness == "codex":
-        if offline:
-            return Check("auth.present", "skip", subject, "offline: `codex login status` not run")
-        return await codex_auth(subject, env, now)
-    if need.key_env:
-        return Check(
-            "auth.present",
-            "fail",
-            subject,
-            f"${need.key_env} is not set",
-            f"export {need.key_env}=… (the key stays in your environment)",
-        )
-    return Check(
-        "auth.present",
-        "warn",
-        subject,
-        "no api_key_env: cannot tell how it logs in",
-        f"set providers.{need.provider}.api_key_env",
     )
 
 
