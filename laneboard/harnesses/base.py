@@ -62,6 +62,11 @@ class HarnessSpec:
     ready_pattern: str | None = None
     busy_pattern: str | None = None
     context_window: int | None = None
+    temperature: float | None = None
+    """The model's sampling temperature (config `params.temperature`); None leaves the
+    endpoint's default. Only the HTTP harnesses send it: the agent CLIs have no flag."""
+    max_output_tokens: int | None = None
+    """Cap on tokens generated per turn (config `params.max_output_tokens`); as above."""
     kind: str = "chat"
     tree_ignore: tuple[str, ...] = ()
     """Absolute paths laneboard itself writes to (the artifact store) that a plan lane's

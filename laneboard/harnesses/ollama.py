@@ -119,14 +119,28 @@ class OllamaHarness(HttpHarness):
                                 kind="bad-request")
         return chosen
 
+    def _options(self, model: str | None = None) -> dict[str, Any]:
+        """The configured sampling options, in Ollama's words (`options.temperature`,
+        `options.num_predict`), for the lane's own model only: a one-off `generate` on
+        another model (triage, embeddings' neighbours) keeps that model's defaults."""
+        if model is not None and model != self.spec.model:
+            return {}
+        options: dict[str, Any] = {}
+        if self.spec.temperature is not None:
+            options["temperature"] = self.spec.temperature
+        if self.spec.max_output_tokens is not None:
+            options["num_predict"] = self.spec.max_output_tokens
+        return {"options": options} if options else {}
+
     async def stream_chat(self, messages: list[Message], turn: TurnStream) -> None:
-        body = {"model": self._model(), "messages": messages, "stream": True}
+        body = {"model": self._model(), "messages": messages, "stream": True, **self._options()}
         await self._stream("/api/chat", body, turn, chat=True)
 
     async def generate(self, prompt: str, *, model: str | None = None, system: str | None = None,
                        timeout: float = 600.0) -> TurnResult:
         """One stateless completion (`/api/generate`), streamed and watched like a turn."""
-        body: dict[str, Any] = {"model": self._model(model), "prompt": prompt, "stream": True}
+        body: dict[str, Any] = {"model": self._model(model), "prompt": prompt, "stream": True,
+                                **self._options(model)}
         if system is not None:
             body["system"] = system
         return await self.run_turn(lambda t: self._stream("/api/generate", body, t, chat=False),

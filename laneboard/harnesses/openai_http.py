@@ -81,6 +81,13 @@ class OpenAIHttpHarness(HttpHarness):
                                 "stream_options": {"include_usage": True}}
         if self.spec.model:
             body["model"] = self.spec.model
+        # Chat Completions names the cap `max_tokens` (OpenAI's own newer models also take
+        # `max_completion_tokens`, which the OpenAI-compatible servers — vLLM, llama.cpp,
+        # LiteLLM — do not all know; `max_tokens` is the name all of them accept).
+        if self.spec.temperature is not None:
+            body["temperature"] = self.spec.temperature
+        if self.spec.max_output_tokens is not None:
+            body["max_tokens"] = self.spec.max_output_tokens
         url = self.url("/chat/completions")
         async with self.translated(url), self.client().stream("POST", url, json=body) as resp:
             if resp.status_code >= 400:

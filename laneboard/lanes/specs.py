@@ -55,6 +55,8 @@ def build_spec(
         ready_pattern=lane.ready,
         busy_pattern=lane.busy,
         context_window=model.context_window if model else None,
+        temperature=model.params.temperature if model else None,
+        max_output_tokens=model.params.max_output_tokens if model else None,
         kind=model.kind if model else "chat",
         tree_ignore=(str((workspace / cfg.artifacts.dir).resolve()),),
     )
