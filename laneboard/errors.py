@@ -23,7 +23,7 @@ Only the CLI turns these into exit codes; library code raises and never prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class LaneboardError(Exception):
@@ -115,13 +115,6 @@ class BinaryMissing(HarnessError):
 
 class SetupBlocked(HarnessError):
     """The agent shows a setup, login or trust dialog that laneboard will not answer for you."""
-
-
-@dataclass
-class _ProviderInfo:
-    kind: str = "server"
-    status: int | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class ProviderError(HarnessError):

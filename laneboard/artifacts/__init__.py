@@ -14,7 +14,6 @@ folders); the index can always be rebuilt from them. Every text is passed throug
 `laneboard.errors`, never the harnesses, lanes or the TUI.
 """
 
-from laneboard.artifacts.ansi import strip_ansi
 from laneboard.artifacts.index import ArtifactIndex, ArtifactSummary, SearchHit, fts5_available
 from laneboard.artifacts.model import (
     KINDS,
@@ -28,6 +27,7 @@ from laneboard.artifacts.model import (
 from laneboard.artifacts.redact import RedactionResult, Redactor, redact
 from laneboard.artifacts.semantic import Embed, SemanticHit, SemanticIndex, cosine
 from laneboard.artifacts.store import ArtifactStore
+from laneboard.core.terminal_text import strip_ansi
 
 __all__ = [
     "KINDS",

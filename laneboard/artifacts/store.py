@@ -39,7 +39,6 @@ from typing import Any
 import aiofiles
 import aiofiles.os
 
-from laneboard.artifacts.ansi import strip_ansi
 from laneboard.artifacts.index import ArtifactIndex, ArtifactSummary, SearchHit
 from laneboard.artifacts.model import (
     DEFAULT_MAX_ANSWER_BYTES,
@@ -59,6 +58,8 @@ from laneboard.artifacts.model import (
     to_datetime,
 )
 from laneboard.artifacts.redact import Redactor
+from laneboard.core.procs import pid_alive
+from laneboard.core.terminal_text import strip_ansi
 from laneboard.errors import ArtifactError
 
 log = logging.getLogger(__name__)
@@ -386,7 +387,7 @@ class ArtifactStore:
                 m = _TEMP.match(path.name)
                 try:
                     stale = now - path.stat().st_mtime > max_age_s
-                    if stale or (m is not None and not _pid_alive(int(m.group("pid")))):
+                    if stale or (m is not None and not pid_alive(int(m.group("pid")))):
                         path.unlink()
                         removed += 1
                 except FileNotFoundError:
@@ -450,18 +451,6 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_error(final: Path, e: OSError) -> ArtifactError:
