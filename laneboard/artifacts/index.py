@@ -14,6 +14,11 @@ Text search uses SQLite FTS5 when the interpreter's SQLite has it (bm25 ranking 
 snippets), otherwise LIKE over the same columns. Semantic vectors live in the same file
 (see `semantic.py`); the tables here never touch them except to drop vectors whose artifact
 is gone.
+
+Why this is long: schema, rebuild, the refresh that reconciles files with rows, and both
+search paths (FTS5 and LIKE) share one connection discipline (WAL, busy timeout, "a
+failed update never fails a write"); split, each part would have to re-state it. It is
+533 lines, of which a third is SQL and its comments.
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ Three layers, tried in this order (an earlier rule's replacement is never re-mat
 Every pattern is RE2 syntax (linear time whatever the input: redaction runs on untrusted
 text on every prompt). Where a rule needs a look-around, the check is done in code on the
 match instead (`left` / `right` character sets, `validate`).
+
+Why this is long: it is a table — one entry per secret format with its pattern and
+validator — and a table is easiest to audit when it is read whole, in the order the rules
+run; the engine that applies it is in `redact.py`.
 """
 
 from __future__ import annotations

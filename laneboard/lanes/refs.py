@@ -20,6 +20,11 @@ an explicit choice fails visibly instead of quietly answering from a fallback.
 `Cooldowns` keeps a failing model out of rotation for 30 s, then 1 min, then 5 min.
 
 Nothing here touches the network or the filesystem; the clock is injectable.
+
+Why this is long: parsing, the catalogue, resolution, chains and the config check of refs
+follow OpenClaw's resolution order step by step, and each step's error message names the
+step before it ("not an alias, not unique under a provider, …"); kept in one module, that
+order reads top to bottom. `Cooldowns` (~50 lines) is the only separable part.
 """
 
 from __future__ import annotations
