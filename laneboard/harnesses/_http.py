@@ -27,12 +27,13 @@ import time
 from abc import abstractmethod
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import httpx
 
 from laneboard.core.http_status import kind_for_status
+from laneboard.core.vocabulary import TurnState
 from laneboard.errors import HarnessError, HarnessTimeout, ProviderError
 from laneboard.harnesses.base import (
     ErrorRaised,
@@ -59,7 +60,6 @@ class DegenerationCheck(Protocol):
 #: A check object (used as is for every turn) or a factory called once per turn.
 WatchdogArg = DegenerationCheck | Callable[[], DegenerationCheck]
 Message = dict[str, Any]
-TurnState = Literal["done", "failed", "timed-out", "interrupted"]
 
 
 class Degenerate(Exception):

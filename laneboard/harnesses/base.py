@@ -25,14 +25,25 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from laneboard.core.harness_kinds import kind as harness_kind
 from laneboard.core.hub import Hub
-from laneboard.core.vocabulary import WRITABLE_FENCES, LaneState, TurnState
+from laneboard.core.vocabulary import WRITABLE_FENCES, HarnessName, LaneState, TurnState
 from laneboard.core.vocabulary import FenceName as Fence
 
 if TYPE_CHECKING:
     from laneboard.harnesses.control import PaneStream
 
 __all__ = ["WRITABLE_FENCES", "Fence", "LaneState"]  # re-exported: the lanes layer reads them here
+
+
+def binary_of(name: HarnessName) -> str:
+    """The program a CLI harness runs, from the registry (the one place that names it), so
+    a harness's default binary and its install hint cannot drift from what preflight
+    probes. Raises ValueError for a kind that runs no program of its own."""
+    binary = harness_kind(name).binary
+    if binary is None:
+        raise ValueError(f"the {name} harness runs no program of its own")
+    return binary
 
 
 @dataclass(frozen=True)

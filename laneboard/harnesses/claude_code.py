@@ -54,6 +54,7 @@ from laneboard.harnesses.base import (
     HarnessSpec,
     OutputReceived,
     TurnResult,
+    binary_of,
 )
 from laneboard.harnesses.claude_transcript import TurnView
 from laneboard.harnesses.deny import claude_bash_rules
@@ -86,7 +87,7 @@ def build_argv(
     *,
     session_id: str | None = None,
     headless: bool = False,
-    binary: str = "claude",
+    binary: str = binary_of("claude-code"),
     prompt: str | None = None,
     settings: str | None = None,
 ) -> list[str]:
@@ -230,7 +231,7 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
     """
 
     kind = "claude-code"
-    program = "claude"
+    program = binary_of("claude-code")
     install_hint = INSTALL_HINT
     run_label = "headless run"
 
@@ -240,7 +241,7 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         *,
         relay: TmuxRelay | None = None,
         session: str = "laneboard",
-        binary: str = "claude",
+        binary: str = binary_of("claude-code"),
         ready_timeout: float = 60.0,
         env_base: Mapping[str, str] | None = None,
         state_dir: Path | None = None,

@@ -51,6 +51,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from laneboard.core.vocabulary import FenceName
 from laneboard.errors import HarnessError, HarnessTimeout, SetupBlocked
 from laneboard.harnesses import codex_events, codex_rules, codex_screen
 from laneboard.harnesses._agent import AgentCliHarness
@@ -62,6 +63,7 @@ from laneboard.harnesses.base import (
     OutputReceived,
     TurnResult,
     Usage,
+    binary_of,
 )
 from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
@@ -72,7 +74,7 @@ PINNED_VERSION = "0.169.0"
 VERSION_RE = re.compile(r"^codex-cli (\S+)$")
 INSTALL_HINT = f"npm install @openai/codex@{PINNED_VERSION}"
 
-SANDBOX_OF_FENCE = {
+SANDBOX_OF_FENCE: dict[FenceName, str] = {
     "read-only": "read-only",
     "plan": "read-only",
     "workspace-write": "workspace-write",
@@ -138,7 +140,7 @@ def build_exec_argv(
     *,
     output_file: str,
     prompt: str,
-    binary: str = "codex",
+    binary: str = binary_of("codex"),
     provider_options: Mapping[str, ProviderOption] | None = None,
 ) -> list[str]:
     """The `codex exec` command line for one prompt."""
@@ -161,7 +163,7 @@ def build_exec_argv(
 def build_interactive_argv(
     spec: HarnessSpec,
     *,
-    binary: str = "codex",
+    binary: str = binary_of("codex"),
     provider_options: Mapping[str, ProviderOption] | None = None,
     model_upgrades: Mapping[str, str] | None = None,
 ) -> list[str]:
@@ -264,7 +266,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
     """
 
     kind = "codex"
-    program = "codex"
+    program = binary_of("codex")
     install_hint = INSTALL_HINT
     run_label = "exec run"
 
@@ -274,7 +276,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         *,
         relay: TmuxRelay | None = None,
         session: str = "laneboard",
-        binary: str = "codex",
+        binary: str = binary_of("codex"),
         provider_options: Mapping[str, ProviderOption] | None = None,
         unreachable_after: float = 30.0,
         ready_timeout: float = 60.0,

@@ -48,8 +48,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from typing import Literal
 
+from laneboard.core.vocabulary import TurnState
 from laneboard.errors import BinaryMissing, HarnessError, HarnessTimeout
 from laneboard.harnesses import ansi, sandbox
 from laneboard.harnesses.base import (
@@ -68,7 +68,6 @@ from laneboard.linear_regex import LinearPattern
 
 log = logging.getLogger(__name__)
 
-TurnState = Literal["done", "failed", "timed-out", "interrupted"]
 
 
 def spec_digest(spec: HarnessSpec) -> str:

@@ -25,12 +25,11 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from laneboard.core.vocabulary import FENCES
 from laneboard.errors import HarnessError
 
 __all__ = ["SandboxUnavailable", "check_sandbox", "sandbox_argv", "sandboxed"]
 
-#: Fences that get a read-only root; workspace-write adds its cwd.
-_READ_ONLY = frozenset({"read-only", "plan"})
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap)"
 
 
@@ -50,7 +49,7 @@ def sandbox_argv(fence: str, cwd: str, argv: Sequence[str], *, bwrap: str = "bwr
     """
     if not sandboxed(fence):
         return list(argv)
-    if fence not in _READ_ONLY and fence != "workspace-write":
+    if fence not in FENCES:
         raise ValueError(f"unknown fence {fence!r}")
     cwd = os.path.abspath(cwd)
     wrap = [
