@@ -147,6 +147,7 @@ def commit_msg(apply_: bool, timeout: float, as_json: bool, config_path: str | N
     from pathlib import Path
 
     from laneboard.artifacts import ArtifactRecord
+    from laneboard.core.route import Route
     from laneboard.errors import UsageError
     from laneboard.lanes.review import bound_diff, git, make_redactor, open_store, repo_root
     from laneboard.lanes.review import split_diff as split
@@ -165,8 +166,8 @@ def commit_msg(apply_: bool, timeout: float, as_json: bool, config_path: str | N
     bounded = bound_diff(split(diff), per_file_bytes=COMMIT_PER_FILE_BYTES,
                          total_bytes=COMMIT_TOTAL_BYTES)
     prompt = commit_prompt(stat, bounded.text, bounded.cuts)
-    route: dict[str, object] = {"lane": lane, "rule": COMMIT_RULE, "reason": f"chosen by {why}",
-                                "fence": cfg.lanes[lane].fence, "escalates": False}
+    route: dict[str, object] = Route(lane, COMMIT_RULE, f"chosen by {why}",
+                                     cfg.lanes[lane].fence).as_dict()
     clock = time.monotonic()
     result = run(_send_helper(loaded, lane, prompt, timeout, route))
     message = clean_message(result.reply) if result.state == "done" else ""

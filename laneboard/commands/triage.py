@@ -55,6 +55,7 @@ async def _triage(loaded: LoadedConfig, text: str) -> dict[str, Any]:
     """Run the fail-closed triage (the same core call the cockpit makes) and store a
     triage artifact."""
     from laneboard.artifacts import ArtifactRecord
+    from laneboard.core.route import Route
     from laneboard.lanes.dispatch import TRIAGE_RULE, triage_on_lane
     from laneboard.lanes.review import open_store
     from laneboard.lanes.supervisor import Supervisor
@@ -70,9 +71,8 @@ async def _triage(loaded: LoadedConfig, text: str) -> dict[str, Any]:
     replies = [t.reply for t in outcome.turns if t.state == "done"]
     doc = verdict_doc(outcome.verdict, lane, outcome.answer)
     last = outcome.turns[-1] if outcome.turns else None
-    route: dict[str, object] = {"lane": lane, "rule": TRIAGE_RULE,
-                                "reason": "untrusted text: local ESCALATE/SKIP gate",
-                                "fence": cfg.lanes[lane].fence, "escalate": False}
+    route: dict[str, object] = Route(lane, TRIAGE_RULE, "untrusted text: local ESCALATE/SKIP gate",
+                                     cfg.lanes[lane].fence).as_dict()
     store = open_store(cfg)
     try:
         artifact = await store.write(ArtifactRecord(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from laneboard.core.names import TRIAGE_RULE  # the `rule` of a triage turn's route
+from laneboard.core.route import Route
 from laneboard.errors import HarnessError, LaneError
 
 if TYPE_CHECKING:
@@ -104,10 +105,9 @@ async def triage_on_lane(supervisor: Supervisor, text: str) -> TriageOutcome:
         from laneboard.lanes.redaction import make_redactor
 
         text = make_redactor(cfg).redact(text).text
-    route: dict[str, object] = {
-        "lane": lane, "rule": TRIAGE_RULE, "reason": "untrusted text: local ESCALATE/SKIP gate",
-        "fence": cfg.lanes[lane].fence, "escalate": False, "triage": False,
-    }
+    route: dict[str, object] = Route(
+        lane, TRIAGE_RULE, "untrusted text: local ESCALATE/SKIP gate", cfg.lanes[lane].fence
+    ).as_dict()
     turns: list[TurnResult] = []
 
     async def ask(prompt: str) -> str:
