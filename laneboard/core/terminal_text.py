@@ -20,12 +20,12 @@ import re
 
 # One alternation, compiled once: OSC (title/hyperlink) strings, CSI sequences, the
 # DCS/SOS/PM/APC strings, and two-byte escapes. OSC and the string sequences end at BEL or
-# ST (ESC \); an unterminated one runs to the end of the text, which is what a terminal
-# would swallow too.
+# ST (ESC \); an unterminated one runs to the next ESC or the end of the text, which is
+# what a terminal would swallow too (an ESC cancels the string).
 _ESCAPE = re.compile(
     r"""
-      \x1b\][^\x07\x1b]*(?:\x07|\x1b\\|$)          # OSC ... BEL | ST
-    | \x1b[P^_X][^\x1b]*(?:\x1b\\|$)               # DCS / PM / APC / SOS ... ST
+      \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?            # OSC ... BEL | ST (or cut off)
+    | \x1b[P^_X][^\x1b]*(?:\x1b\\)?                 # DCS / PM / APC / SOS ... ST
     | (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]             # CSI (7-bit and 8-bit)
     | \x1b[ -/]*[0-~]                              # two-byte and charset escapes
     | \x1b                                         # a stray ESC

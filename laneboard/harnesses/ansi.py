@@ -22,25 +22,10 @@ from __future__ import annotations
 
 import re
 
-# CSI: ESC [ params intermediates final; OSC: ESC ] ... (BEL | ESC \); DCS/SOS/PM/APC: ESC P|X|^|_
-# ... ESC \; other two-byte escapes: ESC followed by one char in @-Z, \-_ or a charset select.
-_ANSI = re.compile(
-    r"""
-    \x1b\[[0-?]*[ -/]*[@-~]            # CSI
-    | \x9b[0-?]*[ -/]*[@-~]            # 8-bit CSI
-    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?  # OSC, terminated by BEL or ST (or cut off)
-    | \x1b[PX^_][^\x1b]*(?:\x1b\\)?    # DCS, SOS, PM, APC
-    | \x1b[()*+][0-~]                  # charset designation
-    | \x1b[@-Z\\-_=>78]                # other two-byte sequences (keypad modes, save cursor)
-    """,
-    re.VERBOSE,
-)
+from laneboard.core.terminal_text import strip_escapes
 
 # CSI finals that move the cursor or erase (CUU..CHA, CUP, VPA, HVP, ED/EL, scroll).
 _MOVES = re.compile(r"\x1b\[[0-?]*[ -/]*[A-HJKSTdf]")
-
-# Controls other than tab, line feed and carriage return carry no text.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 
 #: One SGR (colour/attribute) sequence: ESC [ digits ; : m — nothing else counts.
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
@@ -85,9 +70,7 @@ MAX_HELD = 4096
 
 def strip(text: str) -> str:
     """Return `text` without escape sequences or stray control characters (keeps \\t \\n \\r)."""
-    if "\x1b" not in text and "\x9b" not in text:
-        return _CONTROLS.sub("", text) if _has_controls(text) else text
-    return _CONTROLS.sub("", _ANSI.sub("", text))
+    return strip_escapes(text)
 
 
 def strip_for_scan(text: str) -> str:
@@ -149,7 +132,3 @@ def normalize_newlines(text: str) -> str:
             line = parts[-1] if parts else ""
         out.append(line)
     return "\n".join(out)
-
-
-def _has_controls(text: str) -> bool:
-    return _CONTROLS.search(text) is not None
