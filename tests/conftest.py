@@ -22,7 +22,7 @@ if os.environ.get("CI"):
 
 pytest_plugins = [
     f"tests.fixtures.{name}"
-    for name in ("standins", "tmux")
+    for name in ("standins", "tmux", "gateway")
     if (Path(__file__).parent / "fixtures" / f"{name}.py").exists()
 ]
 

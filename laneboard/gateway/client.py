@@ -1,0 +1,188 @@
+"""What the supervisor calls: start or adopt the gateway, and point a lane at it.
+
+Why a separate process under laneboard's tmux server: lanes outlive the cockpit, so the
+gateway they talk to must too. `ensure_gateway` adopts a running one (its info file names a
+live pid whose port answers) or starts `python -m laneboard gateway run --supervise` in a
+hidden window `_gateway` of the session; `--supervise` restarts the server with growing
+backoff if it dies, and the server rebinds its recorded port, so lanes keep their URLs.
+
+`route_lane` registers a lane (a fresh unguessable token, or the lane's existing one) and
+returns the base URL its harness gets, shaped for how that harness takes one
+(`core.harness_kinds.base_url_via`): Claude Code's ANTHROPIC_BASE_URL is the bare gateway
+path (it appends `/v1/messages`); Codex gets the path its `/responses` hangs off (the
+`-c model_providers.<id>.base_url=…` override is built from it by the codex harness); the
+HTTP harnesses request below it as they would below their provider's URL.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket as socketlib
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from laneboard.core.harness_kinds import kind
+from laneboard.core.procs import pid_alive
+from laneboard.gateway.registry import Candidate, LaneRoute, Registry, new_token
+from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, gateway_dir, read_json
+
+WINDOW = "_gateway"
+START_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class GatewayInfo:
+    url: str
+    port: int
+    pid: int
+    folder: Path
+    started: float = 0.0
+
+
+def read_info(folder: Path) -> GatewayInfo | None:
+    raw = read_json(folder / INFO)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return GatewayInfo(str(raw["url"]), int(raw["port"]), int(raw["pid"]), folder,
+                           float(raw.get("started", 0.0)))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def answers(port: int) -> bool:
+    try:
+        with socketlib.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def live_info(folder: Path) -> GatewayInfo | None:
+    info = read_info(folder)
+    if info is not None and pid_alive(info.pid) and answers(info.port):
+        return info
+    return None
+
+
+def run_argv(folder: Path, *, supervise: bool = True) -> list[str]:
+    argv = [sys.executable, "-m", "laneboard", "gateway", "run", "--folder", str(folder)]
+    return argv + (["--supervise"] if supervise else [])
+
+
+def wait_live(folder: Path, *, after: float = 0.0, timeout: float = START_TIMEOUT_S,
+              proc: subprocess.Popen[bytes] | None = None) -> GatewayInfo:
+    """The gateway's info once it answers (started at or after `after`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = live_info(folder)
+        if info is not None and info.started >= after:
+            return info
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the gateway exited with {proc.returncode}; see {folder}/gateway.log")
+        time.sleep(0.05)  # polling a file/port for a condition, with a deadline
+    raise TimeoutError(f"the gateway did not answer within {timeout}s; see {folder}/gateway.log")
+
+
+def ensure_gateway(socket: str | None, session: str, state: Path) -> GatewayInfo:
+    """Adopt the running gateway of this tmux server, or start one in its hidden window."""
+    folder = gateway_dir(state, socket)
+    info = live_info(folder)
+    if info is not None:
+        return info
+    flag = "-S" if socket and "/" in socket else "-L"
+    tmux = ["tmux", flag, socket or "default"]
+    cmd = shlex.join(run_argv(folder))
+    env = {**os.environ, "LANEBOARD_STATE_DIR": str(state)}
+    started = time.time() - 1.0
+    subprocess.run([*tmux, "new-window", "-d", "-t", f"{session}:", "-n", WINDOW, cmd],
+                   check=True, env=env, capture_output=True)
+    return wait_live(folder, after=started)
+
+
+def spawn_detached(folder: Path, *, supervise: bool = True) -> subprocess.Popen[bytes]:
+    """Start the gateway as a plain child process (tests, `laneboard gateway run --detach`)."""
+    log = open(folder / "gateway.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(run_argv(folder, supervise=supervise), stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        log.close()
+
+
+def lane_base_url(info: GatewayInfo, token: str, harness: str, upstream: str) -> str:
+    """The URL a lane's harness is given in place of its provider's `upstream`."""
+    base = f"{info.url}/l/{token}"
+    via = kind(harness).base_url_via
+    path = urlsplit(upstream).path.rstrip("/")
+    if via == "codex-config":
+        # Codex appends `/responses` to a URL with a path; mirror the upstream's path so
+        # `<gateway>/l/T/v1/responses` maps to `<upstream>/v1/responses`.
+        return base + (path or "/v1")
+    return base + path
+
+
+def upstream_base(harness: str, upstream: str) -> str:
+    """The provider URL the gateway forwards below (its path is carried in the lane URL)."""
+    parts = urlsplit(upstream.rstrip("/"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def route_lane(
+    info: GatewayInfo,
+    lane_id: str,
+    harness: str,
+    spec_fields: Mapping[str, Any],
+) -> str:
+    """Register `lane_id` with the gateway and return the base URL its harness gets.
+
+    `spec_fields`: `base_url` (the provider's; required), `model`, `fallbacks` (a sequence
+    of `{base_url, model, profile, cost}`), `profile`, `cost`, `strict`, `deny`, `secrets`.
+    """
+    upstream = str(spec_fields["base_url"])
+    if kind(harness).base_url_via in ("none",):
+        raise ValueError(f"harness {harness!r} cannot be pointed at a gateway")
+    reg = Registry(info.folder / ROUTES)
+    old = reg.by_lane(lane_id)
+    token = old.token if old is not None else new_token()
+    first = Candidate(upstream_base(harness, upstream), spec_fields.get("model"),
+                      str(spec_fields.get("profile") or upstream_base(harness, upstream)),
+                      spec_fields.get("cost"))
+    rest: Sequence[Mapping[str, Any]] = spec_fields.get("fallbacks") or ()
+    cands = [first] + [
+        Candidate(upstream_base(harness, str(f.get("base_url") or upstream)), f.get("model"),
+                  str(f.get("profile") or f.get("base_url") or first.profile), f.get("cost"))
+        for f in rest
+    ]
+    reg.put(LaneRoute(
+        token=token, lane=lane_id, harness=harness, candidates=tuple(cands),
+        strict=bool(spec_fields.get("strict", False)),
+        deny=tuple(spec_fields.get("deny") or ()),
+        secrets=tuple(spec_fields.get("secrets") or ()),
+    ))
+    return lane_base_url(info, token, harness, upstream)
+
+
+def status(folder: Path) -> dict[str, Any]:
+    """The `laneboard gateway status --json` document."""
+    info = live_info(folder)
+    usage = read_json(folder / USAGE)
+    lanes: dict[str, Any] = {}
+    if isinstance(usage, dict):
+        keys = ("requests", "input_tokens", "output_tokens", "cost_usd", "refused",
+                "redactions", "fallbacks")
+        lanes = {lane: {k: v.get(k) for k in keys} for lane, v in usage.items()
+                 if isinstance(v, dict)}
+    return {
+        "url": info.url if info else None,
+        "pid": info.pid if info else None,
+        "uptime_s": round(time.time() - info.started, 1) if info else None,
+        "lanes": lanes,
+    }

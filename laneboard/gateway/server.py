@@ -1,0 +1,294 @@
+"""The gateway's HTTP app: `/l/<lane token>/<provider path>` → redact, forward, relay, count.
+
+Why aiohttp: one event loop relays many long streams at once with little memory, and its
+client and server share that loop, so a streamed event goes from upstream socket to the
+CLI's socket without a thread hop. Bound to 127.0.0.1 only: the lane token keeps other
+local users' processes from borrowing a lane's provider, the address keeps everyone else.
+
+A request's life: token → lane route (403 + a log line if unknown); body read up to
+`MAX_BODY` (413 in the protocol's own error shape beyond); every string in the JSON body
+redacted with the gateway's stable key; the candidate chain tried (`upstream`); the
+response relayed event by event through the protocol's relay (fences, usage, watchdog);
+counts saved. Faults (a malformed upstream body, an upstream that closes mid-stream) end
+in an error the CLI understands — a status before the stream starts, an in-stream error
+event after — and the gateway goes on serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from laneboard.artifacts.redact import Redactor
+from laneboard.gateway.counters import Counters
+from laneboard.gateway.framing import FramingError, NdjsonSplitter, SseSplitter
+from laneboard.gateway.protocols import Protocol, error_body, protocol_of, stream_error
+from laneboard.gateway.registry import LaneRoute, Registry
+from laneboard.gateway.relays import relay_for
+from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, atomic_private_json, redaction_key
+from laneboard.gateway.upstream import (
+    CONNECT_TIMEOUT_S,
+    READ_TIMEOUT_S,
+    Cooldowns,
+    send_chain,
+)
+from laneboard.gateway.wire_fence import WireFence
+
+log = logging.getLogger("laneboard.gateway")
+
+MAX_BODY = 32 * 1024 * 1024
+"""Largest request body a lane may send (a long history with images fits; a runaway
+loop does not)."""
+PASS_RESPONSE_HEADERS = ("content-type", "retry-after", "request-id", "x-request-id",
+                         "anthropic-ratelimit-requests-remaining")
+
+
+def redact_tree(value: Any, red: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return red(value)
+    if isinstance(value, list):
+        return [redact_tree(v, red) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_tree(v, red) for k, v in value.items()}
+    return value
+
+
+class Gateway:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.registry = Registry(folder / ROUTES)
+        self.counters = Counters(folder / USAGE)
+        self.cooldowns = Cooldowns()
+        self.key = redaction_key(folder)
+        self.started = time.time()
+        self._session: aiohttp.ClientSession | None = None
+        self._redactors: dict[str, tuple[tuple[str, ...], Redactor]] = {}
+        self._fences: dict[tuple[str, ...], WireFence] = {}
+
+    # -- app ------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/l/{token}/{rest:.*}", self.handle)
+        app.router.add_route("*", "/{rest:.*}", self.unknown)
+        app.on_startup.append(self._open)
+        app.on_cleanup.append(self._close)
+        return app
+
+    async def _open(self, _app: web.Application) -> None:
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S,
+                                        sock_read=READ_TIMEOUT_S)
+        self._session = aiohttp.ClientSession(
+            timeout=timeout, auto_decompress=False,
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+        )
+
+    async def _close(self, _app: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def unknown(self, request: web.Request) -> web.Response:
+        log.warning("403: a request without a lane token (%s %s from %s)",
+                    request.method, request.path[:80], request.remote)
+        return _error("other", 403, "laneboard gateway: unknown lane")
+
+    # -- per-request helpers --------------------------------------------------------------
+
+    def _redactor(self, route: LaneRoute) -> Redactor:
+        have = self._redactors.get(route.lane)
+        if have is None or have[0] != route.secrets:
+            have = (route.secrets, Redactor(route.secrets, key=self.key))
+            self._redactors[route.lane] = have
+        return have[1]
+
+    def _fence(self, deny: tuple[str, ...]) -> WireFence:
+        f = self._fences.get(deny)
+        if f is None:
+            f = self._fences[deny] = WireFence(deny)
+        return f
+
+    def _redact(self, route: LaneRoute, raw: bytes) -> tuple[Any, bytes, int]:
+        """(parsed JSON or None, redacted bytes, replacements)."""
+        red = self._redactor(route)
+        count = 0
+
+        def one(text: str) -> str:
+            nonlocal count
+            r = red.redact(text)
+            count += r.count
+            return r.text
+
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if body is None:
+            if not raw:
+                return None, raw, 0
+            text = one(raw.decode("utf-8", "replace"))
+            return None, text.encode(), count
+        body = redact_tree(body, one)
+        return body, json.dumps(body, ensure_ascii=False).encode(), count
+
+    # -- the handler ----------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        route = self.registry.find(request.match_info["token"])
+        rest = request.match_info["rest"]
+        proto = protocol_of(rest)
+        if route is None:
+            log.warning("403: unknown lane token (%s /%s from %s)",
+                        request.method, rest[:80], request.remote)
+            return _error(proto, 403, "laneboard gateway: unknown lane token")
+        counts = self.counters.lane(route.lane)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            counts.errors += 1
+            log.warning("413: lane %s sent a body over %d bytes", route.lane, MAX_BODY)
+            return _error(proto, 413, f"laneboard gateway: request body over {MAX_BODY} bytes")
+        body, data, redactions = self._redact(route, raw)
+        counts.requests += 1
+        counts.redactions += redactions
+        bodies: dict[str | None, bytes] = {None: data}
+        if isinstance(body, dict) and "model" in body:
+            for c in route.candidates:
+                if c.model and c.model not in bodies:
+                    bodies[c.model] = json.dumps({**body, "model": c.model},
+                                                 ensure_ascii=False).encode()
+        assert self._session is not None
+        attempt = await send_chain(
+            self._session, route.candidates, request.method, rest, request.query_string,
+            request.headers, bodies, self.cooldowns, strict=route.strict,
+        )
+        counts.fallbacks += len(attempt.hops)
+        if attempt.hops:
+            log.info("lane %s: failover %s", route.lane, " → ".join(attempt.hops))
+        resp = attempt.response
+        if resp is None:
+            counts.errors += 1
+            self._save()
+            return _error(proto, 502, f"laneboard gateway: {attempt.error}")
+        try:
+            return await self._relay(request, route, proto, resp, attempt.candidate)
+        finally:
+            resp.release()
+            self._save()
+
+    async def _relay(self, request: web.Request, route: LaneRoute, proto: Protocol,
+                     resp: aiohttp.ClientResponse, cand: Any) -> web.StreamResponse:
+        counts = self.counters.lane(route.lane)
+        relay = relay_for(proto, self._fence(route.deny))
+        ctype = resp.headers.get("Content-Type", "")
+        headers = {k: resp.headers[k] for k in PASS_RESPONSE_HEADERS if k in resp.headers}
+        price = cand.cost if cand is not None else None
+        streaming = "event-stream" in ctype or "ndjson" in ctype
+        if not streaming:
+            try:
+                payload = await resp.content.read(MAX_BODY + 1)
+            except (TimeoutError, aiohttp.ClientError, OSError) as e:
+                counts.errors += 1
+                return _error(proto, 502, f"laneboard gateway: upstream failed: {type(e).__name__}")
+            if len(payload) > MAX_BODY:
+                counts.errors += 1
+                return _error(proto, 502, "laneboard gateway: upstream body too large")
+            if "json" in ctype and resp.status < 400:
+                try:
+                    parsed = json.loads(payload)
+                except ValueError:
+                    counts.errors += 1
+                    log.warning("lane %s: malformed JSON from upstream (%d bytes)",
+                                route.lane, len(payload))
+                    return _error(proto, 502, "laneboard gateway: malformed upstream body")
+                changed = relay.whole(parsed)
+                if changed is not parsed:
+                    payload = json.dumps(changed).encode()
+            self._account(route, relay, price)
+            return web.Response(status=resp.status, body=payload, headers=headers)
+        out = web.StreamResponse(status=resp.status, headers=headers)
+        await out.prepare(request)
+        splitter = NdjsonSplitter() if "ndjson" in ctype else SseSplitter()
+        try:
+            async for chunk in resp.content.iter_any():
+                for event in splitter.feed(chunk):
+                    for piece in relay.feed(event):
+                        await out.write(piece)
+                    if relay.cut:
+                        break
+                if relay.cut:
+                    counts.degenerate += 1
+                    log.warning("lane %s: stream cut (%s)", route.lane, relay.cut)
+                    await out.write(stream_error(proto, f"laneboard: degenerate output cut "
+                                                        f"({relay.cut})"))
+                    break
+            else:
+                for piece in relay.finish():
+                    await out.write(piece)
+                tail = splitter.rest()
+                if tail.strip():
+                    await out.write(tail)
+        except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, FramingError) as e:
+            counts.errors += 1
+            log.warning("lane %s: upstream stream failed: %s", route.lane, type(e).__name__)
+            for piece in relay.finish():
+                await _write_quietly(out, piece)
+            await _write_quietly(out, stream_error(proto, "laneboard gateway: the upstream "
+                                                          "stream broke off"))
+        except (ConnectionResetError, BrokenPipeError):
+            log.info("lane %s: the client went away mid-stream", route.lane)
+        self._account(route, relay, price)
+        await _eof_quietly(out)
+        return out
+
+    def _account(self, route: LaneRoute, relay: Any, price: Any) -> None:
+        counts = self.counters.lane(route.lane)
+        counts.refused += len(relay.refused)
+        if relay.usage.seen:
+            self.counters.add_usage(route.lane, relay.usage, price)
+
+    def _save(self) -> None:
+        try:
+            self.counters.save()
+        except OSError as e:
+            log.warning("could not save usage: %s", e)
+
+
+async def _write_quietly(out: web.StreamResponse, data: bytes) -> None:
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError, RuntimeError):
+        await out.write(data)
+
+
+async def _eof_quietly(out: web.StreamResponse) -> None:
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError, RuntimeError):
+        await out.write_eof()
+
+
+def _error(proto: Protocol, status: int, message: str) -> web.Response:
+    body, ctype = error_body(proto, status, message)
+    return web.Response(status=status, body=body, content_type=ctype)
+
+
+async def serve(folder: Path, port: int = 0) -> tuple[web.AppRunner, int]:
+    """Start serving on 127.0.0.1 (`port`, 0 = a free one); record url/port/pid."""
+    gw = Gateway(folder)
+    runner = web.AppRunner(gw.app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+    await site.start()
+    server = site._server
+    assert server is not None
+    bound = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+    atomic_private_json(folder / INFO, {
+        "url": f"http://127.0.0.1:{bound}", "port": bound, "pid": os.getpid(),
+        "started": gw.started,
+    })
+    return runner, bound
