@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from laneboard.harnesses.base import LaneState, TurnResult, Usage
+from laneboard.core.vocabulary import LaneState
+from laneboard.harnesses.base import TurnResult, Usage
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ a severity word — BLOCKER, CRITICAL, MAJOR, HIGH, MEDIUM, MINOR, LOW, NIT — 
 square brackets (`[MAJOR]`) or followed by a colon (`MAJOR:`). The prompt asks for exactly
 the bracketed form, so a compliant answer counts exactly; prose that merely mentions "a
 minor issue" does not count. The single line "No findings." means zero.
+
+Why this is long (~590 lines): the four steps above share one prompt layout and one
+artifact shape, and each cut or redaction one step makes is named by the next (the
+artifact records every cut); keeping them in one module keeps that contract readable in
+one place. What other commands also use (redaction, the artifact store) is in
+`lanes.redaction`.
 """
 
 from __future__ import annotations
@@ -529,7 +535,7 @@ async def _review_on_lane(
 ) -> ReviewResult:
     """Snapshot, send, snapshot, count, store: the part of a review that needs the lane."""
     from laneboard.artifacts import ArtifactRecord
-    from laneboard.harnesses.treewatch import snapshot
+    from laneboard.harnesses.tree_snapshot import snapshot
 
     cfg = loaded.config
     lane_cfg = cfg.lanes[lane_id]

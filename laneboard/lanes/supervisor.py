@@ -41,8 +41,16 @@ State machine per lane: stopped → starting → ready ⇄ busy → waiting → 
   moves the lane to the next model of its chain and cools the failed one down; a model the
   user picked explicitly is strict and the turn fails visibly. A switch asked for while the
   lane is busy waits until it is idle.
-- Liveness is checked by pid (`os.kill(pid, 0)`) — no tmux process per poll — and confirmed
-  through the harness before a restart.
+- Liveness is checked by pid (`core.procs.pid_alive`, a zombie is dead) — no tmux process
+  per poll — and confirmed through the harness before a restart.
+
+Why this is long (~800 lines): what is left here is the ordering of one lane's life —
+start, pump, monitor, death and restart, send under its locks — and each step publishes
+events and state that the next step reads; split further, each part would need the
+supervisor back (an import cycle) or a dozen callbacks. The parts that are rules rather
+than ordering live beside it: `lanes.runtime` (the per-lane record), `lanes.failover`
+(failover, provider profiles, turn accounting), `lanes.restart` (backoff, start limits,
+the cockpit budget), `lanes.statefile` / `lanes.published` (persistence).
 """
 
 from __future__ import annotations
@@ -54,14 +62,13 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from filelock import AsyncFileLock
 from filelock import Timeout as LockTimeout
 
-from laneboard.config import LaneConfig, LoadedConfig
+from laneboard.config import LoadedConfig
 from laneboard.core.hub import Hub
 from laneboard.core.procs import pid_alive
 from laneboard.errors import HarnessError, HarnessTimeout, LaneError, ProviderError
@@ -77,10 +84,8 @@ from laneboard.harnesses.base import (
     Usage,
     UsageReported,
 )
-from laneboard.harnesses.watchdog import PaneWatchdog
 from laneboard.lanes import published
 from laneboard.lanes.events import (
-    ContextWarning,
     FenceTripped,
     LaneErrored,
     LaneOutput,
@@ -92,102 +97,33 @@ from laneboard.lanes.events import (
     SupervisorEvent,
     TurnCompleted,
 )
+from laneboard.lanes.failover import account_turn, advance, provider_profile
 from laneboard.lanes.restart import CockpitBudget, StartHistory
+from laneboard.lanes.runtime import (
+    SENDING,
+    LaneRuntime,
+    as_state,
+    detach,
+    exit_status,
+)
 from laneboard.lanes.specs import Candidate, Cooldowns, build_spec, lane_candidates
 from laneboard.lanes.statefile import StateFile, lock_path
 
 if TYPE_CHECKING:
     from laneboard.artifacts.redact import Redactor
-    from laneboard.harnesses.control import PaneStream
     from laneboard.harnesses.tmux import TmuxRelay
+    from laneboard.harnesses.tmux_control import PaneStream
 
 log = logging.getLogger(__name__)
 
 HarnessFactory = Callable[[HarnessSpec, "Supervisor"], Harness]
-#: Detail of the busy state the supervisor sets before the harness confirms the turn began.
-SENDING = "sending"
-_PROCESS_HARNESSES = frozenset({"claude-code", "codex", "command"})
+__all__ = ["SENDING", "HarnessFactory", "LaneRuntime", "Supervisor", "workspace_session"]
 
 
 def workspace_session(workspace: Path) -> str:
     """tmux session name for a workspace: `lb-<dir name>`, tmux-safe."""
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", workspace.resolve().name).strip("-") or "root"
     return f"lb-{name}"[:48]
-
-
-@dataclass
-class LaneRuntime:
-    """Everything the supervisor tracks for one lane."""
-
-    id: str
-    config: LaneConfig
-    history: StartHistory
-    state: LaneState = "stopped"
-    detail: str = ""
-    harness: Harness | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    index: int = 0
-    explicit: bool = False
-    pending_model: str | None = None
-    user_stopped: bool = False
-    in_flight: str | None = None
-    pid: int | None = None
-    last_output: str = ""
-    last_error: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    prompts: int = 0
-    restarts: int = 0
-    context_tokens: int = 0
-    context_warned: bool = False
-    queue: asyncio.Lock = field(default_factory=asyncio.Lock)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    watchdog: PaneWatchdog = field(default_factory=PaneWatchdog)
-    tripped: str | None = None
-    """Why the supervisor's watchdog interrupted the current turn (None: it did not)."""
-    on_turn_started: asyncio.Future[None] | None = None
-    """Resolved when the harness says the agent took the current prompt (`deliver`)."""
-    held_failed: bool = False
-    """A previous supervisor marked the lane failed: not started until a person asks."""
-    started_at: float | None = None
-    """monotonic time of the last successful start (a long run resets the backoff)."""
-    delay_s: float | None = None
-    """The backoff before the restart in progress (None when not restarting)."""
-
-    @property
-    def candidate(self) -> Candidate | None:
-        return self.candidates[self.index] if self.candidates else None
-
-    @property
-    def is_exec(self) -> bool:
-        return self.config.mode == "exec" or self.config.harness not in _PROCESS_HARNESSES
-
-    def status(self) -> dict[str, object]:
-        cand = self.candidate
-        return {
-            "id": self.id,
-            "state": self.state,
-            "detail": self.detail,
-            "pid": self.pid,
-            "restarts": self.restarts,
-            "harness": self.config.harness,
-            "role": self.config.role,
-            "model": cand.key if cand else None,
-            "tier": cand.tier if cand else None,
-            "explicit": self.explicit,
-            "fence": self.config.fence,
-            "input": self.config.input,
-            "usage": {**self.usage.as_dict(), "prompts": self.prompts},
-            "context": {
-                "used": self.context_tokens,
-                "window": cand.context_window if cand else None,
-            },
-            "last_error": self.last_error,
-            "user_stopped": self.user_stopped,
-            "restart": {
-                "attempt": self.history.consecutive_failures,
-                "delay_s": self.delay_s,
-            },
-        }
 
 
 class Supervisor:
@@ -371,7 +307,7 @@ class Supervisor:
                     await asyncio.sleep(self.POLL_S)  # no pid to watch cheaply: slow poll
                 continue
             if rt.harness is harness and not self._closed:
-                await self._on_death(rt, health.detail, await _exit_status(harness), harness)
+                await self._on_death(rt, health.detail, await exit_status(harness), harness)
             return
 
     async def _on_death(
@@ -385,7 +321,7 @@ class Supervisor:
         rt.tasks = []
         # The dead lane's harness still watches its pane; left alone, its watcher would ask
         # tmux about the pane while the loop shuts down and hang the exit.
-        await _detach(dead)
+        await detach(dead)
         if self._stopped_elsewhere(rt):
             self._set_state(rt, "stopped")
             return
@@ -614,23 +550,10 @@ class Supervisor:
 
     def _advance(self, rt: LaneRuntime, err: ProviderError) -> bool:
         """Move to the next usable model of the chain; False when none is left or strict."""
-        if rt.explicit or rt.candidate is None:
-            return False
-        failed = rt.candidate
-        self.cooldowns.fail(failed.key)
-        for i in range(rt.index + 1, len(rt.candidates)):
-            if not self.cooldowns.cooling(rt.candidates[i].key):
-                rt.index = i
-                self.hub.publish(
-                    ModelSwitched(
-                        rt.id,
-                        rt.candidates[i].key,
-                        False,
-                        f"{failed.key} failed ({err.kind}): {err}",
-                    )
-                )
-                return True
-        return False
+        switched = advance(rt, err, self.cooldowns)
+        if switched is not None:
+            self.hub.publish(switched)
+        return switched is not None
 
     async def switch_model(self, lane_id: str, ref: str) -> None:
         """An explicit, strict model choice; waits for the lane to be idle if it is busy."""
@@ -682,7 +605,7 @@ class Supervisor:
                 rt.history.consecutive_failures = pub.attempt
             fresh = pub is not None and not pub.stale
             w = windows.get(rt.id)
-            said: LaneState | None = _as_state(pub.state) if pub is not None and fresh else None
+            said: LaneState | None = as_state(pub.state) if pub is not None and fresh else None
             if w is None:
                 if said in ("failed", "restarting", "starting") or (rt.is_exec and said):
                     rt.state, rt.detail = said, pub.detail if pub else ""
@@ -786,12 +709,7 @@ class Supervisor:
 
     def provider_profile(self, rt: LaneRuntime) -> str | None:
         """What a lane's runs share with other lanes: `provider` or `provider@profile`."""
-        cand = rt.candidate
-        provider = rt.config.provider or (cand.provider if cand else None)
-        if not provider:
-            return None
-        profile = cand.profile if cand else None
-        return f"{provider}@{profile}" if profile else provider
+        return provider_profile(rt)
 
     async def _provider_lock(self, rt: LaneRuntime, wait: float) -> AsyncFileLock | None:
         """Take the provider-profile lock of an exec lane (None for interactive lanes)."""
@@ -897,23 +815,9 @@ class Supervisor:
     def _finish_turn(
         self, rt: LaneRuntime, prompt: str, result: TurnResult, route: dict[str, object]
     ) -> None:
-        rt.prompts += 1
-        rt.usage.add(result.usage)
-        cand = rt.candidate
-        if result.usage.input_tokens or result.usage.output_tokens:
-            used = result.usage.input_tokens + result.usage.output_tokens
-            rt.context_tokens = used if not rt.is_exec else max(rt.context_tokens, used)
-        else:
-            rt.context_tokens += (len(prompt) + len(result.reply)) // 4
-        window = cand.context_window if cand else None
-        if window and rt.context_tokens >= 0.8 * window and not rt.context_warned:
-            rt.context_warned = True
-            self.hub.publish(ContextWarning(rt.id, rt.context_tokens, window))
-        rec = self.statefile.lane(rt.id)
-        rec.prompts = rt.prompts
-        rec.input_tokens, rec.output_tokens = rt.usage.input_tokens, rt.usage.output_tokens
-        rec.cost_usd = rt.usage.cost_usd or 0.0
-        rec.context_tokens = rt.context_tokens
+        warning = account_turn(rt, prompt, result, self.statefile.lane(rt.id))
+        if warning is not None:
+            self.hub.publish(warning)
         self._save()
         self.hub.publish(LaneUsageUpdated(rt.id, rt.usage, rt.prompts))
         self.hub.publish(TurnCompleted(rt.id, prompt, result, route))
@@ -923,38 +827,3 @@ class Supervisor:
             self.statefile.save()
         except OSError as e:  # state is a convenience; never fail a turn over it
             log.warning("could not save lane state: %s", e)
-
-
-_STATES: frozenset[str] = frozenset(
-    {"stopped", "starting", "ready", "busy", "waiting", "failed", "restarting"}
-)
-
-
-def _as_state(text: str) -> LaneState | None:
-    return text if text in _STATES else None  # type: ignore[return-value]
-
-
-async def _exit_status(harness: Harness) -> int | None:
-    """The exit status of a pane lane's program (None: unknown or not a pane lane).
-
-    Pane harnesses hold their `relay` and `window`; the relay reads the status file the
-    launcher wrote. Unknown counts as a failure for `on-failure`.
-    """
-    relay, window = getattr(harness, "relay", None), getattr(harness, "window", None)
-    reader = getattr(relay, "exit_status", None)
-    if reader is None or window is None:
-        return None
-    try:
-        status = await reader(window)
-    except (HarnessError, OSError):
-        return None
-    return status if isinstance(status, int) else None
-
-
-async def _detach(harness: Harness | None) -> None:
-    """Stop a harness's own watchers without touching its lane (duck-typed: not every
-    harness has any)."""
-    detach = getattr(harness, "detach", None)
-    if detach is not None:
-        with contextlib.suppress(Exception):
-            await detach()
