@@ -46,8 +46,8 @@ from benchlib import (  # noqa: E402
     summary,
 )
 
-from laneboard.harnesses.control import unescape_output  # noqa: E402
 from laneboard.harnesses.tmux import TmuxRelay  # noqa: E402
+from laneboard.harnesses.tmux_control import unescape_output  # noqa: E402
 
 TICKER = """
 import sys, time

@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from laneboard.harnesses.claude_code import PINNED_VERSION as CLAUDE_PINNED
-from laneboard.harnesses.codex import PINNED_VERSION as CODEX_PINNED
+from laneboard.harnesses.claude.launch import PINNED_VERSION as CLAUDE_PINNED
+from laneboard.harnesses.codex.launch import PINNED_VERSION as CODEX_PINNED
 from laneboard.standins import Reply, StandinServer
 from laneboard.standins.recorded import RecordedRequest
 
@@ -167,8 +167,8 @@ def make_workspace(ws: Path) -> None:
 
 
 def write_config(env: DemoEnv) -> None:
-    from laneboard.harnesses.claude_code import seed_isolated_config
-    from laneboard.harnesses.codex import seed_isolated_home
+    from laneboard.harnesses.claude.launch import seed_isolated_config
+    from laneboard.harnesses.codex.launch import seed_isolated_home
 
     url = env.server.url
     home = env.root / "home"

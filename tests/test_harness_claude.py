@@ -17,15 +17,11 @@ from pathlib import Path
 import pytest
 
 from laneboard.errors import BinaryMissing, FenceViolation, HarnessError, ProviderError
-from laneboard.harnesses import claude_code
 from laneboard.harnesses.base import ErrorRaised, HarnessEvent, HarnessSpec
-from laneboard.harnesses.claude_code import (
-    ClaudeCodeHarness,
-    build_argv,
-    build_env,
-    seed_isolated_config,
-)
-from laneboard.harnesses.claude_transcript import unwrap_pasted
+from laneboard.harnesses.claude import harness as claude_code
+from laneboard.harnesses.claude.harness import ClaudeCodeHarness
+from laneboard.harnesses.claude.launch import build_argv, build_env, seed_isolated_config
+from laneboard.harnesses.claude.transcript import unwrap_pasted
 from laneboard.harnesses.tmux import TmuxRelay
 from laneboard.standins import DEGENERATE_TOKEN, Reply, StandinServer
 from tests.fixtures.panes import FakePane
@@ -544,7 +540,7 @@ async def test_any_dialog_in_a_fenced_lane_is_refused() -> None:
 
 
 def test_tree_snapshot_sees_adds_edits_and_removals(tmp_path: Path) -> None:
-    from laneboard.harnesses.treewatch import snapshot
+    from laneboard.harnesses.tree_snapshot import snapshot
 
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / "d").mkdir()

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from laneboard.errors import BinaryMissing, HarnessError, ProviderError
-from laneboard.harnesses import codex_screen
 from laneboard.harnesses.base import ErrorRaised, HarnessEvent, HarnessSpec
-from laneboard.harnesses.codex import (
-    CodexHarness,
+from laneboard.harnesses.codex import screen as codex_screen
+from laneboard.harnesses.codex.harness import CodexHarness
+from laneboard.harnesses.codex.launch import (
     build_exec_argv,
     build_interactive_argv,
     read_model_upgrades,

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from laneboard.artifacts import ArtifactStore
-from laneboard.harnesses.claude_code import seed_isolated_config
+from laneboard.harnesses.claude.launch import seed_isolated_config
 from laneboard.standins import Reply, StandinServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.tmux]

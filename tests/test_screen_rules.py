@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from laneboard.harnesses import claude_screen, codex_screen
-from laneboard.harnesses.claude_transcript import error_kind, unwrap_pasted
-from laneboard.harnesses.codex_events import ExecOutcome
-from laneboard.harnesses.codex_events import error_kind as codex_error_kind
+from laneboard.harnesses.claude import screen as claude_screen
+from laneboard.harnesses.claude.transcript import error_kind, unwrap_pasted
+from laneboard.harnesses.codex import screen as codex_screen
+from laneboard.harnesses.codex.events import ExecOutcome
+from laneboard.harnesses.codex.events import error_kind as codex_error_kind
 
 NB = "\u00a0"
 RULE = "─" * 60

@@ -11,8 +11,8 @@ import pytest
 
 from laneboard.errors import HarnessTimeout
 from laneboard.harnesses import ansi
-from laneboard.harnesses.control import PaneStream, quote_command_arg, unescape_output
 from laneboard.harnesses.tmux import LaneWindowError, TmuxRelay, resolve_socket, safe_session_name
+from laneboard.harnesses.tmux_control import PaneStream, quote_command_arg, unescape_output
 from tests.fixtures.tmux import async_wait_until
 
 pytestmark = pytest.mark.tmux

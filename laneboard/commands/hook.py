@@ -34,7 +34,7 @@ def hook() -> None:
 )
 def pre_tool_use(deny_file: Path) -> None:
     """Read a PreToolUse event on stdin; exit 2 with the reason when fences.deny refuses it."""
-    from laneboard.harnesses.claude_hooks import decide, read_deny_file
+    from laneboard.harnesses.claude.hooks import decide, read_deny_file
 
     raw = sys.stdin.buffer.read(MAX_EVENT_BYTES + 1)
     try:

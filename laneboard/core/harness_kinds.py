@@ -61,13 +61,13 @@ KINDS: dict[HarnessName, HarnessKind] = {
     k.name: k
     for k in (
         HarnessKind(
-            "claude-code", "laneboard.harnesses.claude_code:ClaudeCodeHarness", "claude",
+            "claude-code", "laneboard.harnesses.claude.harness:ClaudeCodeHarness", "claude",
             "tmux", takes_model=True, modes=("interactive", "exec"), base_url_via="env",
             base_url_env="ANTHROPIC_BASE_URL", native_fences=True,
             description="Claude Code in a tmux pane (plan mode, permission modes, hooks)",
         ),
         HarnessKind(
-            "codex", "laneboard.harnesses.codex:CodexHarness", "codex", "tmux",
+            "codex", "laneboard.harnesses.codex.harness:CodexHarness", "codex", "tmux",
             takes_model=True, modes=("interactive", "exec"), base_url_via="codex-config",
             native_fences=True,
             description="Codex CLI: interactive in a tmux pane, or `codex exec` per prompt",

@@ -31,7 +31,7 @@ from laneboard.core.vocabulary import WRITABLE_FENCES, HarnessName, LaneState, T
 from laneboard.core.vocabulary import FenceName as Fence
 
 if TYPE_CHECKING:
-    from laneboard.harnesses.control import PaneStream
+    from laneboard.harnesses.tmux_control import PaneStream
 
 __all__ = ["WRITABLE_FENCES", "Fence", "LaneState"]  # re-exported: the lanes layer reads them here
 

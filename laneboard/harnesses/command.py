@@ -61,8 +61,8 @@ from laneboard.harnesses.base import (
     TurnResult,
     TurnStarted,
 )
-from laneboard.harnesses.control import PaneStream
 from laneboard.harnesses.tmux import LaneWindow, LaneWindowError, TmuxRelay
+from laneboard.harnesses.tmux_control import PaneStream
 from laneboard.harnesses.watchdog import RepetitionWatchdog
 from laneboard.linear_regex import LinearPattern
 

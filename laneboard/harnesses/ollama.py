@@ -9,7 +9,7 @@ Where the server is: `spec.base_url`, else `$OLLAMA_HOST` (every form the Ollama
 accepts: `host`, `host:port`, `:port`, `http(s)://host[:port][/path]`, `[ipv6]:port`), else
 `http://127.0.0.1:11434`.
 
-Memory: the last few exchanges are resent with each prompt (see `_http`); pass
+Memory: the last few exchanges are resent with each prompt (see `http_harness`); pass
 `history_turns=0` for stateless single turns (triage, classification).
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from laneboard.errors import ProviderError
-from laneboard.harnesses._http import HttpHarness, Message, TurnStream
 from laneboard.harnesses.base import TurnResult, Usage
+from laneboard.harnesses.http_harness import HttpHarness, Message, TurnStream
 
 DEFAULT_URL = "http://127.0.0.1:11434"
 

@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from laneboard.errors import ProviderError
-from laneboard.harnesses._http import HttpHarness, Message, TurnStream
 from laneboard.harnesses.base import Usage
+from laneboard.harnesses.http_harness import HttpHarness, Message, TurnStream
 
 DEFAULT_URL = "http://127.0.0.1:8080/v1"
 

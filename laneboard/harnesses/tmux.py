@@ -30,7 +30,7 @@ Every text that goes into a pane (pastes and literal `send-keys`) is first passe
 read as keys (an early paste-end marker, Ctrl-C, Ctrl-D), so they are removed, with a log
 note. No other module runs `send-keys`, `paste-buffer` or `load-buffer`.
 
-Output arrives through a control-mode client per session (see `control.py`). Every other
+Output arrives through a control-mode client per session (see `tmux_control.py`). Every other
 call is one `tmux` process run with asyncio, so nothing blocks the event loop.
 
 Errors: `TmuxError` (a `HarnessError`) when a tmux command fails, `HarnessTimeout` when a
@@ -56,7 +56,6 @@ from pathlib import Path
 
 from laneboard.errors import HarnessError, HarnessTimeout
 from laneboard.harnesses import ansi
-from laneboard.harnesses.control import ControlClient, PaneStream
 from laneboard.harnesses.paste_safe import REMOVED, Sanitised, sanitise
 from laneboard.harnesses.private_fs import (
     check_socket_path,
@@ -65,6 +64,7 @@ from laneboard.harnesses.private_fs import (
     runtime_root,
     socket_tag,
 )
+from laneboard.harnesses.tmux_control import ControlClient, PaneStream
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ One review, in the order that keeps secrets and the working tree safe:
 4. **Compose** a prompt that starts with an ordinary word (Claude Code runs a leading `/`
    or `!` as a command), asks for findings first with a severity and `file:line`, and
    says not to edit files.
-5. **Snapshot** the working tree (`harnesses.treewatch`), send through the `Supervisor`
+5. **Snapshot** the working tree (`harnesses.tree_snapshot`), send through the `Supervisor`
    on the review lane (which takes the lane's file lock, so concurrent reviews from any
    number of processes queue instead of clobbering one prompt box), snapshot again. Plan
    mode is a UI mode, not a sandbox: a changed tree is reported loudly and fails the run.

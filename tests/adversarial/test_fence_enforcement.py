@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from laneboard.harnesses.base import HarnessSpec
-from laneboard.harnesses.codex import CodexHarness
-from laneboard.harnesses.codex_rules import RULES_FILE, compile_rules
+from laneboard.harnesses.codex.harness import CodexHarness
+from laneboard.harnesses.codex.rules import RULES_FILE, compile_rules
 from laneboard.standins import Reply, StandinServer
 
 NO_RETRIES = {"request_max_retries": 0, "stream_max_retries": 0}
@@ -215,7 +215,7 @@ def _claude_spec(
 ) -> HarnessSpec:
     """A writable headless lane whose person's own settings allow `touch` and `cd`:
     the deny list must hold even where the person's rules would let a command run."""
-    from laneboard.harnesses.claude_code import seed_isolated_config
+    from laneboard.harnesses.claude.launch import seed_isolated_config
 
     config_dir = tmp_path / "claude-config"
     seed_isolated_config(config_dir, workdir, api_key=CLAUDE_KEY)
@@ -244,7 +244,7 @@ async def test_real_claude_hook_refuses_a_denied_command(
     `;` (where a `Bash(touch canary.txt:*)` prefix rule does not look); laneboard's
     PreToolUse hook refuses it and the canary is never created, while the control
     command before it runs."""
-    from laneboard.harnesses.claude_code import ClaudeCodeHarness
+    from laneboard.harnesses.claude.harness import ClaudeCodeHarness
 
     workdir = tmp_path / "work"
     workdir.mkdir()

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from laneboard.errors import HarnessError
-from laneboard.harnesses._pane import RelayPane
+from laneboard.harnesses.agent_pane import RelayPane
 from laneboard.harnesses.paste_safe import sanitise
 from laneboard.harnesses.tmux import TmuxRelay
 from tests.fixtures.tmux import async_wait_until, wait_until

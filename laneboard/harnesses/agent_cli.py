@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from laneboard.errors import FenceViolation, HarnessError, SetupBlocked
-from laneboard.harnesses._pane import Pane, RelayPane, open_relay_pane, pause, poll_until
-from laneboard.harnesses._proc import HeadlessRun, find_binary
+from laneboard.harnesses.agent_pane import Pane, RelayPane, open_relay_pane, pause, poll_until
 from laneboard.harnesses.base import (
     WRITABLE_FENCES,
     ErrorRaised,
@@ -47,11 +46,12 @@ from laneboard.harnesses.base import (
     UsageReported,
 )
 from laneboard.harnesses.deny import DenyMatcher
+from laneboard.harnesses.headless import HeadlessRun, find_binary
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
-from laneboard.harnesses.treewatch import TreeSnapshot, snapshot
+from laneboard.harnesses.tree_snapshot import TreeSnapshot, snapshot
 
 if TYPE_CHECKING:
-    from laneboard.harnesses.control import PaneStream
+    from laneboard.harnesses.tmux_control import PaneStream
 
 log = logging.getLogger(__name__)
 

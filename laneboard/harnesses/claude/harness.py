@@ -2,8 +2,8 @@
 
 Interactive (`mode="interactive"`): `claude` runs in a pane on laneboard's tmux socket with
 `--session-id`, so its transcript path is known before the first prompt. Readiness,
-dialogs and busy/idle come from the screen (`claude_screen`); the answer, usage and API
-errors come from the transcript (`claude_transcript`), because the alternate screen keeps
+dialogs and busy/idle come from the screen (`claude.screen`); the answer, usage and API
+errors come from the transcript (`claude.transcript`), because the alternate screen keeps
 no scrollback.
 
 Headless (`mode="exec"`, or `send_headless` on any lane): `claude -p --output-format
@@ -17,14 +17,15 @@ inject allow rules or hooks) and `--strict-mcp-config` (no MCP servers from the 
 after every turn a check that the working tree is unchanged (`FenceViolation`).
 `fences.deny` is enforced twice: `--disallowed-tools "Bash(<entry>:*)"` prefix rules, and a
 PreToolUse hook answered by laneboard's own matcher that sees the whole command
-(`claude_hooks`; passed with `--settings <private file>`, never by editing the person's
+(`claude.hooks`; passed with `--settings <private file>`, never by editing the person's
 settings).
 laneboard never answers a permission or trust dialog with yes: a dialog in a fenced lane,
 or one naming a command that matches `spec.deny` (tokenised: `rm  -rf /`, `sudo rm -fr /`
 and `bash -c "rm -rf /"` all match `rm -rf /`; see `laneboard.harnesses.deny`), is answered
 with Escape and an `ErrorRaised(kind="fence")` event; others leave the lane "waiting" for
 the person at the cockpit. Never `--dangerously-skip-permissions`. The shared plumbing
-(pane, ready wait, tree check, dialogs, control) is `_agent.AgentCliHarness`.
+(pane, ready wait, tree check, dialogs, control) is `agent_cli.AgentCliHarness`; the
+command line, environment and config dir are `claude.launch`.
 
 Raises: BinaryMissing (no `claude`), SetupBlocked (trust / API-key / onboarding dialog),
 ProviderError (API error; kind from the HTTP status), HarnessTimeout (a deadline passed),
@@ -35,186 +36,39 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from laneboard.errors import HarnessError, HarnessTimeout, SetupBlocked
-from laneboard.harnesses import claude_hooks, claude_screen, claude_transcript
-from laneboard.harnesses._agent import AgentCliHarness
-from laneboard.harnesses._pane import pause, poll_until
-from laneboard.harnesses._proc import HeadlessRun
+from laneboard.harnesses.agent_cli import AgentCliHarness
+from laneboard.harnesses.agent_pane import pause, poll_until
 from laneboard.harnesses.base import (
-    WRITABLE_FENCES,
     ErrorRaised,
     HarnessSpec,
     OutputReceived,
     TurnResult,
     binary_of,
 )
-from laneboard.harnesses.claude_transcript import TurnView
-from laneboard.harnesses.deny import claude_bash_rules
+from laneboard.harnesses.claude import hooks as claude_hooks
+from laneboard.harnesses.claude import screen as claude_screen
+from laneboard.harnesses.claude import transcript as claude_transcript
+from laneboard.harnesses.claude.launch import (
+    INSTALL_HINT,
+    build_argv,
+    build_env,
+    config_dir_of,
+    default_state_dir,
+)
+from laneboard.harnesses.claude.transcript import TurnView
+from laneboard.harnesses.headless import HeadlessRun
 from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 from laneboard.harnesses.watchdog import RepetitionWatchdog
 
 log = logging.getLogger(__name__)
-
-PINNED_VERSION = "2.1.328"
-VERSION_RE = re.compile(r"^(\d+\.\d+\.\d+) \(Claude Code\)$")
-INSTALL_HINT = f"npm install @anthropic-ai/claude-code@{PINNED_VERSION}"
-
-#: The tools a plan/read-only lane may use at all.
-READ_TOOLS = ("Read", "Grep", "Glob")
-#: Always disallowed in a plan/read-only lane: the writers, and the tools that open
-#: plan-mode dialogs (AskUserQuestion, ExitPlanMode) nobody should have to answer.
-PLAN_DISALLOWED = ("Write", "Edit", "NotebookEdit", "AskUserQuestion", "ExitPlanMode")
-#: Claude Code accepts these for `--effort`.
-EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
-
-
-def is_fenced(spec: HarnessSpec) -> bool:
-    """Plan and read-only lanes must not write; workspace-write and full may."""
-    return spec.fence not in WRITABLE_FENCES
-
-
-def build_argv(
-    spec: HarnessSpec,
-    *,
-    session_id: str | None = None,
-    headless: bool = False,
-    binary: str = binary_of("claude-code"),
-    prompt: str | None = None,
-    settings: str | None = None,
-) -> list[str]:
-    """The `claude` command line for a lane (headless adds `-p` and the prompt after `--`).
-
-    `settings` is the lane's private settings file carrying laneboard's PreToolUse fence
-    hook (`claude_hooks.settings_args`); it is passed with `--settings`, never merged into
-    the person's own settings.
-    """
-    argv = [binary]
-    if headless:
-        argv += [
-            "-p",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "--include-partial-messages",
-            "--permission-prompts",
-            "none",
-        ]
-    if spec.model:
-        argv += ["--model", spec.model]
-    if spec.fallback_models:
-        argv += ["--fallback-model", ",".join(spec.fallback_models)]
-    if spec.thinking in EFFORTS:
-        argv += ["--effort", str(spec.thinking)]
-    if settings:
-        argv += ["--settings", settings]
-    if session_id:
-        argv += ["--session-id", session_id]
-    disallowed: list[str] = []
-    if is_fenced(spec):
-        argv += [
-            "--permission-mode",
-            "plan",
-            "--restricted",
-            "--strict-mcp-config",
-            "--tools",
-            ",".join(READ_TOOLS),
-        ]
-        disallowed += PLAN_DISALLOWED
-    disallowed += claude_bash_rules(spec.deny)
-    if disallowed:
-        argv += ["--disallowed-tools", *disallowed]
-    if prompt is not None:
-        argv += ["--", prompt]
-    return argv
-
-
-def build_env(spec: HarnessSpec, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The lane's environment: inherited, then the provider's, then the lane's own.
-
-    `base_url` → ANTHROPIC_BASE_URL. `api_key_env` names the variable holding the key; its
-    value is passed as ANTHROPIC_API_KEY unless the variable already is ANTHROPIC_API_KEY
-    or ANTHROPIC_AUTH_TOKEN. Nonessential traffic (the `/api/hello` probe, telemetry) is
-    switched off. The values are never logged.
-    """
-    env = dict(os.environ if base is None else base)
-    env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
-    if spec.base_url:
-        env["ANTHROPIC_BASE_URL"] = spec.base_url.rstrip("/")
-    merged = {**env, **spec.env}
-    key_var = spec.api_key_env
-    if key_var and key_var not in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
-        value = merged.get(key_var)
-        if value:
-            merged["ANTHROPIC_API_KEY"] = value
-    return merged
-
-
-def config_dir_of(env: Mapping[str, str]) -> Path:
-    """Claude Code's data dir (transcripts): $CLAUDE_CONFIG_DIR, else ~/.claude."""
-    cfg = env.get("CLAUDE_CONFIG_DIR")
-    if cfg:
-        return Path(cfg)
-    return Path(env.get("HOME") or Path.home()) / ".claude"
-
-
-def seed_isolated_config(
-    config_dir: str | Path, cwd: str | Path, api_key: str | None = None
-) -> Path:
-    """Write `<config_dir>/.claude.json` so interactive Claude Code skips its setup dialogs.
-
-    Only for an isolated CLAUDE_CONFIG_DIR that a test or the demo created: it marks
-    onboarding done, trusts `cwd`, and pre-approves `api_key` (Claude Code stores the last
-    20 characters). Existing content is kept and extended. Refuses (HarnessError) to touch
-    the user's own configuration (`~/.claude.json`, `~/.claude/`).
-    """
-    target_dir = Path(config_dir).expanduser().resolve()
-    home = Path.home().resolve()
-    real = {home, home / ".claude"}
-    if target_dir in real:
-        raise HarnessError(
-            f"seed_isolated_config: refusing to edit the user's own Claude Code config in "
-            f"{target_dir}; pass a fresh directory and set CLAUDE_CONFIG_DIR to it"
-        )
-    target_dir.mkdir(parents=True, exist_ok=True)
-    path = target_dir / ".claude.json"
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-            data = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
-            data = {}
-    data["hasCompletedOnboarding"] = True
-    projects = data.setdefault("projects", {})
-    for p in {str(Path(cwd).resolve()), str(Path(cwd).absolute())}:
-        projects.setdefault(p, {})["hasTrustDialogAccepted"] = True
-    if api_key:
-        responses = data.setdefault("customApiKeyResponses", {"approved": [], "rejected": []})
-        tail = api_key[-20:]
-        if tail not in responses.setdefault("approved", []):
-            responses["approved"].append(tail)
-        responses.setdefault("rejected", [])
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def default_state_dir() -> Path:
-    """Where each lane's private hook settings live unless the harness is given a dir."""
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir("laneboard")) / "claude-hooks"
-
 
 #: One interactive turn: the transcript's tail and what has been read from it.
 ClaudeTurn = tuple[JsonlTail, TurnView]

@@ -1,0 +1,212 @@
+"""How a Codex lane is launched: its command lines (exec and interactive) and home.
+
+Why apart from the harness: this is where a lane's fence becomes Codex's own flags
+(`--sandbox` per fence, approvals off, `-c model_providers…` for a base URL) — the part a
+reviewer of fence enforcement reads — and the demo, the tests and preflight need it
+without the pane driver. `seed_isolated_home` prepares a throwaway CODEX_HOME (never the
+person's own `~/.codex`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from laneboard.core.vocabulary import FenceName
+from laneboard.errors import HarnessError
+from laneboard.harnesses.base import (
+    HarnessSpec,
+    binary_of,
+)
+from laneboard.harnesses.codex import events as codex_events
+from laneboard.harnesses.jsonl import JsonlTail
+
+PINNED_VERSION = "0.169.0"
+VERSION_RE = re.compile(r"^codex-cli (\S+)$")
+INSTALL_HINT = f"npm install @openai/codex@{PINNED_VERSION}"
+
+SANDBOX_OF_FENCE: dict[FenceName, str] = {
+    "read-only": "read-only",
+    "plan": "read-only",
+    "workspace-write": "workspace-write",
+    "full": "danger-full-access",
+}
+#: Text in a command's output that means the sandbox itself failed to start.
+SANDBOX_FAILURE_MARKERS = (
+    "bwrap: ",
+    "Failed to create sandbox",
+    "sandbox could not",
+    "error running landlock",
+    "seccomp",
+)
+
+ProviderOption = str | int | bool
+
+
+def _toml(value: ProviderOption) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def provider_id(spec: HarnessSpec) -> str:
+    """A config-safe id for the lane's provider (`model_providers.<id>`)."""
+    raw = spec.provider or "laneboard"
+    return re.sub(r"[^A-Za-z0-9_-]", "-", raw) or "laneboard"
+
+
+def responses_base_url(base_url: str) -> str:
+    """Codex wants the URL its `/responses` path hangs off; a bare host gets `/v1`."""
+    url = base_url.rstrip("/")
+    return url + "/v1" if urlsplit(url).path in ("", "/") else url
+
+
+def config_args(
+    spec: HarnessSpec, provider_options: Mapping[str, ProviderOption] | None = None
+) -> list[str]:
+    """The `-c` overrides shared by exec and interactive: effort, approvals, provider."""
+    args: list[str] = []
+    if spec.thinking:
+        args += ["-c", f"model_reasoning_effort={spec.thinking}"]
+    args += ["-c", 'approval_policy="never"']
+    if spec.base_url:
+        pid = provider_id(spec)
+        table: dict[str, ProviderOption] = {
+            "name": pid,
+            "base_url": responses_base_url(spec.base_url),
+            "wire_api": "responses",
+        }
+        if spec.api_key_env:
+            table["env_key"] = spec.api_key_env
+        table.update(provider_options or {})
+        body = ",".join(f"{k}={_toml(v)}" for k, v in table.items())
+        args += ["-c", f"model_provider={pid}", "-c", f"model_providers.{pid}={{{body}}}"]
+    return args
+
+
+def build_exec_argv(
+    spec: HarnessSpec,
+    *,
+    output_file: str,
+    prompt: str,
+    binary: str = binary_of("codex"),
+    provider_options: Mapping[str, ProviderOption] | None = None,
+) -> list[str]:
+    """The `codex exec` command line for one prompt."""
+    argv = [
+        binary,
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "-o",
+        output_file,
+        "--sandbox",
+        SANDBOX_OF_FENCE[spec.fence],
+    ]
+    if spec.model:
+        argv += ["-m", spec.model]
+    argv += config_args(spec, provider_options)
+    return [*argv, "--", prompt]
+
+
+def build_interactive_argv(
+    spec: HarnessSpec,
+    *,
+    binary: str = binary_of("codex"),
+    provider_options: Mapping[str, ProviderOption] | None = None,
+    model_upgrades: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The interactive `codex` command line (approvals off, sandbox from the fence)."""
+    argv = [binary, "--sandbox", SANDBOX_OF_FENCE[spec.fence], "-a", "never"]
+    if spec.model:
+        argv += ["-m", spec.model]
+        upgrade = (model_upgrades or {}).get(spec.model)
+        if upgrade:
+            # Keep the configured model: mark its "Meet <new model>" migration prompt as
+            # seen for this process only (`-c`, so no config file is edited).
+            table = "{" + json.dumps(spec.model) + "=" + json.dumps(upgrade) + "}"
+            argv += ["-c", f"notice.model_migrations={table}"]
+    return argv + config_args(spec, provider_options)
+
+
+async def read_model_upgrades(binary: str, env: Mapping[str, str]) -> dict[str, str]:
+    """`{model: upgrade}` from `codex debug models` (the CLI's offline model catalog).
+
+    Interactive codex opens a "Meet <model> · Try new model / Use existing model" prompt
+    for a model the catalog marks as upgradable, which would leave the lane blocked on a
+    question the config already answered. Any failure yields {} (the prompt then shows and
+    the screen rules report it as setup-blocked).
+    """
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            binary, "debug", "models",
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL, env=dict(env),
+        )  # fmt: skip
+    except OSError:
+        return {}
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 15.0)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        return {}
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        return {}
+    models = doc.get("models", []) if isinstance(doc, dict) else doc
+    upgrades: dict[str, str] = {}
+    for entry in models if isinstance(models, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        slug, upgrade = entry.get("slug"), entry.get("upgrade")
+        target = upgrade.get("model") if isinstance(upgrade, dict) else None
+        if isinstance(slug, str) and isinstance(target, str):
+            upgrades[slug] = target
+    return upgrades
+
+
+def seed_isolated_home(codex_home: str | Path, cwd: str | Path) -> Path:
+    """Trust `cwd` in `<codex_home>/config.toml` so the trust dialog does not appear.
+
+    Only for an isolated CODEX_HOME that laneboard, a test or the demo created; refuses
+    (HarnessError) the user's own `~/.codex`. (Passing the trust entry with `-c` does not
+    suppress the dialog in 0.169.0, so it has to be in the file.)
+    """
+    home = Path(codex_home).expanduser().resolve()
+    if home == (Path.home() / ".codex").resolve() or home == Path.home().resolve():
+        raise HarnessError(
+            f"seed_isolated_home: refusing to edit the user's own Codex config in {home}; "
+            "give the lane an isolated CODEX_HOME"
+        )
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    added = ""
+    for p in sorted({str(Path(cwd).resolve()), str(Path(cwd).absolute())}):
+        header = f"[projects.{json.dumps(p)}]"
+        if header not in text:
+            added += f'\n{header}\ntrust_level = "trusted"\n'
+    if added:
+        path.write_text(text + added, encoding="utf-8")
+    return path
+
+
+def default_state_dir() -> Path:
+    """Where isolated CODEX_HOMEs live unless the lane's env names one."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("laneboard")) / "codex-homes"
+
+
+#: One interactive turn: the rollout file's tail and what has been read from it.
+CodexTurn = tuple[JsonlTail, codex_events.RolloutTurn]
