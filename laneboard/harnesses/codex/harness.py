@@ -66,7 +66,6 @@ from laneboard.harnesses.codex.launch import (
     INSTALL_HINT,
     SANDBOX_FAILURE_MARKERS,
     SANDBOX_OF_FENCE,
-    CodexTurn,
     ProviderOption,
     build_exec_argv,
     build_interactive_argv,
@@ -79,6 +78,10 @@ from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 
 log = logging.getLogger(__name__)
+
+#: One interactive turn: the rollout file's tail and what has been read from it.
+CodexTurn = tuple[JsonlTail, codex_events.RolloutTurn]
+
 
 class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
     """Drives one Codex lane (see the module docstring).

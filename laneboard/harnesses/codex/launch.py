@@ -23,8 +23,6 @@ from laneboard.harnesses.base import (
     HarnessSpec,
     binary_of,
 )
-from laneboard.harnesses.codex import events as codex_events
-from laneboard.harnesses.jsonl import JsonlTail
 
 PINNED_VERSION = "0.169.0"
 VERSION_RE = re.compile(r"^codex-cli (\S+)$")
@@ -207,6 +205,3 @@ def default_state_dir() -> Path:
 
     return Path(platformdirs.user_state_dir("laneboard")) / "codex-homes"
 
-
-#: One interactive turn: the rollout file's tail and what has been read from it.
-CodexTurn = tuple[JsonlTail, codex_events.RolloutTurn]
