@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "commit-msg": ("laneboard.commands.commit_msg", "commit_msg", "Write a commit message for the staged diff on the local model."),
     "triage": ("laneboard.commands.triage", "triage", "Ask the local triage model: ESCALATE or SKIP (fails closed)."),
     "config": ("laneboard.commands.config", "config", "Check the config, print its JSON Schema, say which file is in effect."),
+    "mcp": ("laneboard.commands.mcp", "mcp", "The conductor's MCP server (stdio) for a lane: delegate to other lanes."),
+    "runs": ("laneboard.commands.runs", "runs", "List and show conductor runs: who asked whom, what for."),
     "hook": ("laneboard.commands.hook", "hook", "Hooks agent CLIs run for laneboard (Claude Code's PreToolUse fence check)."),
     "gateway": ("laneboard.commands.gateway", "gateway", "The model gateway lanes talk through: run, status, stop."),
 }

@@ -236,6 +236,15 @@ async def _up_headless(loaded: LoadedConfig) -> int:
             text = " ".join(f"{k}={str(v)[:120]!r}" for k, v in fields.items())
             click.echo(f"{type(ev).__name__} lane={ev.lane} {text}", nl=True)
 
+    from laneboard.conductor import start_control_server
+
+    from laneboard.errors import LaneboardError
+
+    try:  # the conductor's socket (laneboard mcp); lanes run without it if it cannot open
+        control = await start_control_server(sup)
+    except (LaneboardError, OSError) as e:
+        click.echo(f"laneboard up: no conductor socket: {e}", err=True)
+        control = None
     printing = asyncio.create_task(printer(), name="up-printer")
     starting = asyncio.create_task(sup.start(), name="up-start")
     stopping = asyncio.create_task(stop.wait(), name="up-stop")
@@ -254,6 +263,8 @@ async def _up_headless(loaded: LoadedConfig) -> int:
         for task in (starting, stopping):
             task.cancel()
         await asyncio.wait({starting, stopping}, timeout=sup.CLOSE_S)
+        if control is not None:
+            await control.close()
         await sup.close()
         printing.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,33 @@
+"""The conductor: lanes delegate to other lanes through laneboard, under the same policy.
+
+An orchestrator lane gets laneboard's MCP server (`laneboard mcp`, server name
+`laneboard`); its tools talk over a private unix socket to the control server that the
+running supervisor (cockpit or `laneboard up`) exposes. The control server — never the
+MCP client — decides who may delegate to whom (`policy`), runs the hop through the same
+supervisor, router, dispatch, review and triage code a person's prompt goes through, and
+records every hop as an artifact with `run` and `parent` (`runs`).
+
+Modules: `protocol` (socket path, lane tokens, newline-delimited JSON framing),
+`policy` (the rules, pure), `runs` (run/hop bookkeeping), `server` (the control server),
+`mcp_server` (the MCP front end), `attach` (the argv/config that attaches the MCP server to
+codex and claude lanes; pure, so the harness layer may import it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ControlServer", "start_control_server"]
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from laneboard.conductor.server import ControlServer, start_control_server
+
+
+def __getattr__(name: str) -> object:
+    # Lazy: the harness layer imports `laneboard.conductor.attach`, which must not drag
+    # the supervisor (and with it the lanes layer) into the harnesses' import graph.
+    if name in __all__:
+        from laneboard.conductor import server
+
+        return getattr(server, name)
+    raise AttributeError(name)

@@ -1,0 +1,78 @@
+"""How laneboard's MCP server is attached to a codex or claude lane: argv and config.
+
+Pure functions of (lane, token, python executable, control socket) and nothing else of
+laneboard, so the harness layer can call them without importing the supervisor.
+
+- codex: `-c mcp_servers.laneboard.command=…`, `.args=[…]`, `.env.…=…` (TOML values;
+  codex parses each `-c` value as TOML and keeps it as a string when it does not parse).
+- claude: `--mcp-config <file> --strict-mcp-config` (strict: a fenced lane gets laneboard's
+  server and no other), and `--allowedTools mcp__laneboard__*`: laneboard pre-allows its
+  own tools — their policy is enforced by the control server — and never answers any
+  other permission prompt. The config file holds the token, so it is written 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["SERVER_NAME", "claude_args", "claude_mcp_config", "codex_args", "server_env",
+           "write_claude_config"]
+
+SERVER_NAME = "laneboard"
+_TOOLS = "mcp__laneboard__*"
+
+
+def server_env(lane: str, token: str, socket: Path | str) -> dict[str, str]:
+    """The MCP server's environment: which lane it speaks for, and where the supervisor is."""
+    return {"LANEBOARD_LANE_TOKEN": token, "LANEBOARD_CONTROL_SOCKET": str(socket),
+            "LANEBOARD_LANE": lane}
+
+
+def _command(python: str) -> tuple[str, list[str]]:
+    return python, ["-m", "laneboard", "mcp"]
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def codex_args(lane: str, token: str, python: str, socket: Path | str) -> list[str]:
+    """The `-c` overrides that give a codex lane laneboard's MCP server."""
+    cmd, args = _command(python)
+    out = ["-c", f"mcp_servers.{SERVER_NAME}.command={_toml_str(cmd)}",
+           "-c", f"mcp_servers.{SERVER_NAME}.args=[{', '.join(_toml_str(a) for a in args)}]"]
+    for key, value in server_env(lane, token, socket).items():
+        out += ["-c", f"mcp_servers.{SERVER_NAME}.env.{key}={_toml_str(value)}"]
+    return out
+
+
+def claude_mcp_config(lane: str, token: str, python: str, socket: Path | str) -> dict[str, object]:
+    """The `--mcp-config` document for a claude lane."""
+    cmd, args = _command(python)
+    return {"mcpServers": {SERVER_NAME: {"type": "stdio", "command": cmd, "args": args,
+                                         "env": server_env(lane, token, socket)}}}
+
+
+def write_claude_config(folder: Path, lane: str, token: str, python: str,
+                        socket: Path | str) -> Path:
+    """Write the lane's MCP config (0600, atomically) into `folder`; return its path."""
+    path = folder / f"mcp-{lane}.json"
+    data = json.dumps(claude_mcp_config(lane, token, python, socket), indent=1)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def claude_args(config_path: Path | str) -> list[str]:
+    """The claude flags for a lane whose MCP config is at `config_path`."""
+    return ["--mcp-config", str(config_path), "--strict-mcp-config", "--allowedTools", _TOOLS]

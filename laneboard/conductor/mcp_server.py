@@ -1,0 +1,89 @@
+"""`laneboard mcp`: the MCP server (stdio) that gives a lane laneboard's conductor tools.
+
+A thin front end on purpose: each tool forwards its arguments, with the lane token from
+the environment, to the running supervisor's control socket, and returns what the server
+answers. No policy lives here — this process runs with the agent's environment, and an
+agent can be steered by what it reads, so every decision is the server's. A refusal comes
+back as a tool error (`is_error`) whose text starts with `refused by rule '<rule>'`, and
+no socket means a tool error saying so: this process never starts a supervisor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from laneboard.conductor.protocol import SOCKET_ENV, TOKEN_ENV, ControlError, Refused, call
+
+__all__ = ["build_server", "serve"]
+
+INSTRUCTIONS = (
+    "laneboard's conductor: hand work to the other lanes of this laneboard session under "
+    "its router and fences. lanes() lists them; route(task) is a dry run; delegate(task, "
+    "lane?) hands a task over and returns the answer; review() asks the plan-mode reviewer; "
+    "triage(text) and commit_message(diff?) use the local helper. A refusal names the rule."
+)
+
+
+def build_server(socket: str, token: str) -> Any:
+    """The MCPServer named `laneboard` with the conductor's tools, bound to `socket`."""
+    from mcp.server import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    server = MCPServer(name="laneboard", instructions=INSTRUCTIONS)
+
+    async def forward(method: str, params: dict[str, Any]) -> str:
+        clean = {k: v for k, v in params.items() if v is not None}
+        try:
+            result = await call(socket, token, method, clean)
+        except Refused as e:
+            raise ToolError(str(e)) from None
+        except ControlError as e:
+            raise ToolError(f"laneboard: {e}") from None
+        return json.dumps(result, indent=1, default=str)
+
+    @server.tool(description="Every lane: id, role, model, tier, fence, input, state, what it is for.")
+    async def lanes() -> str:
+        return await forward("lanes", {})
+
+    @server.tool(description="The router's decision for a task, with its reason (a dry run).")
+    async def route(task: str, untrusted: bool = False) -> str:
+        return await forward("route", {"task": task, "untrusted": untrusted})
+
+    @server.tool(description="Hand a task to another lane (the router picks when lane is "
+                 "omitted); returns run, lane, rule, answer, artifact, usage. wait=false "
+                 "returns {run} at once: ask result(run) later.")
+    async def delegate(task: str, lane: str | None = None, wait: bool = True,
+                       timeout_s: float | None = None, untrusted: bool = False) -> str:
+        return await forward("delegate", {"task": task, "lane": lane, "wait": wait,
+                                          "timeout_s": timeout_s, "untrusted": untrusted})
+
+    @server.tool(description="Ask the plan-mode reviewer to review the diff against base; "
+                 "returns its findings and the review artifact.")
+    async def review(base: str | None = None, focus: str | None = None) -> str:
+        return await forward("review", {"base": base, "focus": focus})
+
+    @server.tool(description="ESCALATE or SKIP for untrusted text, from the local helper "
+                 "(fails closed: anything but a clean SKIP is ESCALATE).")
+    async def triage(text: str) -> str:
+        return await forward("triage", {"text": text})
+
+    @server.tool(description="A commit message for the diff (default: the staged diff) "
+                 "from the local helper.")
+    async def commit_message(diff: str | None = None) -> str:
+        return await forward("commit_message", {"diff": diff})
+
+    @server.tool(description="The state or answer of a run started with wait=false.")
+    async def result(run: str) -> str:
+        return await forward("result", {"run": run})
+
+    return server
+
+
+def serve(socket: str | None = None) -> None:
+    """Run the stdio MCP server; the socket and token come from the environment that
+    laneboard set for the lane (`LANEBOARD_CONTROL_SOCKET`, `LANEBOARD_LANE_TOKEN`)."""
+    path = socket or os.environ.get(SOCKET_ENV, "")
+    token = os.environ.get(TOKEN_ENV, "")
+    build_server(path, token).run("stdio")
