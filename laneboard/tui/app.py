@@ -3,9 +3,13 @@
 The App is the TUI's only link to the core: it owns the `Supervisor` connection and runs
 every supervisor call in a Textual worker — the event pump (supervisor events → messages
 for the main screen), starting lanes, sends (with triage, `laneboard.lanes.dispatch`),
-model switches, lifecycle actions — so the UI never waits on tmux. Worker failures land in
-one handler (`on_worker_state_changed`) and become notifications. Everything a person sees
-lives in the screens and widgets.
+model switches, lifecycle actions, escalations (`laneboard.lanes.escalation`) — so the UI
+never waits on tmux. "Attributes down, messages up": screens and the palette post request
+messages (`laneboard.tui.messages`, handled here with `@on`) and read what they must know
+at once through the `CockpitLink` Protocol (`laneboard.tui.link`), which this class
+implements; they never import this module nor touch the supervisor. Results go back down
+as messages. Worker failures land in one handler (`on_worker_state_changed`) and become
+notifications. Everything a person sees lives in the screens and widgets.
 
 First frame first (issue 8: under 500 ms). The CLI hands `make_app` a *loader* instead of
 a loaded config: the app paints its shell at once ("loading…" in the lane list, the prompt
@@ -17,6 +21,11 @@ always did (exit 2, file:line). Nothing under `laneboard.lanes`, `laneboard.conf
 `laneboard.artifacts` may be imported at module level in this package (importing any of
 them loads the config models); tests/tui/test_startup.py holds that.
 
+Why this is long (~540 lines): it is the one place the cockpit meets the core, by design —
+every request handler (`@on`) and every worker that calls the supervisor lives here so
+screens never do. Splitting them across modules would bring back the screen → app calls
+this layout removed; the building of the core parts already lives in `tui.assembly`.
+
 Why a worker for the pump and not `asyncio.ensure_future`: widget writes issued from a
 bare task were seen never to repaint (issue 8); a worker runs inside Textual's context.
 """
@@ -24,23 +33,32 @@ bare task were seen never to repaint (issue 8); a worker runs inside Textual's c
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, SuspendNotSupported
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from laneboard.core.names import workspace_session
 from laneboard.tui import messages as m
-from laneboard.tui.commands import CockpitCommands
+from laneboard.tui.assembly import (
+    AttachRunner,
+    Core,
+    NotReady,
+    PreflightRunner,
+    build_core,
+    preload_harnesses,
+    run_attach,
+)
 from laneboard.tui.messages import from_event
-from laneboard.tui.state import LaneInfo, session_hint
+from laneboard.tui.palette import CockpitPalette
+from laneboard.tui.state import LaneInfo
+from laneboard.tui.widgets.lane_table import LaneTable
 
 if TYPE_CHECKING:
     from laneboard.artifacts import ArtifactStore
@@ -48,40 +66,19 @@ if TYPE_CHECKING:
     from laneboard.harnesses.base import TurnResult
     from laneboard.lanes.dispatch import Dispatched
     from laneboard.lanes.mirror import LaneMirrors
-    from laneboard.lanes.preflight import Report
     from laneboard.lanes.published import SupervisorLock
     from laneboard.lanes.router import RouteDecision, Router
     from laneboard.lanes.supervisor import Supervisor
     from laneboard.lanes.triage import TriageVerdict
+    from laneboard.tui.link import CockpitLink
     from laneboard.tui.screens.main import MainScreen
-
-PreflightRunner = Callable[[], Awaitable["Report"]]
-AttachRunner = Callable[[Sequence[str]], object]
-
-
-@dataclass
-class Core:
-    """The parts of the core the cockpit talks to (built by `make_app`, now or in a worker)."""
-
-    loaded: LoadedConfig
-    supervisor: Supervisor
-    router: Router
-    preflight: PreflightRunner
-    artifacts: Callable[[], ArtifactStore]
-    owns_supervisor: bool
-    """Whether quitting the app closes (detaches) the supervisor."""
-
-
-class NotReady(RuntimeError):
-    """The core is not loaded yet (a bug if it escapes: callers check `ready` first)."""
-
 
 class LaneboardApp(App[None]):
     """laneboard's cockpit. Build it with `make_app`."""
 
     CSS_PATH = "cockpit.tcss"
     TITLE = "laneboard"
-    COMMANDS = App.COMMANDS | {CockpitCommands}
+    COMMANDS = App.COMMANDS | {CockpitPalette}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "show_help", "Help"),
         Binding("f2", "show_preflight", "Preflight"),
@@ -108,7 +105,7 @@ class LaneboardApp(App[None]):
         self._artifacts: ArtifactStore | None = None
         self.autostart = autostart
         self.motion = motion
-        self.attach_runner: AttachRunner = attach_runner or _run_attach
+        self.attach_runner: AttachRunner = attach_runner or run_attach
         self._closed = False
         self._mirrors: LaneMirrors | None = None
         self._lock: SupervisorLock | None = None
@@ -191,7 +188,7 @@ class LaneboardApp(App[None]):
             return
         self._core = core
         self.session = core.supervisor.session
-        self.main_screen.post_message(m.CoreLoaded())
+        self._to_screen(m.CoreLoaded())
         self._connect()
 
     def _connect(self) -> None:
@@ -210,12 +207,27 @@ class LaneboardApp(App[None]):
     def lane_ids(self) -> list[str]:
         return list(self.supervisor.lanes) if self.ready else []
 
-    def lane_info(self, lane: str) -> LaneInfo:
-        rt = self.supervisor.lanes[lane]
+    def lane_info(self, lane: str) -> LaneInfo | None:
+        rt = self.supervisor.lanes.get(lane) if self.ready else None
+        if rt is None:
+            return None
         return LaneInfo.from_runtime(rt, pending_model=rt.pending_model, cfg=self.loaded.config)
 
     def lane_infos(self) -> list[LaneInfo]:
-        return [self.lane_info(lane) for lane in self.lane_ids()]
+        return [info for lane in self.lane_ids() if (info := self.lane_info(lane)) is not None]
+
+    def chat_models(self) -> list[str]:
+        if not self.ready:
+            return []
+        return [e.alias or k for k, e in self.loaded.config.models.items() if e.kind == "chat"]
+
+    def triage_lane(self) -> str | None:
+        routing = self.loaded.config.routing if self.ready else None
+        return routing.triage.lane if routing and routing.triage else None
+
+    def _to_screen(self, message: Message) -> None:
+        """Send a fact down to the main screen (the bottom of the stack)."""
+        self.screen_stack[0].post_message(message)
 
     def route(self, text: str, *, untrusted: bool = False) -> RouteDecision:
         """Where `text` would go (pure; raises RouteRefused for untrusted text with no lane)."""
@@ -229,7 +241,10 @@ class LaneboardApp(App[None]):
         async for ev in self.supervisor.subscribe():
             message = from_event(ev)
             if message is not None:
-                self.main_screen.post_message(message)
+                self._to_screen(message)
+            if (isinstance(message, m.TurnFinished) and message.route.get("escalate")
+                    and message.result.state == "done"):
+                self.store_review(message.lane, message.prompt, message.result, message.route)
 
     @work(group="mirror", exclusive=True, exit_on_error=False)
     async def mirror_lanes(self, lanes: list[str]) -> None:
@@ -261,9 +276,9 @@ class LaneboardApp(App[None]):
                             "this cockpit shows and drives its lanes, and leaves restarts to it",
                             title="supervised elsewhere", severity="warning", timeout=8)
         kinds: set[str] = {rt.config.harness for rt in sup.lanes.values()}
-        await asyncio.to_thread(_preload_harnesses, kinds)  # imports off the UI loop
+        await asyncio.to_thread(preload_harnesses, kinds)  # imports off the UI loop
         await sup.start()
-        self.main_screen.refresh_lanes()
+        self._to_screen(m.LanesChanged())
 
     @work(group="lanes", exit_on_error=False)
     async def lane_lifecycle(self, lane: str, action: str) -> None:
@@ -274,7 +289,7 @@ class LaneboardApp(App[None]):
             await self.supervisor.stop_lane(lane)
         elif action == "restart":
             await self.supervisor.restart_lane(lane)
-        self.main_screen.refresh_lanes()
+        self._to_screen(m.LanesChanged())
 
     @work(group="send", exit_on_error=False)
     async def send_prompt(self, lane: str, prompt: str, route: dict[str, object]) -> None:
@@ -288,7 +303,7 @@ class LaneboardApp(App[None]):
         send come back as messages; the reply as a TurnFinished (the event pump)."""
         from laneboard.lanes.dispatch import dispatch
 
-        screen = self.main_screen
+        screen = self.screen_stack[0]
 
         def verdict(v: TriageVerdict, triage_lane: str) -> None:
             screen.post_message(m.TriageDecided(decision.lane, triage_lane, v.verdict,
@@ -303,7 +318,7 @@ class LaneboardApp(App[None]):
     async def switch_model(self, lane: str, ref: str) -> None:
         """Strict model switch; while the lane is busy it waits (the lane shows it)."""
         await self.supervisor.switch_model(lane, ref)
-        self.main_screen.refresh_lanes()
+        self._to_screen(m.LanesChanged())
 
     @work(group="git", exclusive=True, exit_on_error=False)
     async def review_diff(self) -> None:
@@ -321,17 +336,30 @@ class LaneboardApp(App[None]):
         if not diff.strip():
             self.notify("git diff HEAD is empty", title="nothing to review", severity="warning")
             return
-        self.main_screen.escalate_diff(diff)
+        from laneboard.lanes.escalation import diff_review_prompt
+
+        self.escalate(diff_review_prompt(diff), "git diff HEAD")
+
+    def escalate(self, prompt: str, source: str) -> None:
+        """Send `prompt` to the review lane; the screen notes it and follows the lane."""
+        from laneboard.lanes.escalation import escalation_route, review_lane
+
+        review = review_lane(self.loaded.config)
+        if review is None:
+            self.notify("no lane has role: reviewer", title="cannot escalate", severity="error")
+            return
+        route = escalation_route(self.loaded.config, review, source)
+        self._to_screen(m.PromptSent(review, prompt, route))
+        self._to_screen(m.FollowLane(review))
+        self.send_prompt(review, prompt, route)
 
     @work(group="artifacts", exit_on_error=False)
     async def store_review(self, lane: str, prompt: str, result: TurnResult,
                            route: dict[str, object]) -> None:
         """Keep an escalation's answer as a review artifact, and say where it is."""
-        from laneboard.artifacts import ArtifactRecord
+        from laneboard.lanes.escalation import review_record
 
-        rt = self.supervisor.lanes[lane]
-        record = ArtifactRecord.from_turn(result, kind="review", lane=lane, prompt=prompt,
-                                          harness=rt.config.harness, route=route)
+        record = review_record(self.loaded.config, lane, prompt, result, route)
         artifact = await self.artifacts.write(record)
         self.notify(f"{artifact.title} ({artifact.short_id}) — F3 to read it",
                     title="review artifact stored")
@@ -343,12 +371,64 @@ class LaneboardApp(App[None]):
             self.notify(str(err) or type(err).__name__, title=f"{event.worker.name} failed",
                         severity="error", timeout=8)
 
+    # ------------------------------------------------------------------ requests (up)
+
+    @on(m.DispatchRequested)
+    def _on_dispatch(self, event: m.DispatchRequested) -> None:
+        self.dispatch(event.decision)
+
+    @on(m.LifecycleRequested)
+    @on(LaneTable.LifecycleRequested)
+    def _on_lifecycle(self, event: m.LifecycleRequested | LaneTable.LifecycleRequested) -> None:
+        self.lane_lifecycle(event.lane, event.action)
+
+    @on(m.MirrorRequested)
+    def _on_mirror(self, event: m.MirrorRequested) -> None:
+        self.mirror_lanes(event.lanes)
+
+    @on(m.AttachRequested)
+    def _on_attach(self, event: m.AttachRequested) -> None:
+        self.attach(event.lane)
+
+    @on(m.ModelSwitchRequested)
+    def _on_model_switch(self, event: m.ModelSwitchRequested) -> None:
+        """Validate now (strict refs: a typo is refused at once), then switch in a worker."""
+        from laneboard.errors import LaneboardError
+        from laneboard.lanes.specs import lane_candidates
+
+        lane, ref = event.lane, event.ref
+        try:
+            lane_candidates(self.loaded.config, lane, ref)
+        except LaneboardError as e:
+            self.notify(str(e), title=f"/model {ref}", severity="error", timeout=10)
+            return
+        if self.supervisor.lanes[lane].queue.locked():
+            self._to_screen(m.LaneNote(lane, f"model switch to {ref} waits for idle"))
+        self.switch_model(lane, ref)
+
+    @on(m.AnswerReviewRequested)
+    def _on_answer_review(self, event: m.AnswerReviewRequested) -> None:
+        from laneboard.lanes.escalation import answer_review_prompt, review_lane
+
+        lane = event.lane
+        if lane == review_lane(self.loaded.config):
+            self.notify("select the lane whose answer should be reviewed", severity="warning")
+            return
+        if not event.answer.strip():
+            self.notify(f"{lane} has no answer yet", title="nothing to review", severity="warning")
+            return
+        self.escalate(answer_review_prompt(lane, event.answer), f"last answer of {lane}")
+
+    @on(m.DiffReviewRequested)
+    def _on_diff_review(self, event: m.DiffReviewRequested) -> None:
+        self.review_diff()
+
     # ------------------------------------------------------------------ actions
 
     def action_show_help(self) -> None:
         from laneboard.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.BINDINGS))
 
     def action_show_preflight(self) -> None:
         from laneboard.tui.screens.preflight import PreflightScreen
@@ -419,23 +499,6 @@ class LaneboardApp(App[None]):
         await self.shutdown()
 
 
-def _preload_harnesses(kinds: set[str]) -> None:
-    """Import the harness modules the lanes need (in a thread: they take ~100 ms)."""
-    import importlib
-
-    modules = {"claude-code": "claude_code", "codex": "codex", "command": "command",
-               "ollama": "ollama", "openai": "openai_http"}
-    importlib.import_module("laneboard.lanes.factory")
-    for kind in kinds:
-        if kind in modules:
-            importlib.import_module(f"laneboard.harnesses.{modules[kind]}")
-
-
-def _run_attach(argv: Sequence[str]) -> object:
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-    return subprocess.run(list(argv), env=env, check=False)
-
-
 def make_app(
     loaded: LoadedConfig | Callable[[], LoadedConfig],
     supervisor: Supervisor | None = None,
@@ -461,39 +524,18 @@ def make_app(
     """
 
     def build() -> Core:
-        from laneboard.lanes.router import Router
-        from laneboard.lanes.supervisor import Supervisor
-
-        cfg = loaded() if callable(loaded) else loaded
-        owns = supervisor is None
-        sup = supervisor or Supervisor(cfg, workspace=workspace)
-        ws = sup.workspace
-
-        async def default_preflight() -> Report:
-            from laneboard.lanes.preflight import run_preflight_async
-
-            path = cfg.path if Path(cfg.path).is_file() else None
-            return await run_preflight_async(path, cwd=ws)
-
-        def default_store() -> ArtifactStore:
-            from laneboard.artifacts import ArtifactStore
-
-            return ArtifactStore(ws / cfg.config.artifacts.dir)
-
-        if artifacts is None:
-            store_factory: Callable[[], ArtifactStore] = default_store
-        elif callable(artifacts):
-            store_factory = artifacts
-        else:
-            fixed = artifacts
-            store_factory = lambda: fixed  # noqa: E731
-        return Core(cfg, sup, router or Router(cfg.config), preflight or default_preflight,
-                    store_factory, owns)
+        return build_core(loaded, supervisor, workspace, router, preflight, artifacts)
 
     options: dict[str, Any] = {"autostart": autostart, "motion": motion,
                                "attach_runner": attach_runner}
     if callable(loaded):
         if supervisor is not None:
             raise ValueError("make_app: pass a loaded config together with a supervisor")
-        return LaneboardApp(build, session=session_hint(workspace or Path.cwd()), **options)
+        return LaneboardApp(build, session=workspace_session(workspace or Path.cwd()), **options)
     return LaneboardApp(build(), **options)
+
+
+if TYPE_CHECKING:
+    def _implements_link(app: LaneboardApp) -> CockpitLink:
+        """Never called: mypy checks here that the App gives screens what they read."""
+        return app

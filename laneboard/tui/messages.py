@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from laneboard.core.vocabulary import LaneState
+
 if TYPE_CHECKING:
     from laneboard.harnesses.base import TurnResult
     from laneboard.lanes.events import SupervisorEvent
+    from laneboard.lanes.router import RouteDecision
 
 
 class LaneStateUpdated(Message):
     """A lane moved in its state machine (stopped → starting → ready ⇄ busy → …)."""
 
-    def __init__(self, lane: str, state: str, detail: str = "") -> None:
+    def __init__(self, lane: str, state: LaneState, detail: str = "") -> None:
         super().__init__()
         self.lane, self.state, self.detail = lane, state, detail
 
@@ -131,6 +134,85 @@ class SelectLane(Message):
     def __init__(self, lane: str) -> None:
         super().__init__()
         self.lane = lane
+
+
+
+class FollowLane(Message):
+    """Down: a prompt left for `lane` on the cockpit's initiative (an escalation): show it,
+    unless the grid already shows every lane."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__()
+        self.lane = lane
+
+
+class LaneNote(Message):
+    """Down: a line for a lane's pane from the app (e.g. a model switch that waits)."""
+
+    def __init__(self, lane: str, text: str) -> None:
+        super().__init__()
+        self.lane, self.text = lane, text
+
+
+class LanesChanged(Message):
+    """Down: lanes started, stopped or switched models: re-read them into the table."""
+
+
+# ---------------------------------------------------------------------------- requests up
+# Screens and the palette post these; the App handles them (`@on`) and is the only one
+# that calls the supervisor. Results come back down as the facts above.
+
+
+class DispatchRequested(Message):
+    """Up: deliver a routed prompt (triage first when the decision says so)."""
+
+    def __init__(self, decision: RouteDecision) -> None:
+        super().__init__()
+        self.decision = decision
+
+
+class LifecycleRequested(Message):
+    """Up: start, stop or restart a lane because the person asked."""
+
+    def __init__(self, lane: str, action: str) -> None:
+        super().__init__()
+        self.lane, self.action = lane, action
+
+
+class ModelSwitchRequested(Message):
+    """Up: switch a lane's model (strict: an allowlisted ref, no fallback)."""
+
+    def __init__(self, lane: str, ref: str) -> None:
+        super().__init__()
+        self.lane, self.ref = lane, ref
+
+
+class AttachRequested(Message):
+    """Up: suspend the cockpit and attach the terminal to the lane's tmux window."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__()
+        self.lane = lane
+
+
+class MirrorRequested(Message):
+    """Up: these lanes are on display; mirror their screens (and only theirs)."""
+
+    def __init__(self, lanes: list[str]) -> None:
+        super().__init__()
+        self.lanes = lanes
+
+
+class AnswerReviewRequested(Message):
+    """Up: escalate `answer`, the last answer of `lane`, to the review lane (ctrl+r)."""
+
+    def __init__(self, lane: str, answer: str) -> None:
+        super().__init__()
+        self.lane, self.answer = lane, answer
+
+
+class DiffReviewRequested(Message):
+    """Up: escalate `git diff HEAD` of the workspace to the review lane (ctrl+t)."""
 
 
 def from_event(ev: SupervisorEvent) -> Message | None:

@@ -7,17 +7,18 @@ hands it down ("attributes down"). That keeps the widgets testable with fixed da
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from laneboard.core.vocabulary import TIERS
 
 if TYPE_CHECKING:
     from laneboard.config import Config
     from laneboard.lanes.supervisor import LaneRuntime
 
-TIER_SHORT = {"local": "local", "cheap": "cheap", "orchestrator": "orch", "escalation": "esc"}
-TIERS = ("local", "cheap", "orchestrator", "escalation")
+TIER_SHORT: dict[str, str] = {"local": "local", "cheap": "cheap", "orchestrator": "orch",
+                              "escalation": "esc"}
+"""The tier column's short names (`laneboard.core.vocabulary.TIERS` in full)."""
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,6 @@ class LaneInfo:
             pending_model=pending_model,
             description=rt.config.description or "",
         )
-
-
-def session_hint(workspace: Path) -> str:
-    """The tmux session the supervisor will use for `workspace` unless the config names one.
-
-    The same rule as `laneboard.lanes.supervisor.workspace_session` (a test holds the two
-    together), repeated here because importing the supervisor loads the config models, and
-    the first frame is painted before that. The title shows it only until the config is
-    loaded; then it shows the supervisor's own `session`.
-    """
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", workspace.resolve().name).strip("-") or "root"
-    return f"lb-{name}"[:48]
 
 
 def list_price(cfg: Config, model_key: str, input_tokens: int, output_tokens: int) -> float | None:

@@ -256,22 +256,25 @@ async def test_every_send_key_sends_in_multiline_mode(cockpit: Callable[..., Coc
 
 
 def test_every_main_binding_is_in_the_palette() -> None:
-    """Every action with a key is also a palette command (navigation keys aside)."""
-    import inspect
-
-    from laneboard.tui import commands
+    """Every action with a key is also a palette entry (navigation keys aside), and every
+    everyday entry's key hint comes from a binding that runs that very action."""
     from laneboard.tui.app import LaneboardApp
+    from laneboard.tui.palette import EVERYDAY, key_for
     from laneboard.tui.screens.main import MainScreen
     from laneboard.tui.widgets.prompt_bar import PromptBar
 
-    source = inspect.getsource(commands.CockpitCommands._everyday)
     navigation = {"scroll_pane(-1)", "scroll_pane(1)", "focus_prompt", "send", "history(-1)",
                   "history(1)"}
-    for b in [*LaneboardApp.BINDINGS, *MainScreen.BINDINGS, *PromptBar.BINDINGS]:
+    in_palette = {action for _, _, action in EVERYDAY}
+    bindings = [*LaneboardApp.BINDINGS, *MainScreen.BINDINGS, *PromptBar.BINDINGS]
+    for b in bindings:
         if b.action in navigation:  # type: ignore[union-attr]
             continue
-        name = b.action.split("(")[0]  # type: ignore[union-attr]
-        assert f"action_{name}" in source, f"{b.key} ({b.action}) has no palette command"  # type: ignore[union-attr]
+        assert b.action in in_palette, f"{b.key} ({b.action}) has no palette entry"  # type: ignore[union-attr]
+    for name, _, action in EVERYDAY:
+        assert key_for(bindings, action), f"palette entry {name!r} has no key binding"
+    assert key_for(bindings, "toggle_grid") == "ctrl+g"
+    assert key_for(bindings, "show_help") == "F1"
 
 
 async def test_lane_lifecycle_keys(cockpit: Callable[..., Cockpit]) -> None:

@@ -11,7 +11,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
 from textual.widgets import Input
 
 from laneboard.config import LoadedConfig
@@ -107,20 +106,3 @@ def test_first_frame_path_imports_no_core() -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                           check=False, env={"PYTHONPATH": str(REPO), "PATH": ""})
     assert proc.returncode == 0, proc.stderr
-
-
-@pytest.mark.parametrize("name", ["demo", "my project", "ünïcode.dir", "---", "a" * 80])
-def test_session_hint_is_the_supervisors_rule(tmp_path: Path, name: str) -> None:
-    from laneboard.lanes.supervisor import workspace_session
-    from laneboard.tui.state import session_hint
-
-    ws = tmp_path / name
-    ws.mkdir()
-    assert session_hint(ws) == workspace_session(ws)
-
-
-def test_triage_rule_matches_the_core() -> None:
-    from laneboard.lanes.dispatch import TRIAGE_RULE
-    from laneboard.tui.screens.main import TRIAGE_RULE as SHOWN
-
-    assert SHOWN == TRIAGE_RULE

@@ -1,10 +1,13 @@
-"""Help: every key binding of the cockpit, read from the bindings themselves (never stale)."""
+"""Help: every key binding of the cockpit, read from the bindings themselves (never stale).
+
+The App hands its own bindings in (this module must not import the App: screens sit
+below it — see `laneboard.tui.link`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
@@ -20,16 +23,15 @@ NOTES = [
 ]
 
 
-def binding_rows() -> list[tuple[str, str, str]]:
+def binding_rows(app_bindings: Sequence[BindingType]) -> list[tuple[str, str, str]]:
     """(key, where, what) for every binding of the app, the main screen and its widgets."""
-    from laneboard.tui.app import LaneboardApp
     from laneboard.tui.screens.main import MainScreen
     from laneboard.tui.widgets.lane_table import LaneTable
     from laneboard.tui.widgets.prompt_bar import PromptBar
 
     rows: list[tuple[str, str, str]] = []
     for where, bindings in (
-        ("anywhere", LaneboardApp.BINDINGS),
+        ("anywhere", app_bindings),
         ("main screen", MainScreen.BINDINGS),
         ("prompt bar", PromptBar.BINDINGS),
         ("lane list", LaneTable.BINDINGS),
@@ -45,11 +47,15 @@ class HelpScreen(Screen[None]):
 
     BINDINGS = [Binding("escape,q,f1", "app.pop_screen", "Close")]
 
+    def __init__(self, app_bindings: Sequence[BindingType]) -> None:
+        super().__init__()
+        self.app_bindings = app_bindings
+
     def compose(self) -> Iterator[Widget]:
         yield Static("laneboard · help — every key binding", classes="screen-title")
         table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
         table.add_columns("key", "where", "what it does")
-        for row in binding_rows():
+        for row in binding_rows(self.app_bindings):
             table.add_row(*row)
         yield table
         yield Footer()

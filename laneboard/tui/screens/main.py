@@ -4,8 +4,11 @@ the route preview and the prompt bar, the footer.
 It is the hub of "attributes down, messages up": supervisor facts arrive as messages
 (`laneboard.tui.messages`, posted by the app's event pump), widget requests arrive as
 their nested messages, and the screen hands plain data down (`LaneInfo`s to the table,
-buffered text to the logs, a decision to the preview). Supervisor calls go through the
-app's workers.
+buffered text to the logs, a decision to the preview). The screen never touches the
+supervisor and never imports the App: what it asks for goes up as request messages
+(`DispatchRequested`, `ModelSwitchRequested`, … — the App handles them in its workers),
+and what it must know at once (lane rows, the route preview) it reads through the narrow
+`CockpitLink` Protocol (`laneboard.tui.link`).
 
 Output is buffered per lane (`PaneBuffers`) and flushed at most every 100 ms, and only
 into logs that are on screen: Textual repaints whenever a widget changes, and repainting
@@ -15,8 +18,8 @@ The screen is composed before the config is loaded (the app loads it in a worker
 first frame): until `CoreLoaded` arrives the lane list says "loading config…", the prompt
 bar takes keys and Enter keeps the text. Then the lanes are listed and everything works.
 
-Enter routes the prompt (the same decision the preview showed) and hands it to the app's
-`dispatch` worker, which runs the core's `laneboard.lanes.dispatch`: triage first for
+Enter routes the prompt (the same decision the preview showed) and posts it up to the
+app's `dispatch` worker, which runs the core's `laneboard.lanes.dispatch`: triage first for
 untrusted text when the config has `routing.triage`, and the verdict (ESCALATE: sent;
 SKIP: not sent) is noted in the target lane's pane and shown as a toast.
 """
@@ -34,9 +37,11 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer
 
+from laneboard.core.names import TRIAGE_RULE
 from laneboard.errors import LaneboardError
 from laneboard.tui import messages as m
 from laneboard.tui.buffers import PaneBuffers
+from laneboard.tui.link import CockpitLink, link_of
 from laneboard.tui.widgets.lane_grid import LaneGrid
 from laneboard.tui.widgets.lane_log import LaneLog
 from laneboard.tui.widgets.lane_table import LaneTable
@@ -45,15 +50,11 @@ from laneboard.tui.widgets.route_preview import RoutePreview
 
 if TYPE_CHECKING:
     from laneboard.lanes.router import RouteDecision
-    from laneboard.tui.app import LaneboardApp
 
 #: How often visible panes take in new output. Measured (benchmarks/cockpit_bench.py,
 #: 8 lanes × 20 lines/s on 2 cores): 100 ms → screen p95 115 ms, CPU 14%; 50 ms → 70 ms,
 #: 26%; 70 ms → 82 ms, 20% — the one setting inside both goals (≤ 100 ms, < 25%).
 FLUSH_S = 0.07
-#: The `rule` of a triage turn (`laneboard.lanes.dispatch.TRIAGE_RULE`; not imported, as
-#: anything under `laneboard.lanes` loads the config models — see `tui.app`).
-TRIAGE_RULE = "routing.triage"
 LOADING_HINT = "loading the config… (type away: Enter works once the lanes are listed)"
 _NOTE = "\x1b[2;36m"
 _OFF = "\x1b[0m"
@@ -94,12 +95,9 @@ class MainScreen(Screen[None]):
         self._core_shown = False
 
     @property
-    def cockpit(self) -> LaneboardApp:
-        from laneboard.tui.app import LaneboardApp
-
-        app = self.app
-        assert isinstance(app, LaneboardApp)
-        return app
+    def cockpit(self) -> CockpitLink:
+        """The read side of the app (requests go up as messages)."""
+        return link_of(self.app)
 
     # ------------------------------------------------------------------ layout
 
@@ -155,8 +153,7 @@ class MainScreen(Screen[None]):
         self.lane_table.border_subtitle = ""
         ids = app.lane_ids()
         self._suggester.lanes = ids
-        self._suggester.models = [e.alias or k for k, e in app.loaded.config.models.items()
-                                  if e.kind == "chat"]
+        self._suggester.models = app.chat_models()
         self.lane_grid.set_lanes(ids)
         self.refresh_lanes()
         if ids and self.selected is None:
@@ -172,8 +169,12 @@ class MainScreen(Screen[None]):
             self.lane_table.set_lane(info)
 
     def _refresh_lane(self, lane: str) -> None:
-        if lane in self.cockpit.supervisor.lanes:
-            self.lane_table.set_lane(self.cockpit.lane_info(lane))
+        info = self.cockpit.lane_info(lane)
+        if info is not None:
+            self.lane_table.set_lane(info)
+
+    def on_lanes_changed(self, event: m.LanesChanged) -> None:
+        self.refresh_lanes()
 
     # ------------------------------------------------------------------ selection and views
 
@@ -211,7 +212,7 @@ class MainScreen(Screen[None]):
         """Ask the core to mirror the screens of the lanes on display (and only those)."""
         if self.cockpit.ready:
             lanes = [log.lane for log in self._visible_logs() if log.lane]
-            self.cockpit.mirror_lanes(lanes)
+            self.post_message(m.MirrorRequested(lanes))
 
     def on_screen_mirrored(self, event: m.ScreenMirrored) -> None:
         self._screens[event.lane] = event.screen
@@ -228,9 +229,6 @@ class MainScreen(Screen[None]):
 
     def on_lane_table_selected(self, event: LaneTable.Selected) -> None:
         self.selected = event.lane
-
-    def on_lane_table_lifecycle_requested(self, event: LaneTable.LifecycleRequested) -> None:
-        self.cockpit.lane_lifecycle(event.lane, event.action)
 
     def on_select_lane(self, event: m.SelectLane) -> None:
         self.select_lane(event.lane)
@@ -255,7 +253,7 @@ class MainScreen(Screen[None]):
 
     def action_attach(self) -> None:
         if self.selected:
-            self.cockpit.attach(self.selected)
+            self.post_message(m.AttachRequested(self.selected))
 
     # ------------------------------------------------------------------ output
 
@@ -289,6 +287,9 @@ class MainScreen(Screen[None]):
         self.buffers.note(lane, f"{_NOTE}{text}{_OFF}")
         self._schedule_flush()
 
+    def on_lane_note(self, event: m.LaneNote) -> None:
+        self._note(event.lane, event.text)
+
     # ------------------------------------------------------------------ supervisor facts
 
     def on_lane_state_updated(self, event: m.LaneStateUpdated) -> None:
@@ -308,8 +309,8 @@ class MainScreen(Screen[None]):
         self._refresh_lane(event.lane)
 
     def on_lane_errored(self, event: m.LaneErrored) -> None:
-        rt = self.cockpit.supervisor.lanes.get(event.lane)
-        if rt is not None and rt.state in ("starting", "failed"):
+        info = self.cockpit.lane_info(event.lane)
+        if info is not None and info.state in ("starting", "failed"):
             return  # the failed state says it once, with the reason
         if event.kind not in ("fence", "failed"):
             self.notify(event.message, title=f"{event.lane}: {event.kind}", severity="warning")
@@ -352,9 +353,7 @@ class MainScreen(Screen[None]):
             self._note(lane, f"✗ {result.state}: {result.error or ''}")
             self.notify(result.error or result.state, title=f"{lane}: turn {result.state}",
                         severity="error", timeout=10)
-        self._refresh_lane(lane)
-        if event.route.get("escalate") and result.state == "done":
-            self.cockpit.store_review(lane, event.prompt, result, event.route)
+        self._refresh_lane(lane)  # an escalation's answer is stored by the app
 
     def on_triage_decided(self, event: m.TriageDecided) -> None:
         lane, why = event.lane, event.reason
@@ -417,7 +416,7 @@ class MainScreen(Screen[None]):
             if not ref or not self.selected:
                 self.notify("usage: /model REF (switches the selected lane)", severity="warning")
                 return
-            self.request_model_switch(self.selected, ref)
+            self.post_message(m.ModelSwitchRequested(self.selected, ref))
             return
         if text.startswith("/"):
             self.notify(f"unknown command {text.split()[0]!r}; try /model REF",
@@ -428,15 +427,14 @@ class MainScreen(Screen[None]):
         except LaneboardError as e:
             self.notify(str(e), title="not sent", severity="error", timeout=10)
             return
-        self.dispatch(decision)
+        self._dispatch(decision)
 
-    def dispatch(self, decision: RouteDecision) -> None:
-        """Hand a routed prompt to the app's dispatch worker (triage first if the route
+    def _dispatch(self, decision: RouteDecision) -> None:
+        """Hand a routed prompt up to the app's dispatch worker (triage first if the route
         says so); the answer streams into the decision's lane, which becomes selected."""
         lane = decision.lane
         if decision.triage:
-            routing = self.cockpit.loaded.config.routing
-            gate = routing.triage.lane if routing and routing.triage else "?"
+            gate = self.cockpit.triage_lane() or "?"
             first = decision.prompt.strip().splitlines()[0] if decision.prompt.strip() else ""
             self._note(lane, f"› untrusted text for {lane}: triage first, on lane {gate} "
                              f"(ESCALATE sends it, SKIP drops it) · {first[:120]}")
@@ -444,68 +442,20 @@ class MainScreen(Screen[None]):
             self._streamed[gate] = 0
         if self.selected != lane and not self.grid:
             self.select_lane(lane)
-        self.cockpit.dispatch(decision)
+        self.post_message(m.DispatchRequested(decision))
 
-    def send(self, lane: str, prompt: str, route: dict[str, object]) -> None:
-        """Send to `lane` directly (escalations); the answer streams into its pane."""
-        self.post_message(m.PromptSent(lane, prompt, route))
-        if self.selected != lane and not self.grid:
-            self.select_lane(lane)
-        self.cockpit.send_prompt(lane, prompt, route)
-
-    def request_model_switch(self, lane: str, ref: str) -> None:
-        from laneboard.lanes.specs import lane_candidates
-
-        try:
-            lane_candidates(self.cockpit.loaded.config, lane, ref)  # validate now: strict refs
-        except LaneboardError as e:
-            self.notify(str(e), title=f"/model {ref}", severity="error", timeout=10)
-            return
-        rt = self.cockpit.supervisor.lanes[lane]
-        if rt.queue.locked():
-            self._note(lane, f"model switch to {ref} waits for idle")
-        self.cockpit.switch_model(lane, ref)
+    def on_follow_lane(self, event: m.FollowLane) -> None:
+        if self.selected != event.lane and not self.grid:
+            self.select_lane(event.lane)
 
     # ------------------------------------------------------------------ escalation
 
-    def _review_lane(self) -> str | None:
-        for lane_id, rt in self.cockpit.supervisor.lanes.items():
-            if rt.config.role == "reviewer":
-                return lane_id
-        return None
-
-    def _escalate(self, prompt: str, source: str) -> None:
-        review = self._review_lane()
-        if review is None:
-            self.notify("no lane has role: reviewer", title="cannot escalate", severity="error")
-            return
-        rt = self.cockpit.supervisor.lanes[review]
-        route: dict[str, object] = {
-            "lane": review, "rule": "escalate", "fence": rt.config.fence, "escalate": True,
-            "triage": False, "reason": f"escalated from the cockpit: {source}",
-        }
-        self.send(review, prompt, route)
-
     def action_review_answer(self) -> None:
+        """Escalate the selected lane's last answer (the app picks the review lane)."""
         lane = self.selected
-        if lane is None:
-            return
-        if lane == self._review_lane():
-            self.notify("select the lane whose answer should be reviewed", severity="warning")
-            return
-        answer = self.last_answer.get(lane) or self.buffers.plain_tail(lane)
-        if not answer.strip():
-            self.notify(f"{lane} has no answer yet", title="nothing to review", severity="warning")
-            return
-        prompt = (f"Review this answer from lane {lane!r}. Judge correctness, risks and what "
-                  f"is missing. Plan mode: do not change anything.\n\n---\n{answer}")
-        self._escalate(prompt, f"last answer of {lane}")
+        if lane is not None:
+            answer = self.last_answer.get(lane) or self.buffers.plain_tail(lane)
+            self.post_message(m.AnswerReviewRequested(lane, answer))
 
     def action_review_diff(self) -> None:
-        self.cockpit.review_diff()
-
-    def escalate_diff(self, diff: str) -> None:
-        """Send a diff (from the app's git worker) to the review lane."""
-        self._escalate(f"Review this diff (PR review: correctness, security, design). "
-                       f"Plan mode: do not change anything.\n\n```diff\n{diff}\n```",
-                       "git diff HEAD")
+        self.post_message(m.DiffReviewRequested())

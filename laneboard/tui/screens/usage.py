@@ -14,7 +14,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
-from laneboard.tui.state import TIERS, LaneInfo, human_tokens, tier_shares
+from laneboard.core.vocabulary import TIERS
+from laneboard.tui.state import LaneInfo, human_tokens, tier_shares
 
 TIER_STYLE = {"local": "green", "cheap": "cyan", "orchestrator": "blue", "escalation": "magenta"}
 BAR_WIDTH = 30
