@@ -237,7 +237,6 @@ async def _up_headless(loaded: LoadedConfig) -> int:
             click.echo(f"{type(ev).__name__} lane={ev.lane} {text}", nl=True)
 
     from laneboard.conductor import start_control_server
-
     from laneboard.errors import LaneboardError
 
     try:  # the conductor's socket (laneboard mcp); lanes run without it if it cannot open
