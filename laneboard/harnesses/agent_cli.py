@@ -75,7 +75,8 @@ ScreenT = TypeVar("ScreenT", bound=AgentScreen)
 
 class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
     """Base of the harnesses that drive an agent CLI; subclasses set the class attributes
-    and implement `start`, `classify`, `send_headless`, `_begin_turn`, `_complete_turn`."""
+    and implement `_start_pane`, `classify`, `send_headless`, `_begin_turn`,
+    `_complete_turn`."""
 
     #: The program's name in messages ("claude", "codex").
     program: str = ""
@@ -106,6 +107,23 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         self.deny = DenyMatcher(spec.deny)
 
     # -- to implement ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the binary (BinaryMissing names the install command); a headless lane is
+        ready at once, an interactive one opens (or adopts) its pane and waits for the
+        CLI's input box. The same order for every agent CLI, so it lives here once."""
+        path = self._binary_path()
+        self._set_state("starting")
+        if self.headless:
+            self._set_state("ready")
+            return
+        await self._start_pane(path)
+        await self._wait_ready(self.ready_timeout)
+        self._set_state("ready")
+
+    @abstractmethod
+    async def _start_pane(self, binary: str) -> None:
+        """Open or adopt the interactive pane running `binary` (via `_open_pane`)."""
 
     @abstractmethod
     def classify(self, screen: str) -> ScreenT:

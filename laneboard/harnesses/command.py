@@ -255,7 +255,7 @@ class CommandHarness(Harness):
                 await task
 
     async def interrupt(self) -> None:
-        """Ctrl-C to the program (the launcher survives it, see `tmux._launch_script`)."""
+        """Ctrl-C to the program (the launcher survives it, see `tmux_windows._launch_script`)."""
         await self.relay.send_keys(self.pane_id, "C-c")
 
     async def health(self) -> Health:

@@ -92,12 +92,8 @@ __all__ = [  # the relay's public face: importers need only this module
 class TmuxRelay(TmuxWindows):
     """laneboard's view of its tmux server. All methods are coroutines; none block the loop.
 
-    `socket`: the configured `tmux.socket` (the environment variable wins, see
-    `resolve_socket`). `state_dir`: where launcher, status and prompt files go (0700,
-    checked before each use, `UnsafePath` when it is not private; default
-    `$XDG_RUNTIME_DIR/laneboard/<socket>` or `$TMPDIR/laneboard-<uid>/<socket>`). `default_env`: variables every lane gets,
-    under the lane's own. `config_file`: the tmux config the server starts with
-    (`/dev/null` by default, so a user's `.tmux.conf` cannot change how lanes behave).
+    Its constructor arguments (socket, state_dir, default_env, config_file…) are
+    `TmuxServer`'s; each layer of the chain adds one concern (see the module docstring).
     """
 
     async def send_keys(self, pane: str, *keys: str, literal: bool = False) -> Sanitised:

@@ -139,13 +139,9 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
     def own_dirs(self) -> Iterable[Path]:
         return (self.config_dir,)
 
-    async def start(self) -> None:
-        """Check the binary; interactive lanes open the pane and wait for the input box."""
-        path = self._binary_path()
-        self._set_state("starting")
-        if self.headless:
-            self._set_state("ready")
-            return
+    async def _start_pane(self, path: str) -> None:
+        """Claude Code in the lane's pane with a known `--session-id` (so the transcript
+        path is known); a running pane of the same fence is adopted with its session."""
         argv = build_argv(
             self.spec, session_id=self.session_id, binary=path, settings=self._hook_settings()
         )
@@ -170,8 +166,6 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         await self._open_pane(argv, meta, adoptable)
         if self.adopted:
             log.info("adopted running claude-code lane %s", self.spec.lane)
-        await self._wait_ready(self.ready_timeout)
-        self._set_state("ready")
 
     # -- interactive turn ------------------------------------------------------------
 

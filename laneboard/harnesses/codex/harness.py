@@ -149,13 +149,9 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
     def own_dirs(self) -> Iterable[Path]:
         return (self.codex_home,)
 
-    async def start(self) -> None:
-        """Check the binary; interactive lanes open the pane and wait for the composer."""
-        path = self._binary_path()
-        self._set_state("starting")
-        if self.headless:
-            self._set_state("ready")
-            return
+    async def _start_pane(self, path: str) -> None:
+        """Codex in the lane's pane (its home seeded when isolated, model upgrades read
+        first); a running pane of the same fence and home is adopted."""
         if self.relay is None:
             raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
         if self.isolated:
@@ -185,8 +181,6 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         pane = await self._open_pane(argv, meta, adoptable)
         if self.adopted:
             self._started_at = float(pane.window.metadata.get("created") or 0.0)
-        await self._wait_ready(self.ready_timeout)
-        self._set_state("ready")
 
     # -- exec ------------------------------------------------------------------------
 
