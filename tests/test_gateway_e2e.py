@@ -24,7 +24,7 @@ SECRET = "sk-ant-api03-" + "Zq8xT2vLm9Rk4Wp7Yc1Nb6Hd3Fg5Js0Ae" * 2 + "-AbCdEf123
 
 
 def _claude_spec(base_url: str, workdir: Path, tmp_path: Path, **over: object) -> HarnessSpec:
-    from laneboard.harnesses.claude_code import seed_isolated_config
+    from laneboard.harnesses.claude.launch import seed_isolated_config
 
     config_dir = tmp_path / "claude-config"
     seed_isolated_config(config_dir, workdir, api_key=CLAUDE_KEY)
@@ -69,7 +69,7 @@ def _all_raw(standin: StandinServer) -> bytes:
 async def test_claude_secret_in_prompt_and_file_never_reaches_the_provider(
     standin: StandinServer, gateway: RunningGateway, tmp_path: Path
 ) -> None:
-    from laneboard.harnesses.claude_code import ClaudeCodeHarness
+    from laneboard.harnesses.claude.harness import ClaudeCodeHarness
 
     workdir = _workdir(tmp_path)
     (workdir / ".env").write_text(f"ANTHROPIC_API_KEY={SECRET}\n")
@@ -115,7 +115,7 @@ def _find_all(text: str, needle: str) -> list[int]:
 async def test_claude_usage_counted_equals_what_the_standin_reported(
     standin: StandinServer, gateway: RunningGateway, tmp_path: Path
 ) -> None:
-    from laneboard.harnesses.claude_code import ClaudeCodeHarness
+    from laneboard.harnesses.claude.harness import ClaudeCodeHarness
 
     workdir = _workdir(tmp_path)
     standin.script(Reply.text("Counted.", input_tokens=4321, output_tokens=77))
@@ -138,7 +138,7 @@ async def test_claude_denied_command_never_runs(
     """The CLI is told of no deny entry and the person allows `touch`: only the gateway
     stands between the model's `touch canary.txt` and the disk. The control run (no entry
     at the gateway) creates the canary, so the test can fail."""
-    from laneboard.harnesses.claude_code import ClaudeCodeHarness
+    from laneboard.harnesses.claude.harness import ClaudeCodeHarness
 
     workdir = _workdir(tmp_path)
     standin.script(
@@ -164,7 +164,7 @@ async def test_claude_denied_command_never_runs(
 async def test_claude_429_on_primary_is_answered_by_the_fallback(
     gateway: RunningGateway, tmp_path: Path
 ) -> None:
-    from laneboard.harnesses.claude_code import ClaudeCodeHarness
+    from laneboard.harnesses.claude.harness import ClaudeCodeHarness
 
     workdir = _workdir(tmp_path)
     with StandinServer() as primary, StandinServer() as fallback:
@@ -190,7 +190,7 @@ async def test_claude_strict_choice_fails_visibly(
     gateway: RunningGateway, tmp_path: Path
 ) -> None:
     from laneboard.errors import ProviderError
-    from laneboard.harnesses.claude_code import ClaudeCodeHarness
+    from laneboard.harnesses.claude.harness import ClaudeCodeHarness
 
     workdir = _workdir(tmp_path)
     with StandinServer() as primary, StandinServer() as fallback:
@@ -212,7 +212,7 @@ async def test_claude_strict_choice_fails_visibly(
 async def test_codex_secret_redacted_usage_counted_and_denied_exec_refused(
     standin: StandinServer, gateway: RunningGateway, tmp_path: Path
 ) -> None:
-    from laneboard.harnesses.codex import CodexHarness
+    from laneboard.harnesses.codex.harness import CodexHarness
 
     workdir = _workdir(tmp_path)
     control = 'await tools.exec_command({cmd: "touch control.txt"});'

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def _store(config_path: str | None) -> tuple[Config, ArtifactStore]:
-    from laneboard.lanes.review import open_store
+    from laneboard.lanes.redaction import open_store
 
     cfg = load_config_for(config_path).config
     return cfg, open_store(cfg)

@@ -149,7 +149,8 @@ def commit_msg(apply_: bool, timeout: float, as_json: bool, config_path: str | N
     from laneboard.artifacts import ArtifactRecord
     from laneboard.core.route import Route
     from laneboard.errors import UsageError
-    from laneboard.lanes.review import bound_diff, git, make_redactor, open_store, repo_root
+    from laneboard.lanes.redaction import make_redactor, open_store
+    from laneboard.lanes.review import bound_diff, git, repo_root
     from laneboard.lanes.review import split_diff as split
 
     loaded = load_config_for(config_path)

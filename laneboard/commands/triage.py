@@ -57,7 +57,7 @@ async def _triage(loaded: LoadedConfig, text: str) -> dict[str, Any]:
     from laneboard.artifacts import ArtifactRecord
     from laneboard.core.route import Route
     from laneboard.lanes.dispatch import TRIAGE_RULE, triage_on_lane
-    from laneboard.lanes.review import open_store
+    from laneboard.lanes.redaction import open_store
     from laneboard.lanes.supervisor import Supervisor
 
     cfg = loaded.config
