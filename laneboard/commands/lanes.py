@@ -245,6 +245,13 @@ async def _up_headless(loaded: LoadedConfig) -> int:
         click.echo(f"laneboard up: no conductor socket: {e}", err=True)
         control = None
     printing = asyncio.create_task(printer(), name="up-printer")
+    import sys
+
+    from laneboard.lanes.notify import notifier_for, terminal_writer
+
+    # bell/OSC only when stdout is a terminal: never escape sequences into a log file
+    notifier = notifier_for(loaded.config, terminal_writer(sys.stdout.fileno()))
+    notifying = asyncio.create_task(notifier.run(sup.subscribe()), name="up-notify")
     starting = asyncio.create_task(sup.start(), name="up-start")
     stopping = asyncio.create_task(stop.wait(), name="up-stop")
     try:
@@ -265,9 +272,10 @@ async def _up_headless(loaded: LoadedConfig) -> int:
         if control is not None:
             await control.close()
         await sup.close()
-        printing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await printing
+        for task in (printing, notifying):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         lock.release()
         await _settle(sup.CLOSE_S)
     click.echo("laneboard up: detached; lanes keep running (`laneboard lanes stop --all` stops them)")

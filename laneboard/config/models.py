@@ -52,6 +52,8 @@ __all__ = [
     "ModelCost",
     "ModelEntry",
     "ModelParams",
+    "NotificationEvents",
+    "NotificationsConfig",
     "ProviderConfig",
     "RestartPolicy",
     "Role",
@@ -357,6 +359,39 @@ class ArtifactsConfig(Strict):
     """Prompt bytes kept in an artifact body; the rest is cut, saying so."""
 
 
+class NotificationEvents(Strict):
+    """Which lane events notify (each on by default)."""
+
+    waiting: bool = True
+    """A lane waits for input or a permission (seen on its screen, whoever typed into it)."""
+    finished: bool = True
+    """A lane finished a turn."""
+    failed: bool = True
+    """A lane failed (it will not restart by itself)."""
+    fence: bool = True
+    """A fence denied something in a lane."""
+
+
+class NotificationsConfig(Strict):
+    """How a lane that needs you finds you: bell, OSC 9/777, notify-send, a hook."""
+
+    quiet: bool = False
+    """Send no notification at all (the cockpit still shows states)."""
+    bell: bool = True
+    """Ring the terminal bell (BEL) of the cockpit's terminal."""
+    osc: bool = True
+    """Write OSC 9 and OSC 777 desktop notifications to the cockpit's terminal."""
+    desktop: bool = True
+    """Run `notify-send` when it is installed."""
+    command: list[str] | None = Field(default=None, min_length=1)
+    """A hook run as this argv (never a shell) with LANEBOARD_LANE, LANEBOARD_EVENT and
+    LANEBOARD_SUMMARY in its environment."""
+    debounce_s: float = Field(default=10.0, ge=0)
+    """Seconds during which a second notice of the same kind for the same lane is dropped."""
+    events: NotificationEvents = NotificationEvents()
+    """Per-event switches."""
+
+
 class Config(Strict):
     """The whole config.yaml."""
 
@@ -378,6 +413,8 @@ class Config(Strict):
     """What no lane may do."""
     artifacts: ArtifactsConfig = ArtifactsConfig()
     """Where and how lane outputs are kept."""
+    notifications: NotificationsConfig = NotificationsConfig()
+    """Bell, desktop notifications and a hook when a lane needs you."""
 
     @field_validator("lanes")
     @classmethod

@@ -468,6 +468,24 @@ class Supervisor:
                 rt.tasks.append(
                     self._spawn(self._watch_output(rt, harness, stream), f"watchdog-{rt.id}")
                 )
+                if callable(getattr(harness, "classify", None)):
+                    rt.tasks.append(
+                        self._spawn(self._watch_screen(rt, harness, stream), f"screen-{rt.id}")
+                    )
+
+    async def _watch_screen(self, rt: LaneRuntime, harness: Harness, stream: PaneStream) -> None:
+        """Keep the lane's state true to its screen between laneboard's own turns (a
+        dialog raised after someone typed into the attached pane): `lanes.screen_watch`."""
+        from laneboard.lanes.screen_watch import watch_screen
+
+        def report(state: LaneState, detail: str) -> None:
+            if rt.harness is harness and rt.state in ("ready", "busy", "waiting"):
+                self._set_state(rt, state, detail)
+
+        await watch_screen(
+            self.relay, stream, harness.classify,  # type: ignore[attr-defined]
+            report, lambda: rt.in_flight is not None or rt.harness is not harness,
+        )
 
     async def _watch_output(self, rt: LaneRuntime, harness: Harness, stream: PaneStream) -> None:
         """Feed the lane's pane output to its watchdog; interrupt the lane when it trips."""
