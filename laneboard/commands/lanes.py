@@ -242,7 +242,7 @@ async def _up_headless(loaded: LoadedConfig) -> int:
     try:  # the conductor's socket (laneboard mcp); lanes run without it if it cannot open
         control = await start_control_server(sup)
     except (LaneboardError, OSError) as e:
-        click.echo(f"laneboard up: no conductor socket: {e}", err=True)
+        click.echo(f"laneboard: no conductor socket, so no delegation ({e})", err=True)
         control = None
     printing = asyncio.create_task(printer(), name="up-printer")
     import sys
