@@ -107,6 +107,46 @@ lanes.add_command(_lane_action("stop", "Stop LANE (or --all) and close its tmux 
 lanes.add_command(_lane_action("restart", "Stop and start LANE (or --all), clearing its start limit."))
 
 
+@lanes.command(name="interrupt")
+@click.argument("lane")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@config_option
+def interrupt(lane: str, as_json: bool, config_path: str | None = None) -> None:
+    """Interrupt LANE's current turn through its harness (Escape for an agent CLI, Ctrl-C
+    for a command lane); the lane keeps running. A lane that is not running is left alone
+    (exit 1): an interrupt never starts anything.
+    """
+    from laneboard.errors import UsageError
+    from laneboard.lanes.supervisor import Supervisor
+
+    loaded = load_config_for(config_path)
+    if lane not in loaded.config.lanes:
+        raise UsageError(f"no lane named {lane!r} (lanes: {', '.join(loaded.config.lanes)})")
+
+    async def go() -> dict[str, object]:
+        sup = Supervisor(loaded)
+        try:
+            await sup.observe()
+            rt = sup.lanes[lane]
+            if rt.state in ("stopped", "failed") or rt.user_stopped:
+                return {**rt.status(), "interrupted": False}
+            await sup.start_lane(lane)  # adopts the running window; starts nothing new
+            if rt.harness is None:
+                return {**rt.status(), "interrupted": False}
+            await rt.harness.interrupt()
+            return {**rt.status(), "interrupted": True}
+        finally:
+            await sup.close()
+
+    row = run(go())
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f"{lane}: {'interrupted' if row['interrupted'] else 'not running; nothing interrupted'}")
+    if not row["interrupted"]:
+        raise SystemExit(1)
+
+
 @lanes.command(name="model")
 @click.argument("lane")
 @click.argument("ref")
