@@ -45,6 +45,7 @@ __all__ = [
     "FenceName",
     "Fences",
     "HarnessName",
+    "HostConfig",
     "LaneConfig",
     "LoadedConfig",
     "MatchSpec",
@@ -95,6 +96,42 @@ class TmuxConfig(Strict):
         return v
 
 
+_SSH_DEST = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
+
+
+class HostConfig(Strict):
+    """A machine lanes can run on, reached with the user's own OpenSSH (config and agent).
+
+    laneboard never stores a key and never accepts an unknown host key: `identity_file`
+    only names a key file the user already has."""
+
+    ssh: str
+    """`user@host` or `host` (an alias from your ~/.ssh/config works too)."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """SSH port; default: your ssh config's (usually 22)."""
+    identity_file: str | None = None
+    """Path of a private key file you already use; default: your ssh config and agent."""
+
+    @field_validator("ssh")
+    @classmethod
+    def _destination(cls, v: str) -> str:
+        # Checked here so no destination can be read by ssh as an option (`-oProxyCommand=…`)
+        # or carry shell syntax into a message, a log or an attach command line.
+        if not _SSH_DEST.fullmatch(v):
+            raise ValueError(
+                "must be `user@host` or `host`: letters, digits, '.', '_', '-' (user) and "
+                "letters, digits, '.', '-' (host), not starting with '-'"
+            )
+        return v
+
+    @field_validator("identity_file")
+    @classmethod
+    def _identity(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or v.startswith("-") or "\n" in v):
+            raise ValueError("must be the path of a key file")
+        return v
+
+
 class ProviderConfig(Strict):
     harness: HarnessName
     """Which harness drives this provider's models."""
@@ -102,6 +139,9 @@ class ProviderConfig(Strict):
     """Endpoint override (a gateway, a local server, a stand-in); e.g. http://127.0.0.1:11434."""
     api_key_env: str | None = None
     """Name of the environment variable holding the key; the key itself never goes in this file."""
+    host: str | None = None
+    """A `hosts:` entry whose loopback serves `base_url`; laneboard reaches it through an SSH
+    local forward it opens and closes (the server stays on that host's loopback)."""
 
     @field_validator("api_key_env")
     @classmethod
@@ -224,6 +264,8 @@ class LaneConfig(Strict):
     default: every other lane for an orchestrator, none for any other role."""
     delegate_wider: list[str] = []
     """Of those, the lanes it may hand work with a wider fence than its own (default: none)."""
+    host: str | None = None
+    """A `hosts:` entry: the lane runs in tmux on that machine (over SSH); default: here."""
 
     @field_validator("command", mode="before")
     @classmethod
@@ -399,6 +441,8 @@ class Config(Strict):
     """Format version of this file."""
     tmux: TmuxConfig = TmuxConfig()
     """laneboard's private tmux server."""
+    hosts: dict[str, HostConfig] = {}
+    """Other machines lanes and model servers run on, reached over SSH."""
     providers: dict[str, ProviderConfig] = {}
     """How each provider is reached."""
     models: dict[str, ModelEntry] = {}
@@ -430,6 +474,17 @@ class Config(Strict):
                 if unknown:
                     raise ValueError(f"lanes.{lane_id}.{key}: {unknown[0]!r} is not another lane")
         return v
+
+    @model_validator(mode="after")
+    def _known_hosts(self) -> Config:
+        for section, entries in (("lanes", self.lanes), ("providers", self.providers)):
+            for name, entry in entries.items():
+                if entry.host is not None and entry.host not in self.hosts:
+                    known = ", ".join(sorted(self.hosts)) or "none defined"
+                    raise ValueError(
+                        f"{section}.{name}.host: {entry.host!r} is not in `hosts:` ({known})"
+                    )
+        return self
 
     @property
     def default_lane(self) -> str:

@@ -111,7 +111,7 @@ class TmuxCapture(TmuxServer):
                 await control.close()
             control = ControlClient(
                 self.tmux_argv, session, buffer_limit=self.buffer_limit,
-                pause_after=self.pause_after, env=self._env,
+                pause_after=self.pause_after, env=self._env, command_line=self.command_line,
             )  # fmt: skip
             await control.start()
             self._controls[session] = control

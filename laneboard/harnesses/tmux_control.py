@@ -201,8 +201,11 @@ class ControlClient:
         pause_after: int | None = None,
         env: dict[str, str] | None = None,
         on_event: EventCallback | None = None,
+        command_line: Callable[..., list[str]] | None = None,
     ) -> None:
         self.tmux_argv = list(tmux_argv)
+        self.command_line = command_line
+        """Builds the argv from tmux arguments when tmux runs elsewhere (over ssh)."""
         self.session = session
         self.buffer_limit = buffer_limit
         self.pause_after = pause_after
@@ -231,14 +234,10 @@ class ControlClient:
         if self.pause_after:
             flags += f",pause-after={self.pause_after}"
         self._attached = asyncio.get_running_loop().create_future()
+        args = ("-C", "attach-session", "-f", flags, "-t", f"={self.session}")
+        argv = self.command_line(*args) if self.command_line else [*self.tmux_argv, *args]
         self._proc = await asyncio.create_subprocess_exec(
-            *self.tmux_argv,
-            "-C",
-            "attach-session",
-            "-f",
-            flags,
-            "-t",
-            f"={self.session}",
+            *argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

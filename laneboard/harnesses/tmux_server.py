@@ -21,6 +21,7 @@ from pathlib import Path
 from laneboard.errors import HarnessError
 from laneboard.harnesses.private_fs import (
     check_socket_path,
+    create_private_file,
     ensure_private_dir,
     runtime_root,
     socket_tag,
@@ -187,11 +188,15 @@ class TmuxServer:
         self._pane_locks: dict[str, asyncio.Lock] = {}
         self._control_locks: dict[str, asyncio.Lock] = {}
 
+    def command_line(self, *args: str) -> list[str]:
+        """The argv that runs tmux with `args` on our server. One place, so a relay for
+        another machine (`remote_tmux`) can wrap it in ssh without touching the layers."""
+        return [*self.tmux_argv, *args]
+
     async def run(self, *args: str, check: bool = True, input: bytes | None = None) -> str:
         """Run one tmux command on our server; returns stdout. Raises TmuxError."""
         proc = await asyncio.create_subprocess_exec(
-            *self.tmux_argv,
-            *args,
+            *self.command_line(*args),
             stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -206,6 +211,22 @@ class TmuxServer:
         """A directory under `state_dir`, created 0700 and checked private on every call
         (cheap: a few `lstat`s). Raises UnsafePath (exit 2)."""
         return ensure_private_dir(self.state_dir.joinpath(*parts), self._private_root)
+
+    async def _put_private_file(self, path: Path, data: bytes) -> None:
+        """Create a new private (0600, exclusive) file where tmux will read it. A hook:
+        on another machine the file has to be written there (`remote_tmux`)."""
+        create_private_file(path, data)
+
+    async def _remove_file(self, path: Path) -> None:
+        """Delete a file of ours where tmux runs; a missing file is fine."""
+        path.unlink(missing_ok=True)
+
+    async def _read_small_file(self, path: Path) -> str | None:
+        """A small file of ours where tmux runs (a status file); None when unreadable."""
+        try:
+            return path.read_text()
+        except OSError:
+            return None
 
     def _lock(self, table: dict[str, asyncio.Lock], key: str) -> asyncio.Lock:
         lock = table.get(key)

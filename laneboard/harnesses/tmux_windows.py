@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from laneboard.harnesses.private_fs import create_private_file
 from laneboard.harnesses.tmux_capture import TmuxCapture
 from laneboard.harnesses.tmux_server import (
     _ENV_NAME,
@@ -75,11 +74,11 @@ class TmuxWindows(TmuxCapture):
                 )
             lane_dir = self._private_dir("lanes", name)
             status = lane_dir / f"{lane}.status"
-            status.unlink(missing_ok=True)
+            await self._remove_file(status)
             merged = {**self.default_env, **(env or {})}
             launcher = lane_dir / f"{lane}.{uuid.uuid4().hex[:8]}.launch.sh"
             script = _launch_script(argv, merged, str(cwd), str(status))
-            create_private_file(launcher, script.encode("utf-8"))
+            await self._put_private_file(launcher, script.encode("utf-8"))
             meta = {
                 **{k: str(v) for k, v in (metadata or {}).items()},
                 "argv": json.dumps(list(argv)),
@@ -110,7 +109,7 @@ class TmuxWindows(TmuxCapture):
                     _tmux_arg(str(launcher)),
                 )
             except TmuxError:
-                launcher.unlink(missing_ok=True)
+                await self._remove_file(launcher)
                 raise
             window_id, pane_id, pid = out.strip().split("\t")
             control.bind_window(window_id, pane_id)
@@ -216,8 +215,9 @@ class TmuxWindows(TmuxCapture):
         if lane is None:
             return None
         if lane.status_file:
-            with contextlib.suppress(OSError, ValueError):
-                return int(Path(lane.status_file).read_text().strip())
+            text = await self._read_small_file(Path(lane.status_file))
+            with contextlib.suppress(ValueError):
+                return int((text or "").strip())
         info = await self._pane_info(lane.pane_id, "#{pane_dead}\t#{pane_dead_status}")
         if info and info.startswith("1\t") and info[2:].lstrip("-").isdigit():
             return int(info[2:])
