@@ -9,6 +9,8 @@ import click
 from laneboard.commands._common import config_option, emit_json, load_config_for, run
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from laneboard.config import LoadedConfig
     from laneboard.lanes.supervisor import Supervisor
 
@@ -105,6 +107,113 @@ def _lane_action(name: str, doc: str) -> click.Command:
 lanes.add_command(_lane_action("start", "Start LANE (or every lane with --all); adopts a running one."))
 lanes.add_command(_lane_action("stop", "Stop LANE (or --all) and close its tmux window; no auto-restart."))
 lanes.add_command(_lane_action("restart", "Stop and start LANE (or --all), clearing its start limit."))
+
+
+def _lane_repo(lane: str, config_path: str | None) -> Path:
+    """The repository LANE's worktree belongs to: its configured cwd's, else this directory's.
+
+    A replica (`coder-2`) uses its group's (`coder`) cwd.
+    """
+    from pathlib import Path
+
+    from laneboard.errors import UsageError
+    from laneboard.lanes.worktrees import repo_root
+
+    loaded = load_config_for(config_path)
+    lanes_cfg = loaded.config.lanes
+    group = lane if lane in lanes_cfg else lane.rsplit("-", 1)[0]
+    cwd = lanes_cfg[group].cwd if group in lanes_cfg else None
+    where = (Path.cwd() / cwd).resolve() if cwd else Path.cwd()
+    root = repo_root(where)
+    if root is None:
+        raise UsageError(f"{where} is not inside a git repository; lane worktrees need one")
+    return root
+
+
+@lanes.command(name="diff")
+@click.argument("lane")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@config_option
+def diff_cmd(lane: str, as_json: bool, config_path: str | None = None) -> None:
+    """What LANE changed in its worktree against its base, file by file (committed or not)."""
+    from laneboard.lanes.worktrees import diff
+
+    doc = diff(_lane_repo(lane, config_path), lane)
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"{doc['lane']}: {doc['branch']} against {doc['base']} in {doc['worktree']}")
+    files = doc["files"]
+    for f in files if isinstance(files, list) else []:
+        click.echo(f"  {f['status']} {f['path']} +{f['added']} -{f['removed']}")
+
+
+@lanes.command(name="merge")
+@click.argument("lane")
+@click.option("--squash", is_flag=True, help="One commit on the base instead of a merge commit.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@config_option
+def merge_cmd(lane: str, squash: bool, as_json: bool, config_path: str | None = None) -> None:
+    """Merge LANE's branch (lb/LANE) into its base branch in the main working tree.
+
+    Refused with exit 1, both trees left exactly as they were, when the merge conflicts,
+    the main tree has uncommitted changes or is on another branch, or the lane's worktree
+    has uncommitted changes.
+    """
+    from laneboard.lanes.worktrees import merge
+
+    doc = merge(_lane_repo(lane, config_path), lane, squash=squash)
+    if as_json:
+        emit_json(doc)
+    elif doc["merged"]:
+        click.echo(f"{doc['branch']} merged into {doc['base']}: {doc['commit']}")
+    else:
+        click.echo(f"{doc['branch']}: {doc.get('reason', 'nothing to merge')}")
+
+
+@lanes.command(name="discard")
+@click.argument("lane")
+@click.option("--force", is_flag=True,
+              help="Save the lane's work as a patch (and a bundle of its commits), then remove.")
+@click.option("--yes-delete-work", is_flag=True,
+              help="With --force: skip the typed confirmation (for scripts).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@config_option
+def discard_cmd(lane: str, force: bool, yes_delete_work: bool, as_json: bool,
+                config_path: str | None = None) -> None:
+    """Remove LANE's worktree and branch, only when that loses nothing.
+
+    Uncommitted changes or commits not in the base: refused with exit 1, naming them.
+    `--force` saves everything first to <repo>/.laneboard/discarded/ (a patch `git apply`
+    restores, a bundle `git fetch` restores) and asks you to type the lane name; in a
+    script, add `--yes-delete-work` instead. Nothing else in laneboard removes a worktree.
+    """
+    import sys
+
+    from laneboard.errors import UsageError
+    from laneboard.lanes.worktrees import at_risk, discard
+
+    repo = _lane_repo(lane, config_path)
+    if force and not yes_delete_work:
+        risk = at_risk(repo, lane)
+        if risk["uncommitted"] or risk["commits"]:
+            if not sys.stdin.isatty():
+                raise UsageError("--force without a terminal needs --yes-delete-work too "
+                                 "(the work is saved as a patch first either way)")
+            click.echo(f"lane {lane}: {len(risk['uncommitted'])} uncommitted file(s), "
+                       f"{len(risk['commits'])} unmerged commit(s) will be saved as a patch "
+                       "and removed from the worktree.", err=True)
+            typed = click.prompt(f"type {lane} to confirm", default="", show_default=False)
+            if typed.strip() != lane:
+                raise UsageError("not confirmed; nothing was removed")
+    doc = discard(repo, lane, force=force)
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"{lane}: removed {doc['worktree']} and {doc['branch']}")
+    saved = doc["saved"]
+    for kind, path in (saved.items() if isinstance(saved, dict) else []):
+        click.echo(f"  saved {kind}: {path}")
 
 
 @lanes.command(name="interrupt")

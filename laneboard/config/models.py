@@ -264,6 +264,22 @@ class LaneConfig(Strict):
     default: every other lane for an orchestrator, none for any other role."""
     delegate_wider: list[str] = []
     """Of those, the lanes it may hand work with a wider fence than its own (default: none)."""
+    worktree: bool | None = None
+    """Run in the lane's own git worktree (branch `lb/<lane>` in `<repo>/.laneboard/worktrees/
+    <lane>`); default: true for a writable lane whose cwd is inside a git repository."""
+    base: str | None = None
+    """Branch (or commit) the lane's worktree starts from and merges back into; default: the
+    branch checked out in the main working tree."""
+    replicas: int = Field(default=1, ge=1, le=16)
+    """Parallel copies: N > 1 runs lanes `<id>-1` … `<id>-N`, each in its own worktree; rules
+    and the conductor name the group (`<id>`: any idle copy) or one copy."""
+
+    @field_validator("base")
+    @classmethod
+    def _base_ref(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or v.startswith("-") or any(c.isspace() for c in v)):
+            raise ValueError("must be a branch, tag or commit name (no spaces, not starting with '-')")
+        return v
     host: str | None = None
     """A `hosts:` entry: the lane runs in tmux on that machine (over SSH); default: here."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from laneboard.config import Config
+from laneboard.config import WRITABLE_FENCES, Config
 from laneboard.harnesses.base import HarnessSpec
 from laneboard.lanes.refs import Cooldowns, ResolvedModel, lane_chain
 
@@ -36,6 +36,10 @@ def build_spec(
     provider_id = lane.provider or (model.provider if model else None)
     provider = cfg.providers.get(provider_id) if provider_id else None
     cwd = (workspace / lane.cwd).resolve() if lane.cwd else workspace
+    from laneboard.lanes.worktrees import lane_cwd  # a writable lane runs in its worktree
+
+    cwd = lane_cwd(lane_id, cwd, writable=lane.fence in WRITABLE_FENCES,
+                   worktree=lane.worktree, base=lane.base)
     same_provider = [c.provider_id for c in fallbacks if model and c.provider == model.provider]
     return HarnessSpec(
         lane=lane_id,

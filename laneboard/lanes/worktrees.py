@@ -560,3 +560,27 @@ def _atomic(path: Path, data: bytes) -> Path:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     return path
+
+
+# -- where a lane runs ----------------------------------------------------------------------
+
+def lane_cwd(lane: str, cwd: Path, *, writable: bool, worktree: bool | None,
+             base: str | None) -> Path:
+    """Where a lane runs: `cwd`, or the same place inside the lane's own worktree.
+
+    `worktree` None means the default: a worktree for a writable lane whose cwd is in a
+    git repository. A lane whose cwd is a subdirectory of the repository runs in the same
+    subdirectory of its worktree. The worktree is added on first use and reused after.
+    """
+    if worktree is False or (worktree is None and not writable):
+        return cwd
+    root = repo_root(cwd)
+    if root is None:
+        if worktree:
+            raise WorktreeError(f"lane {lane!r} asks for a worktree but {cwd} is not inside a "
+                                "git repository")
+        return cwd
+    if OWNED_DIR in cwd.resolve().relative_to(root).parts:
+        return cwd  # already inside a laneboard worktree: never nest them
+    wt = ensure(root, lane, base)
+    return wt.path / cwd.resolve().relative_to(root)
