@@ -417,6 +417,49 @@ class ArtifactsConfig(Strict):
     """Prompt bytes kept in an artifact body; the rest is cut, saying so."""
 
 
+ReviewRungDoes = Literal["classify", "review", "escalate"]
+DEFAULT_ESCALATE_PATHS: tuple[str, ...] = (
+    "**/auth/**", "auth/**", "**/*auth*.*", "**/crypto/**", "crypto/**", "**/migrations/**",
+    "migrations/**", ".github/**", ".gitlab-ci.yml", ".ci/**", "**/Dockerfile",
+    "**/package.json", "**/package-lock.json", "**/pyproject.toml", "**/requirements*.txt",
+    "**/*.lock", "**/go.mod", "**/Cargo.toml", "**/Gemfile",
+)
+
+
+class ReviewRung(Strict):
+    lane: str
+    """The lane this rung runs on (a plan or read-only lane)."""
+    does: ReviewRungDoes = "review"
+    """classify: trivial/normal/risky and a summary (may stop the ladder on a trivial
+    diff); review: a normal review; escalate: runs only when an escalation rule fires."""
+
+
+class ReviewEscalate(Strict):
+    paths: list[str] = list(DEFAULT_ESCALATE_PATHS)
+    """Globs (`**` crosses folders); a diff touching a match climbs to the escalate rung."""
+    lines: int = Field(default=400, gt=0)
+    """A diff with more added+removed lines than this climbs to the escalate rung."""
+    severity: str = "HIGH"
+    """A lower rung's finding at or above this severity climbs to the escalate rung."""
+
+
+class ReviewBudget(Strict):
+    tokens: int | None = Field(default=None, gt=0)
+    """Most tokens (input + output, all rungs) one review may spend; None: no cap."""
+    cost_usd: float | None = Field(default=None, gt=0)
+    """Most USD one review may spend (models with a `cost` entry); None: no cap."""
+
+
+class ReviewConfig(Strict):
+    ladder: list[ReviewRung] = []
+    """The review ladder, cheapest rung first; empty: `laneboard review` sends the diff
+    straight to the reviewer lane (the one-step review)."""
+    escalate: ReviewEscalate = ReviewEscalate()
+    """When the ladder climbs to its escalate rung."""
+    budget: ReviewBudget = ReviewBudget()
+    """The ladder stops climbing when the next rung would pass this."""
+
+
 class NotificationEvents(Strict):
     """Which lane events notify (each on by default)."""
 
@@ -473,6 +516,8 @@ class Config(Strict):
     """What no lane may do."""
     artifacts: ArtifactsConfig = ArtifactsConfig()
     """Where and how lane outputs are kept."""
+    review: ReviewConfig = ReviewConfig()
+    """The review ladder (`laneboard review`): rungs, escalation rules, budget."""
     notifications: NotificationsConfig = NotificationsConfig()
     """Bell, desktop notifications and a hook when a lane needs you."""
 
