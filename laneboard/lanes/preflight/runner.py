@@ -57,6 +57,9 @@ async def run_preflight_async(
             report.checks += await probes.live_checks(
                 loaded, offline=offline, environ=env, cwd=here
             )
+            from laneboard.lanes.preflight.hosts import host_checks
+
+            report.checks += await host_checks(loaded, offline=offline)
     if openclaw_path:
         from laneboard.lanes.preflight.openclaw import load_openclaw
         from laneboard.lanes.preflight.openclaw_checks import check_openclaw

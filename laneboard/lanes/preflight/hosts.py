@@ -1,0 +1,187 @@
+"""Preflight for `hosts:`: every machine a lane or a model server runs on, checked before
+anything spawns there.
+
+    host.model-loopback  a provider on another host keeps its model server on that host's
+                         loopback (static: laneboard reaches it through an SSH forward;
+                         a server listening on a network address is a fail, as ollama.loopback)
+    host.reachable       the host answers over SSH (key known, login works), live
+    host.key-known       its host key is in known_hosts (never accepted by laneboard), live
+    host.tmux            tmux is there, 3.2 or newer (control mode subscriptions), live
+    host.binaries        each remote lane's program is on the host's PATH, with its version
+    host.model-server    the remote model server answers through the forward, with its models
+
+Why a module of its own: these are the only checks that open SSH connections. Hosts are
+probed in parallel, each within `timeout` seconds, and `--offline` skips every live one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from laneboard.config import Config, LoadedConfig
+from laneboard.core.harness_kinds import kind
+from laneboard.harnesses.ssh_link import HostKeyUnknown, SshLink, SshLinkError, SshTarget
+from laneboard.lanes.preflight.report import Check, is_loopback_url
+
+_TMUX_VERSION = re.compile(r"tmux (?:next-)?(\d+)\.(\d+)")
+
+
+def check_host_model_loopback(cfg: Config) -> list[Check]:
+    """Static: a provider with `host:` names a loopback base_url on that host."""
+    out = []
+    for name, prov in cfg.providers.items():
+        if prov.host is None:
+            continue
+        url = prov.base_url or ""
+        if not url or not is_loopback_url(url):
+            out.append(Check(
+                "host.model-loopback", "fail", f"providers.{name}",
+                f"the model server on host {prov.host!r} is at {url or '(no base_url)'}: "
+                "a network address anyone on that network can use, with no key",
+                f"make it listen on 127.0.0.1 on {prov.host} (e.g. OLLAMA_HOST=127.0.0.1, "
+                "llama-server --host 127.0.0.1) and set base_url to http://127.0.0.1:PORT; "
+                "laneboard reaches it through an SSH forward",
+            ))  # fmt: skip
+        else:
+            out.append(Check("host.model-loopback", "ok", f"providers.{name}",
+                             f"served on {prov.host}'s loopback, reached through an SSH forward"))
+    return out
+
+
+def target_of(cfg: Config, name: str) -> SshTarget:
+    host = cfg.hosts[name]
+    return SshTarget(name=name, destination=host.ssh, port=host.port,
+                     identity_file=host.identity_file)
+
+
+async def host_checks(
+    loaded: LoadedConfig,
+    *,
+    offline: bool,
+    timeout: float = 5.0,
+    targets: dict[str, SshTarget] | None = None,
+) -> list[Check]:
+    """Every host check; the live ones (in parallel) unless `offline`. `targets` replaces
+    how a host is reached (tests point it at their own known_hosts)."""
+    cfg = loaded.config
+    checks = check_host_model_loopback(cfg)
+    if not cfg.hosts:
+        return checks
+    if offline:
+        return [*checks, *(Check("host.reachable", "skip", f"hosts.{n}", "offline: not probed")
+                           for n in cfg.hosts)]
+    chosen = targets or {}
+    results = await asyncio.gather(*(
+        _probe_host(cfg, name, chosen.get(name) or target_of(cfg, name), timeout)
+        for name in cfg.hosts
+    ))  # fmt: skip
+    for found in results:
+        checks += found
+    return checks
+
+
+async def _probe_host(cfg: Config, name: str, target: SshTarget, timeout: float) -> list[Check]:
+    subject = f"hosts.{name}"
+    with tempfile.TemporaryDirectory(prefix="lb-pf-") as tmp:
+        link = SshLink(target, control_dir=Path(tmp) / "c", connect_timeout=timeout)
+        try:
+            try:
+                await link.ensure()
+            except HostKeyUnknown as exc:
+                return [Check("host.key-known", "fail", subject, str(exc).split("\n")[0],
+                              target.add_key_hint())]
+            except SshLinkError as exc:
+                return [Check("host.reachable", "fail", subject, str(exc),
+                              f"check `ssh {target.destination}` works without a prompt "
+                              "(key in your agent or identity_file; host up)")]
+            out = [Check("host.reachable", "ok", subject, f"ssh {target.label}: logged in"),
+                   Check("host.key-known", "ok", subject, "host key known")]
+            out.append(await _tmux(link, subject, timeout))
+            out += await _binaries(cfg, name, link, subject, timeout)
+            out += await _model_servers(cfg, name, link, timeout)
+            return out
+        finally:
+            await link.close()
+
+
+async def _tmux(link: SshLink, subject: str, timeout: float) -> Check:
+    rc, out, err = await link.run(["tmux", "-V"], timeout=timeout)
+    m = _TMUX_VERSION.search(out)
+    if rc != 0 or m is None:
+        return Check("host.tmux", "fail", subject, f"no tmux there ({' '.join(err.split())})",
+                     "install tmux 3.2 or newer on the host (e.g. apt-get install tmux)")
+    if (int(m.group(1)), int(m.group(2))) < (3, 2):
+        return Check("host.tmux", "fail", subject, f"{out.strip()} is too old",
+                     "install tmux 3.2 or newer on the host")
+    return Check("host.tmux", "ok", subject, out.strip())
+
+
+async def _binaries(
+    cfg: Config, host: str, link: SshLink, subject: str, timeout: float
+) -> list[Check]:
+    wanted: dict[str, str] = {}
+    for lane_id, lane in cfg.lanes.items():
+        if lane.host != host:
+            continue
+        program = lane.command[0] if lane.command else kind(lane.harness).binary
+        if program:
+            wanted.setdefault(program, lane_id)
+    out = []
+    for program, lane_id in wanted.items():
+        # `command -v` through sh with the program as $1: its name is never code there
+        rc, path, _ = await link.run(
+            ["/bin/sh", "-c", 'command -v -- "$1"', "sh", program], timeout=timeout
+        )
+        if rc != 0 or not path.strip():
+            out.append(Check("host.binaries", "fail", f"lanes.{lane_id}",
+                             f"{program!r} is not on {host}'s PATH",
+                             f"install {program} on {host} (or give its full path)"))
+            continue
+        version = ""
+        if "/" not in program or not lane.command:
+            _rc, vout, _ = await link.run([program, "--version"], timeout=timeout)
+            version = vout.strip().splitlines()[0] if vout.strip() else ""
+        out.append(Check("host.binaries", "ok", f"lanes.{lane_id}",
+                         f"{path.strip()} on {host}" + (f" ({version})" if version else "")))
+    return out
+
+
+async def _model_servers(cfg: Config, host: str, link: SshLink, timeout: float) -> list[Check]:
+    import aiohttp
+
+    out = []
+    for name, prov in cfg.providers.items():
+        if prov.host != host or not prov.base_url or not is_loopback_url(prov.base_url):
+            continue
+        parts = urlsplit(prov.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        subject = f"providers.{name}"
+        try:
+            local = await link.open_forward(port)
+        except SshLinkError as exc:
+            out.append(Check("host.model-server", "fail", subject, str(exc),
+                             "allow TCP forwarding for your user in the host's sshd_config"))
+            continue
+        try:
+            path = "/api/tags" if prov.harness == "ollama" else "/v1/models"
+            url = f"{parts.scheme}://127.0.0.1:{local}{path}"
+            limit = aiohttp.ClientTimeout(total=timeout)
+            async with aiohttp.ClientSession(timeout=limit) as s, s.get(url) as resp:
+                body = json.loads(await resp.text())
+            items = body.get("models") or body.get("data") or []
+            names = [str(i.get("name") or i.get("id")) for i in items if isinstance(i, dict)]
+            out.append(Check("host.model-server", "ok", subject,
+                             f"answers on {host}'s loopback :{port}; models: "
+                             + (", ".join(names) or "none pulled")))
+        except (aiohttp.ClientError, TimeoutError, ValueError, AttributeError) as exc:
+            out.append(Check("host.model-server", "fail", subject,
+                             f"no model server answers on {host}'s 127.0.0.1:{port} ({exc!r})",
+                             f"start it on {host}, listening on 127.0.0.1:{port}"))
+        finally:
+            await link.close_forward(local)
+    return out
