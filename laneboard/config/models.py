@@ -264,6 +264,10 @@ class LaneConfig(Strict):
     default: every other lane for an orchestrator, none for any other role."""
     delegate_wider: list[str] = []
     """Of those, the lanes it may hand work with a wider fence than its own (default: none)."""
+    gateway: bool = True
+    """Send the lane's model requests through laneboard's gateway on 127.0.0.1 (redaction,
+    fences on the wire, failover and counting per request); false: the CLI talks to its
+    provider directly and preflight says which of those guarantees the lane loses."""
     worktree: bool | None = None
     """Run in the lane's own git worktree (branch `lb/<lane>` in `<repo>/.laneboard/worktrees/
     <lane>`); default: true for a writable lane whose cwd is inside a git repository."""

@@ -60,6 +60,7 @@ import contextlib
 import logging
 import os
 import re
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
@@ -98,6 +99,7 @@ from laneboard.lanes.events import (
     TurnCompleted,
 )
 from laneboard.lanes.failover import account_turn, advance, provider_profile
+from laneboard.lanes.gateway_route import gateway_spec, uses_gateway
 from laneboard.lanes.restart import CockpitBudget, StartHistory
 from laneboard.lanes.runtime import (
     SENDING,
@@ -111,6 +113,7 @@ from laneboard.lanes.statefile import StateFile, lock_path
 
 if TYPE_CHECKING:
     from laneboard.artifacts.redact import Redactor
+    from laneboard.gateway.client import GatewayInfo
     from laneboard.harnesses.tmux import TmuxRelay
     from laneboard.harnesses.tmux_control import PaneStream
 
@@ -155,6 +158,8 @@ class Supervisor:
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._relay: TmuxRelay | None = None
+        self.gateway: GatewayInfo | None = None
+        """The lane gateway, started or adopted when the first lane that uses it starts."""
         self.supervised_by: int | None = None
         """The pid of another process that holds this session's `SupervisorLock` (set by
         whoever tried the lock); while set, a lane that dies is left to that process to
@@ -249,13 +254,85 @@ class Supervisor:
             ) from None
 
     def status(self) -> list[dict[str, object]]:
+        self.sync_gateway_usage()
         return [rt.status() for rt in self.lanes.values()]
+
+    def sync_gateway_usage(self) -> bool:
+        """Take the tokens (and, with a configured price, the cost) of every gateway lane
+        from the gateway's counts, which come from the API's own usage fields and cover
+        every request, including turns another laneboard process sent. True when a lane's
+        numbers changed (they are saved in the state file)."""
+        from laneboard.lanes.gateway_route import gateway_usage
+        from laneboard.lanes.statefile import state_dir
+
+        try:
+            counted = gateway_usage(state_dir(), self.socket)
+        except OSError:
+            return False
+        changed = False
+        for lane_id, usage in counted.items():
+            rt = self.lanes.get(lane_id)
+            if rt is None or not uses_gateway(self.cfg, lane_id):
+                continue
+            cost = usage.cost_usd if usage.cost_usd is not None else rt.usage.cost_usd
+            new = (usage.input_tokens, usage.output_tokens, cost)
+            if new == (rt.usage.input_tokens, rt.usage.output_tokens, rt.usage.cost_usd):
+                continue
+            rt.usage.input_tokens, rt.usage.output_tokens, rt.usage.cost_usd = new
+            rt.usage.cached_tokens = usage.cached_tokens
+            rec = self.statefile.lane(lane_id)
+            rec.input_tokens, rec.output_tokens = usage.input_tokens, usage.output_tokens
+            rec.cost_usd = cost or 0.0
+            changed = True
+        if changed:
+            self._save()
+        return changed
+
 
     # ------------------------------------------------------------------ harnesses
 
     def spec_for(self, rt: LaneRuntime) -> HarnessSpec:
         fallbacks = [] if rt.explicit else rt.candidates[rt.index + 1 :]
-        return build_spec(self.cfg, rt.id, rt.candidate, fallbacks, self.workspace)
+        spec = build_spec(self.cfg, rt.id, rt.candidate, fallbacks, self.workspace)
+        if self.gateway is None or not uses_gateway(self.cfg, rt.id):
+            return spec
+        return gateway_spec(self.cfg, spec, self.gateway, rt.candidate, fallbacks,
+                            strict=rt.explicit)
+
+    async def _ensure_gateway(self, rt: LaneRuntime) -> None:
+        """Start or adopt the gateway before the first lane that talks through it (it
+        runs in the session's hidden `_gateway` window, so it outlives this process)."""
+        if self.gateway is not None or not uses_gateway(self.cfg, rt.id):
+            return
+        from laneboard.gateway.client import ensure_gateway
+        from laneboard.lanes.statefile import state_dir
+
+        await self.relay.ensure_session(self.session, cwd=self.workspace)
+        self.gateway = await asyncio.to_thread(
+            ensure_gateway, self.socket, self.session, state_dir()
+        )
+
+    def _gateway_cuts(self, rt: LaneRuntime) -> int | None:
+        """The gateway watchdog's count of cut streams for this lane (None: no gateway)."""
+        if self.gateway is None or not uses_gateway(self.cfg, rt.id):
+            return None
+        from laneboard.lanes.gateway_route import degenerate_cuts
+
+        return degenerate_cuts(self.gateway.folder.parent, self.socket, rt.id)
+
+    def _gateway_tripped(self, rt: LaneRuntime, before: int | None) -> None:
+        """Mark the turn when the gateway cut one of its streams as degenerate: the CLI may
+        have retried and answered, but the lane's model repeated itself without end."""
+        if before is None or rt.tripped is not None:
+            return
+        after = self._gateway_cuts(rt)
+        if after is None or after <= before:
+            return
+        rt.tripped = "a token repeated without end; the gateway cut the stream"
+        message = f"degenerate output ({rt.tripped})"
+        rt.last_error = message
+        log.warning("lane %s: %s", rt.id, message, extra={"lane": rt.id})
+        self.hub.publish(LaneErrored(rt.id, "watchdog", message))
 
     def _make_harness(self, rt: LaneRuntime) -> Harness:
         spec = self.spec_for(rt)
@@ -431,6 +508,12 @@ class Supervisor:
             return
         self._set_state(rt, "starting")
         rt.history.record_start()
+        try:
+            await self._ensure_gateway(rt)
+        except (OSError, RuntimeError, TimeoutError, HarnessError,
+                subprocess.CalledProcessError) as e:
+            self._fail(rt, f"could not start: the lane gateway did not come up: {e}")
+            return
         harness = self._make_harness(rt)
         rt.harness = harness
         pump = self._spawn(self._pump(rt, harness), f"pump-{rt.id}")
@@ -776,6 +859,7 @@ class Supervisor:
                 raise
             rt.watchdog.reset()
             rt.tripped = None
+            cuts = self._gateway_cuts(rt)
             try:
                 try:
                     harness = rt.harness
@@ -784,6 +868,7 @@ class Supervisor:
                 finally:
                     if plock is not None:
                         await plock.release()
+                    self._gateway_tripped(rt, cuts)
             except ProviderError as e:
                 rt.in_flight = None
                 if e.fails_over and self._advance(rt, e):
@@ -836,6 +921,7 @@ class Supervisor:
         warning = account_turn(rt, prompt, result, self.statefile.lane(rt.id))
         if warning is not None:
             self.hub.publish(warning)
+        self.sync_gateway_usage()
         self._save()
         self.hub.publish(LaneUsageUpdated(rt.id, rt.usage, rt.prompts))
         self.hub.publish(TurnCompleted(rt.id, prompt, result, route))

@@ -330,6 +330,33 @@ def check_ollama_loopback(cfg: Config) -> list[Check]:
     return out or [Check("ollama.loopback", "ok", "ollama", "Ollama base_url is loopback")]
 
 
+#: What a lane with `gateway: false` gives up: the gateway's guarantees, plainly.
+GATEWAY_LOSSES = (
+    "secrets an agent reads from files are not redacted on the wire; tool calls are not "
+    "checked against fences.deny on the wire (only the CLI's own enforcement holds); no "
+    "failover inside a request; no token or cost counting; no `turn` artifacts"
+)
+
+
+def check_gateway(cfg: Config) -> list[Check]:
+    """policy.gateway: a model-talking lane that opted out of the gateway (`gateway:
+    false`) is warned about, naming what it loses, so the opt-out is a decision."""
+    from laneboard.core.harness_kinds import kind as harness_kind
+
+    out: list[Check] = []
+    for lane_id, lane in cfg.lanes.items():
+        if lane.gateway or harness_kind(lane.harness).base_url_via == "none":
+            continue
+        out.append(
+            Check(
+                "policy.gateway", "warn", f"lane {lane_id}",
+                f"gateway: false — the lane talks to its provider directly: {GATEWAY_LOSSES}",
+                f"remove `lanes.{lane_id}.gateway: false` to route it through the gateway",
+            )
+        )
+    return out
+
+
 def static_checks(loaded: LoadedConfig) -> list[Check]:
     """Every check that needs only the config."""
     cfg = loaded.config
@@ -338,4 +365,5 @@ def static_checks(loaded: LoadedConfig) -> list[Check]:
         + check_policy(cfg)
         + check_command_sandbox(cfg)
         + check_ollama_loopback(cfg)
+        + check_gateway(cfg)
     )

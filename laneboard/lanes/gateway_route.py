@@ -1,0 +1,161 @@
+"""Pointing a lane's HarnessSpec at laneboard's gateway instead of its provider.
+
+Why here and not in the harnesses: a harness only knows the URL it is given. Which lanes go
+through the gateway (every model-talking lane unless `gateway: false`), what the gateway
+forwards to (the provider's `base_url`, else the provider's public endpoint), which models
+it may fail over to and what they cost are config questions, answered in the lanes layer
+like the rest of `build_spec`. The harness then gets the gateway URL where it would have
+had the provider's, in its own shape (`gateway.client.lane_base_url`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from laneboard.config import Config
+from laneboard.core.harness_kinds import kind
+from laneboard.gateway.client import GatewayInfo, route_lane
+from laneboard.gateway.statefiles import USAGE, read_json
+from laneboard.harnesses.base import HarnessSpec, Usage
+from laneboard.harnesses.private_fs import socket_tag
+from laneboard.lanes.refs import ResolvedModel
+
+#: Where each harness's provider answers when the config names no `base_url` (see
+#: /work/shared/reference: Claude Code's default is api.anthropic.com, Codex's built-in
+#: OpenAI provider is api.openai.com/v1, Ollama listens on 127.0.0.1:11434).
+PUBLIC_ENDPOINTS: dict[str, str] = {
+    "claude-code": "https://api.anthropic.com",
+    "codex": "https://api.openai.com/v1",
+    "openai": "https://api.openai.com/v1",
+    "ollama": "http://127.0.0.1:11434",
+}
+
+#: The variable a harness's CLI reads its key from when the provider names none: the codex
+#: harness needs it for the `-c model_providers…` override's `env_key`.
+DEFAULT_KEY_ENV: dict[str, str] = {"codex": "OPENAI_API_KEY"}
+
+
+def uses_gateway(cfg: Config, lane_id: str) -> bool:
+    """Whether `lane_id`'s requests go through the gateway (a model-talking lane that
+    did not opt out)."""
+    lane = cfg.lanes[lane_id]
+    return lane.gateway and kind(lane.harness).base_url_via != "none"
+
+
+def upstream_of(spec: HarnessSpec) -> str:
+    """The URL the gateway forwards this lane's requests below: for the HTTP harnesses
+    the URL the harness itself would have requested (its own normalisation and
+    environment fallbacks, so the gateway is transparent); for the CLIs the provider's
+    `base_url`, else the provider's public endpoint."""
+    if spec.harness == "ollama":
+        from laneboard.harnesses.ollama import ollama_base_url
+
+        env = {**os.environ, **spec.env}
+        return ollama_base_url(spec.base_url or env.get("OLLAMA_HOST"))
+    if spec.harness == "openai":
+        from laneboard.harnesses.openai_http import openai_base_url
+
+        env = {**os.environ, **spec.env}
+        return openai_base_url(spec.base_url or env.get("OPENAI_BASE_URL"))
+    return spec.base_url or PUBLIC_ENDPOINTS[spec.harness]
+
+
+def _cost(cfg: Config, cand: ResolvedModel) -> dict[str, float] | None:
+    entry = cfg.models.get(cand.key)
+    cost = entry.cost if entry is not None else None
+    return cost.model_dump(exclude_none=True) if cost is not None else None
+
+
+def _fallback(cfg: Config, spec: HarnessSpec, cand: ResolvedModel) -> dict[str, Any] | None:
+    """A fallback the gateway may try inside one request: only one that speaks the lane's
+    protocol (its provider runs the same harness kind), since the gateway forwards the
+    CLI's request body as it is."""
+    provider = cfg.providers.get(cand.provider)
+    if provider is None or provider.harness != spec.harness:
+        return None
+    return {
+        "base_url": provider.base_url or PUBLIC_ENDPOINTS[spec.harness],
+        "model": cand.provider_id,
+        "profile": cand.profile or cand.provider,
+        "cost": _cost(cfg, cand),
+    }
+
+
+def gateway_spec(
+    cfg: Config,
+    spec: HarnessSpec,
+    info: GatewayInfo,
+    model: ResolvedModel | None,
+    fallbacks: Sequence[ResolvedModel],
+    *,
+    strict: bool,
+) -> HarnessSpec:
+    """`spec` with its base URL replaced by the lane's gateway URL (the lane registered).
+
+    The primary candidate keeps the model the CLI asks for (None: the body is forwarded
+    as the CLI wrote it); the provider key's value is handed to the gateway as a known
+    secret so it is redacted wherever a tool result or prompt repeats it.
+    """
+    upstream = upstream_of(spec)
+    key_env = spec.api_key_env or DEFAULT_KEY_ENV.get(spec.harness)
+    merged_env = {**os.environ, **spec.env}
+    secret = merged_env.get(key_env) if key_env else None
+    # In-request failover is for the agent CLIs, which cannot switch provider mid-turn;
+    # an HTTP lane's own failover (the supervisor's) already works per request and shows
+    # the switch, which the gateway's would hide.
+    in_request = kind(spec.harness).transport == "tmux"
+    chain = [f for f in (_fallback(cfg, spec, c) for c in fallbacks) if f is not None]
+    fields: dict[str, Any] = {
+        "base_url": upstream,
+        "model": None,
+        "profile": (model.profile or model.provider) if model else None,
+        "cost": _cost(cfg, model) if model else None,
+        "fallbacks": chain if in_request and not strict else [],
+        "strict": strict,
+        "deny": tuple(cfg.fences.deny),
+        "secrets": (secret,) if secret and len(secret) >= 8 else (),
+    }
+    url = route_lane(info, spec.lane, spec.harness, fields)
+    return dataclasses.replace(spec, base_url=url, api_key_env=key_env)
+
+
+def _usage_file(state: Path, socket: str | None) -> Path:
+    return state / f"gateway-{socket_tag(socket or 'default')}" / USAGE
+
+
+def degenerate_cuts(state: Path, socket: str | None, lane: str) -> int:
+    """How many of `lane`'s streams the gateway's watchdog has cut (0: none or unknown)."""
+    raw = read_json(_usage_file(state, socket))
+    vals = raw.get(lane) if isinstance(raw, dict) else None
+    try:
+        return int(vals.get("degenerate") or 0) if isinstance(vals, dict) else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def gateway_usage(state: Path, socket: str | None) -> dict[str, Usage]:
+    """Per lane, the tokens and cost the gateway counted from the API's own usage fields
+    (cumulative, like the state file). Read without creating anything: a session whose
+    gateway never ran has no counts."""
+    raw = read_json(_usage_file(state, socket))
+    out: dict[str, Usage] = {}
+    if not isinstance(raw, dict):
+        return out
+    for lane, vals in raw.items():
+        if not isinstance(vals, dict):
+            continue
+        try:
+            cost = vals.get("cost_usd")
+            out[str(lane)] = Usage(
+                input_tokens=int(vals.get("input_tokens") or 0),
+                output_tokens=int(vals.get("output_tokens") or 0),
+                cached_tokens=int(vals.get("cache_read_tokens") or 0),
+                cost_usd=float(cost) if cost is not None else None,
+            )
+        except (TypeError, ValueError):
+            continue
+    return out
