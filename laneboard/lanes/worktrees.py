@@ -582,5 +582,8 @@ def lane_cwd(lane: str, cwd: Path, *, writable: bool, worktree: bool | None,
         return cwd
     if OWNED_DIR in cwd.resolve().relative_to(root).parts:
         return cwd  # already inside a laneboard worktree: never nest them
+    if worktree is None and base is None and _git(root, "rev-parse", "--verify", "--quiet",
+                                                  "HEAD", check=False).returncode != 0:
+        return cwd  # a repository without a commit has nothing to branch a worktree from
     wt = ensure(root, lane, base)
     return wt.path / cwd.resolve().relative_to(root)
