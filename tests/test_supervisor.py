@@ -175,7 +175,7 @@ def test_supervisor_killed_lanes_survive_and_are_adopted(lane_env_setup: Path, t
             assert sup.lanes["echo"].state == "ready" and before
             await sup.start(["echo"])
             rt = sup.lanes["echo"]
-            assert rt.state == "ready" and rt.detail == "adopted"
+            assert rt.state == "ready" and rt.detail == "adopted", (rt.state, rt.detail, rt.last_error)
             assert rt.pid == before  # same process, not restarted
             result = await sup.send("echo", "still here", timeout=20)
             assert "echo: still here" in result.reply
