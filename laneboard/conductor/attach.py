@@ -4,7 +4,9 @@ Pure functions of (lane, token, python executable, control socket) and nothing e
 laneboard, so the harness layer can call them without importing the supervisor.
 
 - codex: `-c mcp_servers.laneboard.command=…`, `.args=[…]`, `.env.…=…` (TOML values;
-  codex parses each `-c` value as TOML and keeps it as a string when it does not parse).
+  codex parses each `-c` value as TOML and keeps it as a string when it does not parse),
+  plus the server's timeouts, `required`/`startup_readiness` (wait for its tools before
+  the first request) and `default_tools_approval_mode="approve"` for this server only.
 - claude: `--mcp-config <file> --strict-mcp-config` (strict: a fenced lane gets laneboard's
   server and no other), and `--allowedTools mcp__laneboard__*`: laneboard pre-allows its
   own tools — their policy is enforced by the control server — and never answers any
@@ -18,11 +20,15 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["SERVER_NAME", "claude_args", "claude_mcp_config", "codex_args", "server_env",
+__all__ = ["SERVER_NAME", "STARTUP_TIMEOUT_S", "TOOL_TIMEOUT_S", "claude_args", "claude_mcp_config", "codex_args", "server_env",
            "write_claude_config"]
 
 SERVER_NAME = "laneboard"
 _TOOLS = "mcp__laneboard__*"
+#: Seconds codex waits for `laneboard mcp` to start (an import of the MCP SDK on a busy
+#: machine) and for one tool call (a delegate's whole turn, plus margin).
+STARTUP_TIMEOUT_S = 30
+TOOL_TIMEOUT_S = 3600
 
 
 def server_env(lane: str, token: str, socket: Path | str) -> dict[str, str]:
@@ -46,6 +52,20 @@ def codex_args(lane: str, token: str, python: str, socket: Path | str) -> list[s
            "-c", f"mcp_servers.{SERVER_NAME}.args=[{', '.join(_toml_str(a) for a in args)}]"]
     for key, value in server_env(lane, token, socket).items():
         out += ["-c", f"mcp_servers.{SERVER_NAME}.env.{key}={_toml_str(value)}"]
+    # A delegation lasts as long as the delegate's turn (minutes), far past codex's 60 s
+    # default tool timeout; the server itself bounds it (`timeout_s`, default 600 s).
+    # codex 0.169 sends its first model request without waiting for an MCP server unless
+    # told to: `required` + `startup_readiness="catalog"` make it wait for the tool list
+    # (observed: without them the `mcp__laneboard` tools were missing from the first
+    # request whenever `laneboard mcp` took a second to import).
+    out += ["-c", f"mcp_servers.{SERVER_NAME}.startup_timeout_sec={STARTUP_TIMEOUT_S}",
+            "-c", f"mcp_servers.{SERVER_NAME}.tool_timeout_sec={TOOL_TIMEOUT_S}",
+            "-c", f"mcp_servers.{SERVER_NAME}.required=true",
+            "-c", f'mcp_servers.{SERVER_NAME}.startup_readiness="catalog"']
+    # laneboard grants its own tools, and only those (their policy is the control
+    # server's): with `approval_policy="never"` codex otherwise refuses every MCP call
+    # ("requires approval, but approval policy is never"). No other approval changes.
+    out += ["-c", f'mcp_servers.{SERVER_NAME}.default_tools_approval_mode="approve"']
     return out
 
 

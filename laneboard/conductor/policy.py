@@ -16,8 +16,12 @@ reads them to adapt):
 - `fence`: the target's fence is wider than the caller's, and
   `lanes.<caller>.delegate_wider` does not name the target.
 - `untrusted-input`: the task is untrusted (the caller said so, the caller's lane takes
-  untrusted input, or an ancestor hop was untrusted) and the router's gate refuses the
-  target (`Router.to_lane(..., untrusted=True)` — the same gate as `send --untrusted`).
+  untrusted input, or an ancestor hop was untrusted) and the target's model chain is not
+  orchestrator tier or above, every model of it (a fallback is where a cheap model would
+  slip in). This is the TIER rule only: the target's own `input: untrusted` is a person's
+  opt-in for handing a lane mail directly, and an orchestrator that already read the mail
+  hands on a task it wrote, to a model as hard to steer as itself. A lane with no model
+  chain (a command lane) has no tier, so it is refused.
 - `writable-cheap`: the target can write and its model chain has a local or cheap model.
 - `escalation-for-judgment`: `delegate` to an escalation lane (a reviewer, or an
   escalation-tier primary): escalation is for review, so use the `review` tool.
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 from laneboard.conductor.protocol import Refused
 from laneboard.config import TIER_ORDER, WRITABLE_FENCES, Config
 from laneboard.core.vocabulary import fence_rank
-from laneboard.errors import LaneboardError, RouteRefused
+from laneboard.errors import LaneboardError
 from laneboard.lanes.router import Router
 
 __all__ = ["Limits", "Position", "allowed_delegates", "check_budget", "check_hop"]
@@ -90,6 +94,21 @@ def _cheap_models(cfg: Config, lane_id: str) -> list[str]:
     return [f"{m.key} ({m.tier})" for m in chain if TIER_ORDER.get(m.tier, -1) < _ORCHESTRATOR]
 
 
+def _below_orchestrator(cfg: Config, lane_id: str) -> str:
+    """Why `lane_id` may not take an untrusted task (the tier rule), or "" when it may."""
+    from laneboard.lanes.refs import lane_chain
+
+    try:
+        chain = lane_chain(cfg, lane_id)
+    except LaneboardError as e:
+        return f"its model chain does not resolve ({e})"
+    if not chain:
+        return "it runs no configured model, so its tier is unknown"
+    low = [f"{m.key} ({m.tier} tier)" for m in chain
+           if TIER_ORDER.get(m.tier, -1) < _ORCHESTRATOR]
+    return f"its model chain includes {', '.join(low)}" if low else ""
+
+
 def check_hop(
     cfg: Config, router: Router, caller: str, target: str, task: str, pos: Position,
     limits: Limits, *, tool: str,
@@ -117,11 +136,12 @@ def check_hop(
                       f"{mine}; lanes.{caller}.delegate_wider does not name {target!r}")
     untrusted = pos.untrusted or cfg.lanes[caller].input == "untrusted"
     if untrusted:
-        try:
-            router.to_lane(target, task, untrusted=True)
-        except RouteRefused as e:
-            why = "the caller said so" if pos.untrusted else f"lane {caller!r} takes untrusted input"
-            raise Refused("untrusted-input", f"the task is untrusted ({why}): {e}") from None
+        below = _below_orchestrator(cfg, target)
+        if below:
+            why = ("the caller said so or a hop above was untrusted" if pos.untrusted
+                   else f"lane {caller!r} takes untrusted input")
+            raise Refused("untrusted-input", f"the task is untrusted ({why}) and {target!r} "
+                          f"is not orchestrator tier or above: {below}")
     if theirs in WRITABLE_FENCES:
         cheap = _cheap_models(cfg, target)
         if cheap:

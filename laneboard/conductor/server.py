@@ -127,9 +127,19 @@ class ControlServer:
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
+        self.sup.conductor = self.attachments()
+
+    def attachments(self) -> dict[str, tuple[str, str]]:
+        """lane → (socket, token) for every lane allowed to delegate: the lanes the
+        supervisor gives laneboard's MCP server (`Supervisor.conductor`). A lane no rule
+        lets delegate gets no server at all, so it never even sees the tools."""
+        by_lane = {lane: token for token, lane in self._tokens.items()}
+        return {lane: (str(self.path), by_lane[lane]) for lane in self.cfg.lanes
+                if policy.allowed_delegates(self.cfg, lane)}
 
     async def close(self) -> None:
         """Stop listening, cancel hops still running, remove the socket."""
+        self.sup.conductor = {}
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):

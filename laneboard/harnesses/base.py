@@ -82,6 +82,11 @@ class HarnessSpec:
     tree_ignore: tuple[str, ...] = ()
     """Absolute paths laneboard itself writes to (the artifact store) that a plan lane's
     unchanged-tree check must not count as the agent's doing."""
+    control_socket: str | None = None
+    """The conductor's control socket, set only for a lane allowed to delegate: its agent
+    CLI is given laneboard's MCP server (`laneboard mcp`, server name `laneboard`)."""
+    lane_token: str | None = field(default=None, repr=False)
+    """The lane's token on that socket (who the MCP server speaks for); never logged."""
 
 
 @dataclass

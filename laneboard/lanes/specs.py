@@ -30,8 +30,13 @@ def build_spec(
     model: Candidate | None,
     fallbacks: Sequence[Candidate],
     workspace: Path,
+    *,
+    conductor: tuple[str, str] | None = None,
 ) -> HarnessSpec:
-    """The HarnessSpec for running `lane_id` on `model` (None for command lanes)."""
+    """The HarnessSpec for running `lane_id` on `model` (None for command lanes).
+
+    `conductor` is (control socket, lane token) when the lane may delegate: its agent CLI
+    is then given laneboard's MCP server (see `laneboard.conductor.attach`)."""
     lane = cfg.lanes[lane_id]
     provider_id = lane.provider or (model.provider if model else None)
     provider = cfg.providers.get(provider_id) if provider_id else None
@@ -63,4 +68,6 @@ def build_spec(
         max_output_tokens=model.params.max_output_tokens if model else None,
         kind=model.kind if model else "chat",
         tree_ignore=(str((workspace / cfg.artifacts.dir).resolve()),),
+        control_socket=conductor[0] if conductor else None,
+        lane_token=conductor[1] if conductor else None,
     )

@@ -160,6 +160,10 @@ class Supervisor:
         self._relay: TmuxRelay | None = None
         self.gateway: GatewayInfo | None = None
         """The lane gateway, started or adopted when the first lane that uses it starts."""
+        self.conductor: dict[str, tuple[str, str]] = {}
+        """lane → (control socket, lane token) for every lane allowed to delegate; set by
+        the conductor's control server when it starts (before the lanes do), so those
+        lanes get laneboard's MCP server. Empty: no lane gets it."""
         self.supervised_by: int | None = None
         """The pid of another process that holds this session's `SupervisorLock` (set by
         whoever tried the lock); while set, a lane that dies is left to that process to
@@ -293,7 +297,8 @@ class Supervisor:
 
     def spec_for(self, rt: LaneRuntime) -> HarnessSpec:
         fallbacks = [] if rt.explicit else rt.candidates[rt.index + 1 :]
-        spec = build_spec(self.cfg, rt.id, rt.candidate, fallbacks, self.workspace)
+        spec = build_spec(self.cfg, rt.id, rt.candidate, fallbacks, self.workspace,
+                          conductor=self.conductor.get(rt.id))
         if self.gateway is None or not uses_gateway(self.cfg, rt.id):
             return spec
         return gateway_spec(self.cfg, spec, self.gateway, rt.candidate, fallbacks,

@@ -37,6 +37,10 @@ class ToolCall:
     name: str
     input: dict[str, Any] | str = field(default_factory=dict)
     call_id: str = "call_1"
+    namespace: str | None = None
+    """A tool inside a namespace (Codex lists an MCP server's tools as the namespace
+    `mcp__<server>`): the Responses dialect then answers with a `function_call` item that
+    names the namespace, as the API does, instead of a custom tool call."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,12 @@ class Reply:
     @classmethod
     def tool_call(
         cls, name: str, input: dict[str, Any] | str | None = None, *, text: str = "",
-        call_id: str = "call_1",
+        call_id: str = "call_1", namespace: str | None = None,
     ) -> Reply:
-        """Call tool `name` with `input`, optionally after some text."""
+        """Call tool `name` (in `namespace`, if given) with `input`, optionally after text."""
         return cls(
             chunks=split_chunks(text),
-            tool=ToolCall(name, {} if input is None else input, call_id),
+            tool=ToolCall(name, {} if input is None else input, call_id, namespace),
         )
 
     @classmethod

@@ -144,7 +144,13 @@ class _Stream:
         item: dict[str, Any] = {"type": "custom_tool_call", "id": "ctc_standin",
                                 "call_id": tool.call_id, "name": tool.name, "input": "",
                                 "status": "in_progress"}
+        key = "input"
+        if tool.namespace is not None:  # a function inside a namespace (an MCP server's)
+            item = {"type": "function_call", "id": "fc_standin", "call_id": tool.call_id,
+                    "name": tool.name, "namespace": tool.namespace, "arguments": "",
+                    "status": "in_progress"}
+            key = "arguments"
         self.emit("response.output_item.added", output_index=index, item=item)
-        done = {**item, "input": payload, "status": "completed"}
+        done = {**item, key: payload, "status": "completed"}
         self.output.append(done)
         self.emit("response.output_item.done", output_index=index, item=done)

@@ -129,3 +129,31 @@ def test_rules_without_processes_for_what_processes_cannot_stage() -> None:
     with pytest.raises(Refused) as e:
         policy.check_budget(1, limits.max_tokens, limits)
     assert e.value.rule == "budget-tokens"
+
+
+def test_untrusted_delegation_is_the_tier_rule_on_the_shipped_config() -> None:
+    """The lead's decision: an untrusted task goes only to a lane whose whole model chain is
+    orchestrator tier or above; the delegate's own `input:` flag is not asked. With the
+    shipped config, main (input: untrusted) → coder (gpt-5.3-codex, then gpt55) is
+    allowed; main → triage (local) is refused by `untrusted-input`, naming the model."""
+    from laneboard.config.loading import parse_config, shipped_config_bytes
+    from laneboard.lanes.router import Router
+
+    cfg = parse_config(shipped_config_bytes(), "default_config.yaml").config
+    router = Router(cfg)
+    limits = policy.Limits()
+    root = policy.Position(("main",), 0, False)
+    assert cfg.lanes["coder"].input != "untrusted"  # the flag the rule no longer asks for
+    assert policy.check_hop(cfg, router, "main", "coder", "implement --dry-run", root, limits,
+                            tool="delegate") is True  # the hop inherits the taint
+    for target in ("triage", "commit"):
+        with pytest.raises(Refused) as e:
+            policy.check_hop(cfg, router, "main", target, "summarise", root, limits,
+                             tool="delegate")
+        assert e.value.rule == "untrusted-input", e.value
+        assert "local tier" in e.value.detail and "takes untrusted input" in e.value.detail
+    # Told untrusted by a hop above: the same rule, with that reason.
+    tainted = policy.Position(("main",), 0, True)
+    with pytest.raises(Refused) as e:
+        policy.check_hop(cfg, router, "main", "triage", "x", tainted, limits, tool="delegate")
+    assert e.value.rule == "untrusted-input" and "hop above" in e.value.detail

@@ -59,6 +59,7 @@ from laneboard.harnesses.claude.launch import (
     INSTALL_HINT,
     build_argv,
     build_env,
+    conductor_config,
     config_dir_of,
     default_state_dir,
 )
@@ -143,7 +144,8 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         """Claude Code in the lane's pane with a known `--session-id` (so the transcript
         path is known); a running pane of the same fence is adopted with its session."""
         argv = build_argv(
-            self.spec, session_id=self.session_id, binary=path, settings=self._hook_settings()
+            self.spec, session_id=self.session_id, binary=path, settings=self._hook_settings(),
+            mcp_config=conductor_config(self.spec, self.hook_dir),
         )
         log.info("starting claude-code lane %s", self.spec.lane, extra={"lane": self.spec.lane})
         meta = {
@@ -314,7 +316,7 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         session_id = str(uuid.uuid4())
         argv = build_argv(
             self.spec, session_id=session_id, headless=True, binary=path, prompt=prompt,
-            settings=self._hook_settings(),
+            settings=self._hook_settings(), mcp_config=conductor_config(self.spec, self.hook_dir),
         )  # fmt: skip
         before = self._tree()
         started = time.time()

@@ -50,12 +50,15 @@ def build_argv(
     binary: str = binary_of("claude-code"),
     prompt: str | None = None,
     settings: str | None = None,
+    mcp_config: str | None = None,
 ) -> list[str]:
     """The `claude` command line for a lane (headless adds `-p` and the prompt after `--`).
 
     `settings` is the lane's private settings file carrying laneboard's PreToolUse fence
     hook (`claude_hooks.settings_args`); it is passed with `--settings`, never merged into
-    the person's own settings.
+    the person's own settings. `mcp_config` (from `conductor_config`, only for a lane
+    allowed to delegate) attaches laneboard's MCP server with `--strict-mcp-config`, so
+    the lane gets that server and no other, and pre-allows laneboard's own tools only.
     """
     argv = [binary]
     if headless:
@@ -78,16 +81,16 @@ def build_argv(
         argv += ["--settings", settings]
     if session_id:
         argv += ["--session-id", session_id]
+    if mcp_config:
+        from laneboard.conductor.attach import claude_args
+
+        argv += claude_args(mcp_config)  # includes --strict-mcp-config
     disallowed: list[str] = []
     if is_fenced(spec):
-        argv += [
-            "--permission-mode",
-            "plan",
-            "--restricted",
-            "--strict-mcp-config",
-            "--tools",
-            ",".join(READ_TOOLS),
-        ]
+        argv += ["--permission-mode", "plan", "--restricted"]
+        if not mcp_config:
+            argv += ["--strict-mcp-config"]
+        argv += ["--tools", ",".join(READ_TOOLS)]
         disallowed += PLAN_DISALLOWED
     disallowed += claude_bash_rules(spec.deny)
     if disallowed:
@@ -95,6 +98,21 @@ def build_argv(
     if prompt is not None:
         argv += ["--", prompt]
     return argv
+
+
+def conductor_config(spec: HarnessSpec, folder: Path) -> str | None:
+    """Write the lane's `--mcp-config` file (0600, atomic) into `folder` when the lane may
+    delegate (its spec carries the control socket and its token); None for any other lane.
+    The MCP server runs with this interpreter: the laneboard that launched the lane."""
+    if not (spec.control_socket and spec.lane_token):
+        return None
+    import sys
+
+    from laneboard.conductor.attach import write_claude_config
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return str(write_claude_config(folder, spec.lane, spec.lane_token, sys.executable,
+                                   spec.control_socket))
 
 
 def build_env(spec: HarnessSpec, base: Mapping[str, str] | None = None) -> dict[str, str]:

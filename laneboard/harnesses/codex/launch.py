@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -86,7 +87,18 @@ def config_args(
         table.update(provider_options or {})
         body = ",".join(f"{k}={_toml(v)}" for k, v in table.items())
         args += ["-c", f"model_provider={pid}", "-c", f"model_providers.{pid}={{{body}}}"]
-    return args
+    return args + conductor_args(spec)
+
+
+def conductor_args(spec: HarnessSpec) -> list[str]:
+    """`-c mcp_servers.laneboard…` for a lane allowed to delegate (its spec carries the
+    control socket and its lane token); nothing for any other lane. The MCP server runs
+    with this interpreter, so it is the laneboard that launched the lane."""
+    if not (spec.control_socket and spec.lane_token):
+        return []
+    from laneboard.conductor.attach import codex_args
+
+    return codex_args(spec.lane, spec.lane_token, sys.executable, spec.control_socket)
 
 
 def build_exec_argv(
