@@ -107,6 +107,7 @@ def test_good_config_passes_every_static_check(tmp_path: Path) -> None:
         "policy.escalation-trivial",
         "policy.review-readonly",
         "ollama.loopback",
+        "policy.gateway",  # the ChatGPT-login Codex lane `main` stays direct (#14)
     }
     main = next(c for c in checks if c.id == "models.resolve" and c.subject == "lane main")
     assert "gpt55 → openai-codex/gpt-5.5" in main.message and "gpt-5.3-codex" in main.message

@@ -18,11 +18,12 @@ from typing import Any
 
 from laneboard.config import Config
 from laneboard.core.harness_kinds import kind
+from laneboard.errors import ModelRefError
 from laneboard.gateway.client import GatewayInfo, route_lane
 from laneboard.gateway.statefiles import USAGE, read_json
 from laneboard.harnesses.base import HarnessSpec, Usage
 from laneboard.harnesses.private_fs import socket_tag
-from laneboard.lanes.refs import ResolvedModel
+from laneboard.lanes.refs import ResolvedModel, lane_chain
 
 #: Where each harness's provider answers when the config names no `base_url` (see
 #: /work/shared/reference: Claude Code's default is api.anthropic.com, Codex's built-in
@@ -39,11 +40,42 @@ PUBLIC_ENDPOINTS: dict[str, str] = {
 DEFAULT_KEY_ENV: dict[str, str] = {"codex": "OPENAI_API_KEY"}
 
 
+#: What a Codex lane signed in with ChatGPT does not get, said by preflight.
+CHATGPT_LOGIN_DIRECT = (
+    "a Codex lane signed in with ChatGPT (its provider names no base_url and no "
+    "api_key_env) talks to OpenAI directly: the gateway cannot carry that login, and "
+    "moving the lane to a separate CODEX_HOME would lose it"
+)
+
+
+def chatgpt_login(cfg: Config, lane_id: str) -> bool:
+    """Whether `lane_id` is a Codex lane on its ChatGPT login: its provider (the lane's
+    own, else its primary model's) names neither a `base_url` nor an `api_key_env`.
+
+    Why it stays direct (the lead's decision): such a Codex authenticates with the
+    ChatGPT tokens in its own CODEX_HOME, which the gateway's `-c model_providers…`
+    override (an `env_key`) cannot carry; pointing it at the gateway would log it out.
+    """
+    lane = cfg.lanes[lane_id]
+    if lane.harness != "codex":
+        return False
+    provider_id = lane.provider
+    if provider_id is None:
+        try:
+            chain = lane_chain(cfg, lane_id, strict=True)
+        except ModelRefError:
+            chain = []
+        provider_id = chain[0].provider if chain else None
+    provider = cfg.providers.get(provider_id) if provider_id else None
+    return provider is None or not (provider.base_url or provider.api_key_env)
+
+
 def uses_gateway(cfg: Config, lane_id: str) -> bool:
     """Whether `lane_id`'s requests go through the gateway (a model-talking lane that
-    did not opt out)."""
+    did not opt out and is not a ChatGPT-login Codex, see `chatgpt_login`)."""
     lane = cfg.lanes[lane_id]
-    return lane.gateway and kind(lane.harness).base_url_via != "none"
+    return (lane.gateway and kind(lane.harness).base_url_via != "none"
+            and not chatgpt_login(cfg, lane_id))
 
 
 def upstream_of(spec: HarnessSpec) -> str:
@@ -100,6 +132,8 @@ def gateway_spec(
     as the CLI wrote it); the provider key's value is handed to the gateway as a known
     secret so it is redacted wherever a tool result or prompt repeats it.
     """
+    if spec.harness == "codex" and not (spec.base_url or spec.api_key_env):
+        return spec  # a ChatGPT login (e.g. after `/model` onto such a provider): direct
     upstream = upstream_of(spec)
     key_env = spec.api_key_env or DEFAULT_KEY_ENV.get(spec.harness)
     merged_env = {**os.environ, **spec.env}

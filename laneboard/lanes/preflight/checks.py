@@ -342,9 +342,22 @@ def check_gateway(cfg: Config) -> list[Check]:
     """policy.gateway: a model-talking lane that opted out of the gateway (`gateway:
     false`) is warned about, naming what it loses, so the opt-out is a decision."""
     from laneboard.core.harness_kinds import kind as harness_kind
+    from laneboard.lanes.gateway_route import CHATGPT_LOGIN_DIRECT, chatgpt_login
 
     out: list[Check] = []
     for lane_id, lane in cfg.lanes.items():
+        if lane.gateway and chatgpt_login(cfg, lane_id):
+            # ok, not warn: a ChatGPT-login Codex is the shipped set-up and staying direct
+            # is the decision (#14), not a mistake; the check still names what it loses
+            out.append(
+                Check(
+                    "policy.gateway", "ok", f"lane {lane_id}",
+                    f"stays direct — {CHATGPT_LOGIN_DIRECT}; it loses: {GATEWAY_LOSSES}",
+                    f"give lane {lane_id}'s provider an api_key_env (an OpenAI API key) to "
+                    "route it through the gateway, or set `gateway: false` to say so",
+                )
+            )
+            continue
         if lane.gateway or harness_kind(lane.harness).base_url_via == "none":
             continue
         out.append(
