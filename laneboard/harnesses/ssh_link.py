@@ -125,8 +125,10 @@ class SshLink:
             control_dir = ensure_private_dir(root / "ssh", root)
         else:
             control_dir = ensure_private_dir(control_dir)
+        # per process too: a second laneboard process (`lanes status`) starts its own
+        # master and must not unlink the cockpit's control socket as a stale one
         digest = hashlib.sha256(
-            f"{target.name}\0{target.destination}\0{target.port}".encode()
+            f"{target.name}\0{target.destination}\0{target.port}\0{os.getpid()}".encode()
         ).hexdigest()[:16]
         # short: a unix socket path is limited to ~104 bytes
         self.control_path = control_dir / f"c-{digest}"

@@ -121,7 +121,7 @@ class LaneMirrors:
             pane = await self._full_screen_pane(lane)
             if pane is None:
                 continue
-            relay = self.supervisor.relay
+            relay = self.supervisor.relays.for_lane(lane)
 
             def publish(screen: str, lane: str = lane) -> None:
                 self.supervisor.hub.publish(LaneScreen(lane, screen))
@@ -141,7 +141,7 @@ class LaneMirrors:
         stream = await harness.output_stream()
         if stream is None or stream.closed:
             return None
-        relay = self.supervisor.relay
+        relay = self.supervisor.relays.for_lane(lane)
         try:
             alternate = await relay.run("display", "-p", "-t", stream.pane_id, "#{alternate_on}")
         except HarnessError:

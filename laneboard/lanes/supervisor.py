@@ -157,7 +157,10 @@ class Supervisor:
         self.statefile = StateFile.open(self.socket, self.session)
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self._relay: TmuxRelay | None = None
+        from laneboard.lanes.relays import LaneRelays
+
+        self.relays = LaneRelays(self.cfg, self.socket)
+        """The local relay and, for lanes with `host:`, one SSH link and relay per host."""
         self.gateway: GatewayInfo | None = None
         """The lane gateway, started or adopted when the first lane that uses it starts."""
         self.conductor: dict[str, tuple[str, str]] = {}
@@ -195,11 +198,11 @@ class Supervisor:
     def relay(self) -> TmuxRelay:
         """The tmux relay every pane lane of this supervisor shares (created on first use, on
         the supervisor's socket; an HTTP-only supervisor never starts one)."""
-        if self._relay is None:
-            from laneboard.harnesses.tmux import TmuxRelay
+        return self.relays.local
 
-            self._relay = TmuxRelay(self.socket)
-        return self._relay
+    def relay_for(self, rt: LaneRuntime) -> TmuxRelay:
+        """The relay the lane's window lives on: here, or on its `host:` over SSH."""
+        return self.relays.for_lane(rt.id)
 
     def _set_state(
         self, rt: LaneRuntime, state: LaneState, detail: str = "", **extra: object
@@ -299,6 +302,7 @@ class Supervisor:
         fallbacks = [] if rt.explicit else rt.candidates[rt.index + 1 :]
         spec = build_spec(self.cfg, rt.id, rt.candidate, fallbacks, self.workspace,
                           conductor=self.conductor.get(rt.id))
+        spec = self.relays.forwarded(spec)  # a provider on another host's loopback
         if self.gateway is None or not uses_gateway(self.cfg, rt.id):
             return spec
         return gateway_spec(self.cfg, spec, self.gateway, rt.candidate, fallbacks,
@@ -345,7 +349,7 @@ class Supervisor:
             return self._factory(spec, self)
         from laneboard.lanes.factory import make_harness
 
-        return make_harness(spec, relay=lambda: self.relay, session=self.session)
+        return make_harness(spec, relay=lambda: self.relay_for(rt), session=self.session)
 
     async def _pump(self, rt: LaneRuntime, harness: Harness) -> None:
         """Relay one harness's events into supervisor events and lane state."""
@@ -377,15 +381,22 @@ class Supervisor:
 
     async def _monitor(self, rt: LaneRuntime, harness: Harness) -> None:
         """Notice a dead lane process without spawning tmux on every tick."""
+        local = rt.config.host is None  # a remote lane's pid means nothing here
         while not self._closed and rt.harness is harness:
             pid = rt.pid
-            if pid is not None and pid_alive(pid):
+            if local and pid is not None and pid_alive(pid):
                 await asyncio.sleep(self.POLL_S)  # a heartbeat interval, not synchronisation
                 continue
-            health = await harness.health()
+            try:
+                health = await harness.health()
+            except HarnessError:
+                if local:
+                    raise
+                await asyncio.sleep(self.POLL_S)  # link down: `_follow_link` re-adopts
+                continue
             if health.alive:
                 rt.pid = health.pid
-                if rt.pid is None:
+                if rt.pid is None or not local:
                     await asyncio.sleep(self.POLL_S)  # no pid to watch cheaply: slow poll
                 continue
             if rt.harness is harness and not self._closed:
@@ -519,6 +530,12 @@ class Supervisor:
                 subprocess.CalledProcessError) as e:
             self._fail(rt, f"could not start: the lane gateway did not come up: {e}")
             return
+        try:
+            provider = rt.config.provider or (rt.candidate.provider if rt.candidate else None)
+            await self.relays.acquire_forward(rt.id, provider)
+        except (HarnessError, LaneError) as e:
+            self._fail(rt, f"could not start: no SSH forward to its model server: {e}")
+            return
         harness = self._make_harness(rt)
         rt.harness = harness
         pump = self._spawn(self._pump(rt, harness), f"pump-{rt.id}")
@@ -550,6 +567,8 @@ class Supervisor:
         self._set_state(rt, "ready", "adopted" if adopted else "")
         if not rt.is_exec:
             rt.tasks.append(self._spawn(self._monitor(rt, harness), f"mon-{rt.id}"))
+        if rt.config.host is not None and not rt.is_exec:
+            rt.tasks.append(self._spawn(self._follow_link(rt, harness), f"link-{rt.id}"))
         if not harness.watches_output:
             stream = await harness.output_stream()
             if stream is not None:
@@ -561,6 +580,32 @@ class Supervisor:
                         self._spawn(self._watch_screen(rt, harness, stream), f"screen-{rt.id}")
                     )
 
+    async def _follow_link(self, rt: LaneRuntime, harness: Harness) -> None:
+        """A remote lane's output comes over its host's SSH link. When the link drops the
+        lane keeps running in the remote tmux; re-adopt it (scrollback included) once the
+        link is back, without restarting it (`lanes.relays.wait_link_back`)."""
+        from laneboard.lanes.relays import wait_link_back
+
+        stream = await harness.output_stream()
+        if stream is None:
+            return
+        while not (stream.closed or stream.dead):
+            await stream.wait()
+        if stream.dead or self._closed or rt.harness is not harness:
+            return  # the lane itself ended: the monitor handles a death
+        host = rt.config.host
+        assert host is not None
+        for t in rt.tasks:
+            if t is not asyncio.current_task():
+                t.cancel()
+        rt.tasks, rt.harness = [], None
+        await detach(harness)
+        self._set_state(rt, "starting", f"link to host {host!r} dropped; reconnecting")
+        await wait_link_back(self.relays.link(host), lambda: self._closed)
+        if self._closed or self._stopped_elsewhere(rt):
+            return
+        await self._start(rt)
+
     async def _watch_screen(self, rt: LaneRuntime, harness: Harness, stream: PaneStream) -> None:
         """Keep the lane's state true to its screen between laneboard's own turns (a
         dialog raised after someone typed into the attached pane): `lanes.screen_watch`."""
@@ -571,7 +616,7 @@ class Supervisor:
                 self._set_state(rt, state, detail)
 
         await watch_screen(
-            self.relay, stream, harness.classify,  # type: ignore[attr-defined]
+            self.relay_for(rt), stream, harness.classify,  # type: ignore[attr-defined]
             report, lambda: rt.in_flight is not None or rt.harness is not harness,
         )
 
@@ -606,12 +651,13 @@ class Supervisor:
             elif not rt.is_exec:
                 await self._kill_window(rt)  # started by another process: close it in tmux
         rt.pid = None
+        await self.relays.release_forward(rt.id)
         self._set_state(rt, "stopped")
 
     async def _kill_window(self, rt: LaneRuntime) -> None:
         """Close the lane's tmux window, whoever started it (a fresh harness would not
         know it: harnesses find their window only when they start)."""
-        relay = self.relay
+        relay = self.relay_for(rt)
         if not await relay.server_running():
             return
         window = await relay.find_lane(self.session, rt.id)
@@ -648,9 +694,8 @@ class Supervisor:
                     await detach()
         self._save()
         self.hub.close()
-        if self._relay is not None:
-            with contextlib.suppress(Exception):
-                await self._relay.close()  # detaches the control client; tmux keeps the lanes
+        # detaches the control clients and SSH links; tmux (here and remote) keeps the lanes
+        await self.relays.close()
 
     # ------------------------------------------------------------------ models
 
@@ -699,10 +744,11 @@ class Supervisor:
     async def observe(self) -> None:
         """Read what runs in tmux (state, pid) without starting or adopting anything."""
         pubs = self._read_published()
-        relay = self.relay
-        running = await relay.server_running()
-        windows = {w.lane: w for w in await relay.list_lanes(self.session)} if running else {}
+        windows, unreachable = await self.relays.windows(self.session, self.lanes)
         for rt in self.lanes.values():
+            if rt.id in unreachable:
+                rt.state, rt.detail = "failed", unreachable[rt.id]
+                continue
             pub = pubs.get(rt.id)
             if pub is not None:
                 rt.last_error = pub.last_error

@@ -1,0 +1,270 @@
+"""Which tmux server a lane runs on: the local relay, or one `RemoteTmuxRelay` per host.
+
+Why a small owner of its own: the supervisor used to hold exactly one relay. A lane with
+`host: NAME` runs in laneboard's tmux server on that machine, driven through one SSH link
+per host (`harnesses.ssh_link`), shared by every lane of that host and by the port
+forwards to the host's model servers. Keeping the links, the relays and the forward
+reference counts here means the supervisor only asks "the relay of this lane" and
+"the forward this lane needs", and `close()` has one place that detaches all of them
+(remote tmux and its lanes keep running; only our SSH masters go away).
+
+Forwards: a provider with `host: NAME` serves `base_url` on that host's loopback. A lane
+that runs *here* reaches it through an SSH local forward, opened when the first such lane
+starts and closed when the last one stops (`acquire_forward` / `release_forward`); the
+lane's spec then names the forward's local port (`forwarded_url`). A lane that runs on the
+provider's own host needs no forward: the loopback URL is right there.
+
+`LANEBOARD_SSH_CONFIG` names an ssh config file used instead of `~/.ssh/config` (`ssh -F`),
+e.g. one with its own `UserKnownHostsFile`; the host-key rules do not change with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from laneboard.errors import HarnessError, LaneError
+
+if TYPE_CHECKING:
+    from laneboard.config import Config
+    from laneboard.harnesses.base import HarnessSpec
+    from laneboard.harnesses.remote_tmux import RemoteTmuxRelay
+    from laneboard.harnesses.ssh_link import SshLink, SshTarget
+    from laneboard.harnesses.tmux import TmuxRelay
+    from laneboard.harnesses.tmux_server import LaneWindow
+
+log = logging.getLogger(__name__)
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def ssh_target(cfg: Config, name: str) -> SshTarget:
+    """The `hosts:` entry `name` as an `SshTarget` (user's ssh config unless
+    `LANEBOARD_SSH_CONFIG` names another)."""
+    from laneboard.harnesses.ssh_link import SshTarget
+
+    try:
+        host = cfg.hosts[name]
+    except KeyError:
+        raise LaneError(f"no host named {name!r} in `hosts:`") from None
+    return SshTarget(
+        name=name,
+        destination=host.ssh,
+        port=host.port,
+        identity_file=host.identity_file,
+        ssh_config=os.environ.get("LANEBOARD_SSH_CONFIG") or None,
+    )
+
+
+def forwarded_url(base_url: str, local_port: int) -> str:
+    """`base_url` with its host:port replaced by the forward's 127.0.0.1:`local_port`."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(netloc=f"127.0.0.1:{local_port}"))
+
+
+def _loopback_port(base_url: str) -> int:
+    parts = urlsplit(base_url)
+    if parts.hostname not in _LOOPBACK:
+        raise LaneError(
+            f"{base_url!r} is not a loopback URL: a provider with `host:` is reached through "
+            "an SSH forward to that host's loopback (run the model server on 127.0.0.1 there)"
+        )
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def wait_link_back(link: SshLink, closed: Callable[[], bool]) -> None:
+    """Until `link` is up again (the link's own backoff inside each `ensure`, and a pause
+    of up to 30 s between rounds when the host stays away) or `closed()`. A changed host
+    key is not waited out: it is logged and retried, never accepted."""
+    pause = 1.0
+    while not closed():
+        try:
+            await link.ensure()
+            return
+        except HarnessError as e:
+            log.warning("host %s: still unreachable: %s", link.target.name, e)
+        await asyncio.sleep(pause)  # backoff between reconnect rounds, not a sync point
+        pause = min(pause * 2, 30.0)
+
+
+@dataclass
+class _Forward:
+    port: int
+    users: set[str] = field(default_factory=set)
+
+
+class LaneRelays:
+    """The local relay, the per-host links and relays, and the open forwards of one
+    supervisor (see the module docstring)."""
+
+    def __init__(self, cfg: Config, socket: str, *, connect_timeout: float = 10.0) -> None:
+        self.cfg = cfg
+        self.socket = socket
+        self.connect_timeout = connect_timeout
+        self._local: TmuxRelay | None = None
+        self.links: dict[str, SshLink] = {}
+        self._remote: dict[str, RemoteTmuxRelay] = {}
+        self._forwards: dict[str, _Forward] = {}
+        self._lock = asyncio.Lock()
+
+    # -- relays --------------------------------------------------------------------------
+
+    @property
+    def local(self) -> TmuxRelay:
+        """The relay of every lane without `host:` (created on first use)."""
+        if self._local is None:
+            from laneboard.harnesses.tmux import TmuxRelay
+
+            self._local = TmuxRelay(self.socket)
+        return self._local
+
+    def host_of(self, lane_id: str) -> str | None:
+        lane = self.cfg.lanes.get(lane_id)
+        return lane.host if lane is not None else None
+
+    def link(self, host: str) -> SshLink:
+        """The one SSH link to `host` (created on first use; connects lazily)."""
+        link = self.links.get(host)
+        if link is None:
+            from laneboard.harnesses.ssh_link import SshLink
+
+            link = SshLink(ssh_target(self.cfg, host), connect_timeout=self.connect_timeout)
+            self.links[host] = link
+        return link
+
+    def for_host(self, host: str | None) -> TmuxRelay:
+        if host is None:
+            return self.local
+        relay = self._remote.get(host)
+        if relay is None:
+            from laneboard.harnesses.remote_tmux import RemoteTmuxRelay
+
+            relay = RemoteTmuxRelay(self.link(host), self.socket)
+            self._remote[host] = relay
+        return relay
+
+    def for_lane(self, lane_id: str) -> TmuxRelay:
+        """The relay the lane's window lives on."""
+        return self.for_host(self.host_of(lane_id))
+
+    def hosts(self, lane_ids: Iterable[str]) -> dict[str | None, list[str]]:
+        """The lanes grouped by where they run (None: here)."""
+        out: dict[str | None, list[str]] = {}
+        for lane_id in lane_ids:
+            out.setdefault(self.host_of(lane_id), []).append(lane_id)
+        return out
+
+    async def windows(self, session: str, lane_ids: Iterable[str]) -> tuple[
+        dict[str, LaneWindow], dict[str, str]
+    ]:
+        """Every lane window of `session` on every server the lanes run on, and, for lanes
+        whose host could not be asked, why (hosts asked in parallel)."""
+        groups = self.hosts(lane_ids)
+
+        async def ask(host: str | None) -> tuple[str | None, list[LaneWindow] | str]:
+            relay = self.for_host(host)
+            try:
+                if not await relay.server_running():
+                    return host, []
+                return host, await relay.list_lanes(session)
+            except HarnessError as e:
+                return host, f"host {host!r} unreachable: {e}"
+
+        found: dict[str, LaneWindow] = {}
+        trouble: dict[str, str] = {}
+        for host, answer in await asyncio.gather(*(ask(h) for h in groups)):
+            ids = set(groups[host])
+            if isinstance(answer, str):
+                trouble.update(dict.fromkeys(ids, answer))
+                continue
+            found.update({w.lane: w for w in answer if w.lane in ids})
+        return found, trouble
+
+    def attach_argv(self, session: str, lane_id: str) -> list[str] | None:
+        """`ssh -t … tmux attach` for a remote lane; None for a local one (the caller's
+        own tmux attach applies)."""
+        host = self.host_of(lane_id)
+        if host is None:
+            return None
+        from laneboard.harnesses.remote_tmux import RemoteTmuxRelay
+
+        relay = self.for_host(host)
+        assert isinstance(relay, RemoteTmuxRelay)
+        return relay.attach_argv(session, lane_id)
+
+    # -- forwards ------------------------------------------------------------------------
+
+    def _forward_need(self, lane_id: str, provider_id: str | None) -> tuple[str, str] | None:
+        """(provider host, base_url) when the lane reaches its provider through a forward."""
+        if provider_id is None:
+            return None
+        provider = self.cfg.providers.get(provider_id)
+        if provider is None or provider.host is None or provider.base_url is None:
+            return None
+        if provider.host == self.host_of(lane_id):
+            return None  # the lane runs on the model server's own host: loopback is right
+        return provider.host, provider.base_url
+
+    async def acquire_forward(self, lane_id: str, provider_id: str | None) -> int | None:
+        """Open (or share) the forward `lane_id` needs to reach its provider; the local
+        port, or None when it needs none. Raises HarnessError when ssh refuses."""
+        need = self._forward_need(lane_id, provider_id)
+        if need is None or provider_id is None:
+            return None
+        host, base_url = need
+        async with self._lock:
+            fwd = self._forwards.get(provider_id)
+            if fwd is None:
+                port = await self.link(host).open_forward(_loopback_port(base_url))
+                fwd = self._forwards[provider_id] = _Forward(port)
+            fwd.users.add(lane_id)
+            return fwd.port
+
+    async def release_forward(self, lane_id: str) -> None:
+        """The lane stopped: close every forward it was the last user of."""
+        async with self._lock:
+            for provider_id, fwd in list(self._forwards.items()):
+                fwd.users.discard(lane_id)
+                if fwd.users:
+                    continue
+                del self._forwards[provider_id]
+                host = self.cfg.providers[provider_id].host
+                if host is not None and host in self.links:
+                    with contextlib.suppress(HarnessError, OSError):
+                        await self.links[host].close_forward(fwd.port)
+
+    def forward_port(self, provider_id: str | None) -> int | None:
+        fwd = self._forwards.get(provider_id) if provider_id else None
+        return fwd.port if fwd is not None else None
+
+    def forwarded(self, spec: HarnessSpec) -> HarnessSpec:
+        """`spec` with its base_url pointed at the open forward to its provider, if any."""
+        port = self.forward_port(spec.provider)
+        if port is None or spec.base_url is None or self._forward_need(
+            spec.lane, spec.provider
+        ) is None:
+            return spec
+        from dataclasses import replace
+
+        return replace(spec, base_url=forwarded_url(spec.base_url, port))
+
+    # -- the end -------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Detach every relay and close every link and forward; lanes keep running."""
+        relays: list[TmuxRelay] = [*self._remote.values()]
+        if self._local is not None:
+            relays.append(self._local)
+        for relay in relays:
+            with contextlib.suppress(Exception):
+                await relay.close()
+        self._forwards.clear()
+        for link in self.links.values():
+            with contextlib.suppress(Exception):
+                await link.close()
