@@ -533,6 +533,15 @@ class Config(Strict):
                 raise ValueError(
                     f"lane id {lane_id!r} must be 1-32 lowercase letters, digits, '-' or '_'"
                 )
+        for lane_id, lane in v.items():  # replicas `<id>-<n>` must not shadow a lane
+            clash = [f"{lane_id}-{n}" for n in range(1, lane.replicas + 1)
+                     if lane.replicas > 1 and f"{lane_id}-{n}" in v]
+            if clash:
+                raise ValueError(f"lanes.{lane_id}.replicas: replica {clash[0]!r} is also a "
+                                 "lane id; rename one of them")
+            if lane.replicas > 1 and lane.worktree is False:
+                raise ValueError(f"lanes.{lane_id}: replicas need their own worktrees "
+                                 "(remove `worktree: false` or set `replicas: 1`)")
         for lane_id, lane in v.items():  # the conductor's who-may-delegate-to-whom
             for key in ("delegates", "delegate_wider"):
                 unknown = [d for d in getattr(lane, key) or [] if d not in v or d == lane_id]

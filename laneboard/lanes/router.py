@@ -370,6 +370,11 @@ class Router:
         config = cast("Config", cfg if inner is None else inner)
         self.config = config
         self._lanes = {lane_id: _lane_facts(config, lane_id) for lane_id in config.lanes}
+        for lane_id, lane in config.lanes.items():  # `@coder-2` names one replica of `coder`
+            for n in range(1, lane.replicas + 1) if lane.replicas > 1 else ():
+                facts = self._lanes[lane_id]
+                self._lanes[f"{lane_id}-{n}"] = _Lane(f"{lane_id}-{n}", facts.fence,
+                                                      facts.escalate, facts.why_not_untrusted)
         routing = config.routing
         self._default = config.default_lane
         self._has_routing = routing is not None

@@ -145,7 +145,12 @@ class Supervisor:
         budget: CockpitBudget | None = None,
     ) -> None:
         self.loaded = loaded
-        self.cfg = loaded.config
+        from laneboard.config.replicas import expand, groups
+
+        self.groups = groups(loaded.config)
+        """Replicated lane id → its replicas; a send to the group goes to an idle one."""
+        self._next_replica: dict[str, int] = {}
+        self.cfg = expand(loaded.config)  # one runtime lane per replica (coder-1 … coder-N)
         self._redactor: Redactor | None = None
         self.workspace = (workspace or Path.cwd()).resolve()
         self.socket = os.environ.get("LANEBOARD_TMUX_SOCKET") or self.cfg.tmux.socket
@@ -252,10 +257,33 @@ class Supervisor:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def pick(self, lane_id: str) -> str:
+        """The lane a send to `lane_id` goes to: itself, or for a replica group the first
+        replica that is ready and not driven, else a stopped one (it will start), else the
+        one with the fewest queued sends. Choosing and taking the replica's queue happen
+        without an await in between, so two sends at once never pick the same idle one."""
+        ids = self.groups.get(lane_id)
+        if not ids:
+            return lane_id
+        rts = [self.lanes[i] for i in ids]
+        free = [rt for rt in rts if not rt.queue.locked()]
+        for ok in (("ready",), ("stopped", "failed")):
+            for rt in free:
+                if rt.state in ok:
+                    return rt.id
+        if free:
+            return free[0].id
+        turn = self._next_replica.get(lane_id, 0)  # all busy: queue round-robin
+        self._next_replica[lane_id] = turn + 1
+        return rts[turn % len(rts)].id
+
     def lane(self, lane_id: str) -> LaneRuntime:
         try:
             return self.lanes[lane_id]
         except KeyError:
+            if lane_id in self.groups:
+                raise LaneError(f"{lane_id!r} is a group of replicas "
+                                f"({', '.join(self.groups[lane_id])}); name one") from None
             raise LaneError(
                 f"no lane named {lane_id!r} (lanes: {', '.join(self.lanes)})"
             ) from None
@@ -821,7 +849,7 @@ class Supervisor:
         took the prompt. Raises LaneError when a lock is not had within `lock_timeout`
         (default: `timeout`) or the lane cannot start.
         """
-        rt = self.lane(lane_id)
+        rt = self.lane(self.pick(lane_id))
         wait = timeout if lock_timeout is None else lock_timeout
         # The one choke point every path to a model goes through (`laneboard send`, the
         # cockpit's prompt bar and ctrl+r / ctrl+t, dispatch and triage, review, helpers):
