@@ -128,22 +128,14 @@ async def _supervised_lane(code: str, *args: str) -> AsyncIterator[tuple[Any, st
         socket = f"lb-bench-{uuid.uuid4().hex[:8]}"
         with _environ(LANEBOARD_TMUX_SOCKET=socket, LANEBOARD_STATE_DIR=str(tmp / "state")):
             sup = Supervisor(parse_config(raw.encode(), str(tmp / "bench.yaml")), workspace=tmp)
-            events = sup.subscribe()
-            first = asyncio.ensure_future(anext(events))  # registers the subscription
-            await asyncio.sleep(0)  # one loop turn: the subscriber's queue exists now
+            events = sup.subscribe()  # registered now: the first "starting" is seen
             relay = sup.relay
             try:
                 await sup.start()
                 harness = sup.lanes["bench"].harness
                 if not isinstance(harness, CommandHarness):
                     raise RuntimeError(f"the bench lane did not start: {sup.lanes['bench'].detail}")
-
-                async def chained() -> AsyncIterator[Any]:
-                    yield await first
-                    async for ev in events:
-                        yield ev
-
-                yield chained(), harness.pane_id, relay
+                yield events, harness.pane_id, relay
             finally:
                 await sup.close()
                 await relay.kill_server()

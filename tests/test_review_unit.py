@@ -346,7 +346,8 @@ def test_review_writes_an_artifact_without_the_secret(tmp_path: Path, loaded: An
     assert art.git["head_sha"] == sh(repo, "rev-parse", "HEAD").strip()
     assert art.extra["findings"] == 2
     assert art.usage is not None and art.usage["input_tokens"] == 10
-    assert art.route is not None and art.route["escalates"] is True
+    assert art.route is not None and art.route["escalate"] is True
+    assert "escalates" not in art.route  # the one spelling: core.route.Route
     doc = result.as_json()
     assert set(doc) == {"artifact", "lane", "model", "state", "findings", "elapsed_s"}
     assert doc["artifact"] == str(art.path)

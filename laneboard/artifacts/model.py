@@ -132,7 +132,7 @@ class ArtifactRecord:
     `prompt` and `answer` are raw: the store strips ANSI, redacts and bounds them. `started`
     and `finished` accept aware datetimes or epoch seconds (naive datetimes are taken as
     UTC); `finished` defaults to the moment of writing. `route` is the route decision as a
-    mapping (lane, rule, reason, fence, escalates); `git` holds base, head and
+    mapping (lane, rule, reason, fence, escalate, triage); `git` holds base, head and
     tree_unchanged for reviews. `title` names the file (its slug) and the heading; it
     defaults to the prompt's first line. `extra` is free-form and kept as given.
     """

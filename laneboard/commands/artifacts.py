@@ -96,6 +96,7 @@ def _embedder(cfg: Config) -> tuple[OllamaHarness | None, str | None, str]:
     """
     if not cfg.artifacts.embed_model:
         return None, None, "no artifacts.embed_model is configured"
+    from laneboard.core.harness_kinds import kind
     from laneboard.errors import ModelRefError
     from laneboard.harnesses.base import HarnessSpec
     from laneboard.harnesses.ollama import OllamaHarness
@@ -106,10 +107,10 @@ def _embedder(cfg: Config) -> tuple[OllamaHarness | None, str | None, str]:
     except ModelRefError as e:
         return None, None, str(e)
     provider = cfg.providers.get(model.provider)
-    if provider is None or provider.harness != "ollama":
+    if provider is None or not kind(provider.harness).local_models:
         return None, None, (f"the embedding model {model.key} is not served by an Ollama "
                             "provider")
-    spec = HarnessSpec(lane="artifacts-embed", harness="ollama", model=model.provider_id,
+    spec = HarnessSpec(lane="artifacts-embed", harness=provider.harness, model=model.provider_id,
                        provider=model.provider, base_url=provider.base_url, kind="embedding")
     return OllamaHarness(spec, history_turns=0), model.key, ""
 

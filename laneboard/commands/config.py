@@ -84,13 +84,14 @@ def check(ctx: click.Context, file: str | None, as_json: bool) -> None:
     )
     for lane_id, lane in cfg.lanes.items():
         model = lane.model or (cfg.defaults.model.primary if cfg.defaults.model else "-")
-        if lane.harness == "command":
+        row = kind(lane.harness)
+        if not row.takes_model:
             model = "-"
         click.echo(
             f"  lane {lane_id:<10} {lane.role:<12} {lane.harness:<11} {model:<28} "
             f"fence={lane.fence} input={lane.input}"
         )
-        if lane.harness == "command":
+        if row.sandboxed:
             from laneboard.lanes.preflight import COMMAND_DENY_NOTE
 
             held = "nothing holds it (fence full)" if lane.fence == "full" else "bubblewrap"

@@ -279,7 +279,9 @@ def model(lane: str, ref: str, as_json: bool, timeout: float, config_path: str |
     loaded = load_config_for(config_path)
     if lane not in loaded.config.lanes:
         raise UsageError(f"no lane named {lane!r} (lanes: {', '.join(loaded.config.lanes)})")
-    if loaded.config.lanes[lane].harness == "command":
+    from laneboard.core.harness_kinds import kind
+
+    if not kind(loaded.config.lanes[lane].harness).takes_model:
         raise UsageError(f"lane {lane!r} is a command lane: it runs a program, not a model")
     key = lane_candidates(loaded.config, lane, ref)[0].key  # not allowed → exit 2, nothing ran
 

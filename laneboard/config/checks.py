@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 
 from laneboard.config.models import Config
+from laneboard.core.harness_kinds import kind
 from laneboard.errors import ConfigProblem
 from laneboard.yamlsource import Path_, SourceMap, dotted
 
@@ -104,7 +105,7 @@ def cross_check(cfg: Config, source: SourceMap) -> list[ConfigProblem]:
                     expected=f"one of: {', '.join(sorted(cfg.providers)) or '(none configured)'}",
                 )
             )
-        if lane.harness != "command" and lane.model is None and cfg.defaults.model is None:
+        if kind(lane.harness).takes_model and lane.model is None and cfg.defaults.model is None:
             problems.append(
                 ConfigProblem(
                     f"lane {lane_id!r} names no model and there is no defaults.model",

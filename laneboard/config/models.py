@@ -4,6 +4,10 @@ Why pydantic lives here and only here: these models are the one definition of th
 shape (the JSON Schema for editors is generated from them). Everything that only needs the
 config's *vocabulary* (tiers, fences, roles) imports `laneboard.core.vocabulary`, which
 costs nothing; importing this module costs pydantic (~210 ms).
+
+Why this is long (~580 lines): one model per config section, each field with the
+docstring that becomes its JSON Schema description. Splitting the sections over modules
+would scatter the one definition of the file's shape without making any model shorter.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from laneboard.core.harness_kinds import KINDS, kind
 from laneboard.core.vocabulary import (
     FENCES,
     TIERS,
@@ -319,15 +324,17 @@ class LaneConfig(Strict):
 
     @model_validator(mode="after")
     def _fits_harness(self) -> LaneConfig:
-        if self.harness == "command":
+        row = kind(self.harness)
+        if row.program_from_config:
             if not self.command:
                 raise ValueError("a command lane needs `command` (the program to run)")
         else:
             for name in ("command", "ready", "busy"):
                 if getattr(self, name) is not None:
                     raise ValueError(f"`{name}` is only for command lanes (harness: command)")
-        if self.mode == "exec" and self.harness not in ("codex", "claude-code"):
-            raise ValueError("mode exec is for codex and claude-code lanes")
+        if self.mode == "exec" and not row.headless_mode:
+            headless = [k.name for k in KINDS.values() if k.headless_mode]
+            raise ValueError(f"mode exec is for {' and '.join(headless)} lanes")
         return self
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from laneboard.core.names import ESCALATE_RULE
+from laneboard.core.route import Route
 
 if TYPE_CHECKING:
     from laneboard.artifacts import ArtifactRecord
@@ -44,8 +45,8 @@ def diff_review_prompt(diff: str) -> str:
 
 def escalation_route(cfg: Config, lane: str, source: str) -> dict[str, object]:
     """The route document of an escalation to `lane` (what its artifact records)."""
-    return {"lane": lane, "rule": ESCALATE_RULE, "fence": cfg.lanes[lane].fence,
-            "escalate": True, "triage": False, "reason": f"escalated from the cockpit: {source}"}
+    return Route(lane, ESCALATE_RULE, f"escalated from the cockpit: {source}",
+                 cfg.lanes[lane].fence, escalate=True).as_dict()
 
 
 def review_record(cfg: Config, lane: str, prompt: str, result: TurnResult,

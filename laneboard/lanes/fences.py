@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from laneboard.config import FENCE_ORDER, WRITABLE_FENCES, Config
+from laneboard.core.harness_kinds import kind
 from laneboard.harnesses.deny import DenyHit, DenyMatcher, claude_bash_rules
 
 __all__ = [
@@ -106,14 +107,6 @@ def claude_permission_args(fence: str, deny: Iterable[str] = ()) -> list[str]:
     return args
 
 
-#: How each harness holds a fence and the deny list (what `route`/`send` report).
-_ENFORCED_BY = {
-    "codex": "codex --sandbox {sandbox} + execpolicy rules from fences.deny",
-    "claude-code": "claude permission flags + laneboard's PreToolUse hook",
-    "command": "bubblewrap sandbox (fences.deny cannot apply inside an arbitrary program)",
-}
-
-
 def fence_summary(cfg: Config, lane_id: str) -> dict[str, object]:
     """`{"fence", "deny", "enforced_by"}` for `lane_id`: the fence, the `fences.deny` entries
     that apply to it, and what enforces them — so a person sees what holds before sending."""
@@ -121,11 +114,13 @@ def fence_summary(cfg: Config, lane_id: str) -> dict[str, object]:
     fence = str(lane.fence)
     deny = list(cfg.fences.deny)
     harness = str(lane.harness)
-    if harness == "command":
-        enforced = "nothing (fence full: no sandbox)" if fence == "full" else _ENFORCED_BY[harness]
+    row = kind(harness)
+    if row.sandboxed:
+        held = row.fence_enforcement or "sandbox"
+        enforced = "nothing (fence full: no sandbox)" if fence == "full" else held
         deny = []
-    elif harness in _ENFORCED_BY:
-        enforced = _ENFORCED_BY[harness].format(sandbox=codex_sandbox(fence))
+    elif row.fence_enforcement is not None:
+        enforced = row.fence_enforcement.format(sandbox=codex_sandbox(fence))
     else:
         enforced = f"{harness} lanes run no tools: nothing to deny"
         deny = []

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from laneboard.core.harness_kinds import kind
 from laneboard.core.vocabulary import TIERS
 from laneboard.errors import ConfigProblem, ModelRefError
 from laneboard.yamlsource import Path_, dotted
@@ -429,7 +430,7 @@ def lane_refs(cfg: Config, lane_id: str) -> LaneRefs:
     Command lanes run no model.
     """
     lane = cfg.lanes[lane_id]
-    if lane.harness == "command":
+    if not kind(lane.harness).takes_model:
         return LaneRefs(None, ())
     d = cfg.defaults.model
     primary: tuple[str, Path_] | None

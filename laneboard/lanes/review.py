@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from laneboard.core.route import Route
 from laneboard.errors import LaneboardError, LaneError, UsageError
 from laneboard.lanes.redaction import make_redactor, open_store
 
@@ -539,9 +540,10 @@ async def _review_on_lane(
 
     cfg = loaded.config
     lane_cfg = cfg.lanes[lane_id]
-    route: dict[str, object] = {"lane": lane_id, "rule": "laneboard review", "fence": lane_cfg.fence,
-             "reason": "explicit review escalation (--lane)" if explicit_lane else
-             "review escalation to the first reviewer lane", "escalates": True}
+    route = Route(lane_id, "laneboard review",
+                  "explicit review escalation (--lane)" if explicit_lane else
+                  "review escalation to the first reviewer lane",
+                  lane_cfg.fence, escalate=True).as_dict()
     excludes = _snapshot_excludes(repo, cfg, lane_id, store.root)
     before = snapshot(repo, exclude=excludes)
     started = time.time()

@@ -127,9 +127,9 @@ async def exit_status(harness: Harness) -> int | None:
 
 
 async def detach(harness: Harness | None) -> None:
-    """Stop a harness's own watchers without touching its lane (duck-typed: not every
-    harness has any)."""
-    detach = getattr(harness, "detach", None)
-    if detach is not None:
+    """Stop a harness's own watchers without touching its lane (`Harness.detach`, a
+    no-op for harnesses without watchers). Errors are swallowed: this runs on the way
+    out of a supervisor, where one lane's failure must not keep the others attached."""
+    if harness is not None:
         with contextlib.suppress(Exception):
-            await detach()
+            await harness.detach()

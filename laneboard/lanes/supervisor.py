@@ -59,7 +59,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -70,7 +69,9 @@ from filelock import AsyncFileLock
 from filelock import Timeout as LockTimeout
 
 from laneboard.config import LoadedConfig
+from laneboard.core.harness_kinds import kind
 from laneboard.core.hub import Hub
+from laneboard.core.names import workspace_session
 from laneboard.core.procs import pid_alive
 from laneboard.errors import HarnessError, HarnessTimeout, LaneError, ProviderError
 from laneboard.harnesses.base import (
@@ -121,12 +122,6 @@ log = logging.getLogger(__name__)
 
 HarnessFactory = Callable[[HarnessSpec, "Supervisor"], Harness]
 __all__ = ["SENDING", "HarnessFactory", "LaneRuntime", "Supervisor", "workspace_session"]
-
-
-def workspace_session(workspace: Path) -> str:
-    """tmux session name for a workspace: `lb-<dir name>`, tmux-safe."""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", workspace.resolve().name).strip("-") or "root"
-    return f"lb-{name}"[:48]
 
 
 class Supervisor:
@@ -547,7 +542,7 @@ class Supervisor:
         self._publish(rt, user_stopped=False, last_error=None)
 
     async def _start(self, rt: LaneRuntime) -> None:
-        if rt.config.harness != "command" and rt.candidate is None:
+        if kind(rt.config.harness).takes_model and rt.candidate is None:
             self._fail(rt, "no usable model: every model in the lane's chain is unavailable")
             return
         self._set_state(rt, "starting")
@@ -591,8 +586,7 @@ class Supervisor:
         rt.pid = health.pid
         rt.started_at = time.monotonic()
         # consecutive_failures is NOT reset here: only a long run or a person resets it
-        adopted = bool(getattr(harness, "adopted", False))
-        self._set_state(rt, "ready", "adopted" if adopted else "")
+        self._set_state(rt, "ready", "adopted" if harness.adopted else "")
         if not rt.is_exec:
             rt.tasks.append(self._spawn(self._monitor(rt, harness), f"mon-{rt.id}"))
         if rt.config.host is not None and not rt.is_exec:
@@ -716,10 +710,7 @@ class Supervisor:
         if pending:
             await asyncio.wait(pending, timeout=self.CLOSE_S)
         for rt in self.lanes.values():
-            detach = getattr(rt.harness, "detach", None)
-            if detach is not None:
-                with contextlib.suppress(Exception):
-                    await detach()
+            await detach(rt.harness)
         self._save()
         self.hub.close()
         # detaches the control clients and SSH links; tmux (here and remote) keeps the lanes

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from laneboard.config import LoadedConfig
+from laneboard.core.harness_kinds import kind
 from laneboard.lanes.preflight.procs import meaningful_line, run_cmd
 from laneboard.lanes.preflight.report import Check, lane_views, provider_config
 
@@ -152,7 +153,7 @@ def auth_needs(loaded: LoadedConfig, environ: Mapping[str, str]) -> list[AuthNee
             provider = lane.provider or res.provider or ""
             pc = provider_config(cfg, provider)
             harness = pc.harness if pc else lane.harness
-            if harness in {"ollama", "command"}:
+            if kind(harness).auth_probe == "none":
                 continue
             key = (provider, harness, pc.api_key_env if pc else None, relevant)
             old = needs.get(key)
@@ -169,9 +170,10 @@ async def probe_auth(need: AuthNeed, environ: Mapping[str, str], offline: bool) 
     if need.key_env and env.get(need.key_env, "").strip():
         return Check("auth.present", "ok", subject, f"${need.key_env} is set")
     now = time.time()
-    if need.harness == "claude-code":
+    probe = kind(need.harness).auth_probe
+    if probe == "claude-credentials":
         return claude_auth(subject, env, now)
-    if need.harness == "codex":
+    if probe == "codex-login":
         if offline:
             return Check("auth.present", "skip", subject, "offline: `codex login status` not run")
         return await codex_auth(subject, env, now)

@@ -7,6 +7,7 @@ Why separate from the probes: each one is unit-testable on a small config, and a
 from __future__ import annotations
 
 from laneboard.config import TIER_ORDER, WRITABLE_FENCES, Config, LoadedConfig
+from laneboard.core.harness_kinds import kind
 from laneboard.lanes.preflight.report import (
     DEFAULT_OLLAMA_URL,
     Check,
@@ -276,7 +277,7 @@ def check_command_sandbox(cfg: Config) -> list[Check]:
     out: list[Check] = []
     bwrap = shutil.which("bwrap")
     for lane_id, lane in cfg.lanes.items():
-        if lane.harness != "command":
+        if not kind(lane.harness).sandboxed:
             continue
         subject = f"lane {lane_id}"
         if lane.fence == "full":

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from laneboard.config import LoadedConfig
-from laneboard.core.harness_kinds import KINDS
+from laneboard.core.harness_kinds import KINDS, kind
 from laneboard.lanes.preflight.auth import auth_needs, probe_auth
 from laneboard.lanes.preflight.procs import PROC_TIMEOUT_S, first_line, meaningful_line, run_cmd
 from laneboard.lanes.preflight.report import (
@@ -67,7 +67,7 @@ async def probe_cli(harness: str, env: Mapping[str, str]) -> Check:
     r = await run_cmd([binary, "--version"], env)
     if r.found and r.rc == 0:
         return Check("cli.installed", "ok", binary, meaningful_line(r.out) or "installed")
-    package = "@openai/codex" if binary == "codex" else "@anthropic-ai/claude-code"
+    package = kind(harness).npm_package or binary
     if not r.found:
         return Check(
             "cli.installed",

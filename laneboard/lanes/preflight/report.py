@@ -14,6 +14,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from laneboard.config import Config, ProviderConfig
+from laneboard.core.harness_kinds import kind
 from laneboard.lanes.refs import Catalog, Resolution, lane_refs, normalize_provider, resolve
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -117,7 +118,8 @@ def is_loopback_url(url: str) -> bool:
 def ollama_providers(cfg: Config) -> dict[str, ProviderConfig | None]:
     """Providers whose models are served by Ollama (harness ollama, or named `ollama`)."""
     out: dict[str, ProviderConfig | None] = {
-        normalize_provider(k): p for k, p in cfg.providers.items() if p.harness == "ollama"
+        normalize_provider(k): p for k, p in cfg.providers.items()
+        if kind(p.harness).local_models
     }
     if "ollama" not in {normalize_provider(k) for k in cfg.providers}:
         out.setdefault("ollama", None)
