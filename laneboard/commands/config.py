@@ -6,6 +6,8 @@ import json
 
 import click
 
+from laneboard.core.harness_kinds import kind
+
 
 def _config_option(ctx: click.Context, file: str | None) -> str | None:
     if file:
