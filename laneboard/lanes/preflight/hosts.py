@@ -168,7 +168,7 @@ async def _model_servers(cfg: Config, host: str, link: SshLink, timeout: float) 
                              "allow TCP forwarding for your user in the host's sshd_config"))
             continue
         try:
-            path = "/api/tags" if prov.harness == "ollama" else "/v1/models"
+            path = "/api/tags" if kind(prov.harness).local_models else "/v1/models"
             url = f"{parts.scheme}://127.0.0.1:{local}{path}"
             limit = aiohttp.ClientTimeout(total=timeout)
             async with aiohttp.ClientSession(timeout=limit) as s, s.get(url) as resp:
