@@ -57,7 +57,10 @@ __all__ = [
     "diff",
     "discard",
     "ensure",
+    "file_patch",
     "find",
+    "find_for",
+    "lane_patch",
     "lane_worktrees",
     "merge",
     "repo_root",
@@ -391,6 +394,26 @@ def file_patch(repo: Path, lane: str, path: str) -> str:
         return text
     done = _git(wt.path, "diff", "--no-index", "--", os.devnull, path, check=False)
     return done.stdout.decode(errors="replace")
+
+
+def find_for(path: Path, lane: str) -> bool:
+    """Whether `lane` has a worktree in the repository holding `path` (never creates one).
+
+    False for a name that is not a lane name, outside a repository, or without git: the
+    cockpit asks this for any selected lane before offering its diff."""
+    try:
+        root = repo_root(path)
+        return root is not None and find(root, lane) is not None
+    except (WorktreeError, UsageError):
+        return False
+
+
+def lane_patch(repo: Path, lane: str) -> str:
+    """The lane's whole change against its base, committed or not, as one patch (the
+    text ctrl+t sends to the reviewer: that lane's branch, not the main tree's diff)."""
+    files = diff(repo, lane)["files"]
+    assert isinstance(files, list)
+    return "".join(file_patch(repo, lane, str(f["path"])) for f in files)
 
 
 # -- merge ----------------------------------------------------------------------------------

@@ -321,9 +321,22 @@ class LaneboardApp(App[None]):
         self._to_screen(m.LanesChanged())
 
     @work(group="git", exclusive=True, exit_on_error=False)
-    async def review_diff(self) -> None:
-        """Escalate `git diff HEAD` of the workspace to the review lane."""
+    async def review_diff(self, lane: str | None = None) -> None:
+        """Escalate `lane`'s branch diff against its base (when it has a worktree: that
+        lane's work, not the main tree's) else `git diff HEAD` of the workspace."""
         if not self.require_ready():
+            return
+        from laneboard.lanes import worktrees
+
+        if lane is not None and worktrees.find_for(self.supervisor.workspace, lane):
+            patch = await asyncio.to_thread(worktrees.lane_patch, self.supervisor.workspace, lane)
+            if not patch.strip():
+                self.notify(f"lane {lane!r} changed nothing against its base",
+                            title="nothing to review", severity="warning")
+                return
+            from laneboard.lanes.escalation import diff_review_prompt
+
+            self.escalate(diff_review_prompt(patch), f"branch {worktrees.branch_of(lane)}")
             return
         proc = await asyncio.create_subprocess_exec(
             "git", "diff", "HEAD", cwd=self.supervisor.workspace,
@@ -421,7 +434,20 @@ class LaneboardApp(App[None]):
 
     @on(m.DiffReviewRequested)
     def _on_diff_review(self, event: m.DiffReviewRequested) -> None:
-        self.review_diff()
+        self.review_diff(event.lane)
+
+    @on(m.DiffViewRequested)
+    def _on_diff_view(self, event: m.DiffViewRequested) -> None:
+        from laneboard.lanes import worktrees
+        from laneboard.tui.screens.diff import DiffScreen
+
+        if not self.require_ready():
+            return
+        if not worktrees.find_for(self.supervisor.workspace, event.lane):
+            self.notify(f"lane {event.lane!r} has no worktree (read-only, or not in a git "
+                        "repository)", title="no diff", severity="warning")
+            return
+        self.push_screen(DiffScreen(self.supervisor.workspace, event.lane))
 
     # ------------------------------------------------------------------ actions
 

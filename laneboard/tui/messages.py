@@ -212,7 +212,20 @@ class AnswerReviewRequested(Message):
 
 
 class DiffReviewRequested(Message):
-    """Up: escalate `git diff HEAD` of the workspace to the review lane (ctrl+t)."""
+    """Up: escalate a diff to the review lane (ctrl+t): `lane`'s branch against its base
+    when that lane has a worktree, else `git diff HEAD` of the workspace."""
+
+    def __init__(self, lane: str | None = None) -> None:
+        super().__init__()
+        self.lane = lane
+
+
+class DiffViewRequested(Message):
+    """Up: open the diff screen for `lane`'s worktree (ctrl+d)."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__()
+        self.lane = lane
 
 
 def from_event(ev: SupervisorEvent) -> Message | None:

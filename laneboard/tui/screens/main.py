@@ -72,6 +72,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+o", "attach", "Attach"),
         Binding("ctrl+r", "review_answer", "Review"),
         Binding("ctrl+t", "review_diff", "Review diff", show=False),
+        Binding("ctrl+d", "show_diff", "Diff", show=False),
         Binding("pageup", "scroll_pane(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_pane(1)", "Scroll down", show=False),
         Binding("escape", "focus_prompt", "Prompt", show=False),
@@ -458,4 +459,10 @@ class MainScreen(Screen[None]):
             self.post_message(m.AnswerReviewRequested(lane, answer))
 
     def action_review_diff(self) -> None:
-        self.post_message(m.DiffReviewRequested())
+        """Escalate the selected lane's branch diff (its worktree), else the workspace's."""
+        self.post_message(m.DiffReviewRequested(self.selected))
+
+    def action_show_diff(self) -> None:
+        """Open the selected lane's worktree diff (files + coloured patch)."""
+        if self.selected is not None:
+            self.post_message(m.DiffViewRequested(self.selected))
