@@ -144,7 +144,8 @@ def route_lane(
     """Register `lane_id` with the gateway and return the base URL its harness gets.
 
     `spec_fields`: `base_url` (the provider's; required), `model`, `fallbacks` (a sequence
-    of `{base_url, model, profile, cost}`), `profile`, `cost`, `strict`, `deny`, `secrets`.
+    of `{base_url, model, profile, cost}`), `profile`, `cost`, `strict`, `deny`, `secrets`,
+    `artifacts` (the folder the lane's `turn` artifacts go to; None: none kept).
     """
     upstream = str(spec_fields["base_url"])
     if kind(harness).base_url_via in ("none",):
@@ -166,6 +167,7 @@ def route_lane(
         strict=bool(spec_fields.get("strict", False)),
         deny=tuple(spec_fields.get("deny") or ()),
         secrets=tuple(spec_fields.get("secrets") or ()),
+        artifacts=str(spec_fields["artifacts"]) if spec_fields.get("artifacts") else None,
     ))
     return lane_base_url(info, token, harness, upstream)
 

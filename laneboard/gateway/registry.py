@@ -47,6 +47,8 @@ class LaneRoute:
     deny: tuple[str, ...] = ()
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """Known secret values (the provider key's value) redacted wherever they appear."""
+    artifacts: str | None = None
+    """The lane's artifact folder: each request becomes a `turn` artifact there."""
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -64,6 +66,7 @@ class LaneRoute:
             token=str(raw["token"]), lane=str(raw["lane"]), harness=str(raw["harness"]),
             candidates=cands, strict=bool(raw.get("strict", False)),
             deny=tuple(raw.get("deny", ())), secrets=tuple(raw.get("secrets", ())),
+            artifacts=str(raw["artifacts"]) if raw.get("artifacts") else None,
         )
 
 

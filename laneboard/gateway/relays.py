@@ -28,6 +28,8 @@ from laneboard.gateway.wire_fence import (
 )
 from laneboard.harnesses.watchdog import RepetitionWatchdog
 
+MAX_TEXT = 64 * 1024
+
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
@@ -45,11 +47,20 @@ class Relay:
         self.refused: list[str] = []
         self.watchdog = RepetitionWatchdog()
         self.cut = ""
+        self.text: list[str] = []
+        """The model's text so far (bounded by `MAX_TEXT`), for the turn artifact."""
+        self._text_left = MAX_TEXT
+        self.error: str | None = None
+        """Why the relayed response failed (for the turn artifact); None: it did not."""
 
     def _watch(self, data: Any) -> None:
         text = text_of(self.proto, data)
-        if text and self.watchdog.feed(text):
-            self.cut = self.watchdog.reason or "degenerate output"
+        if text:
+            if self._text_left > 0:
+                self.text.append(text[: self._text_left])
+                self._text_left -= len(text)
+            if self.watchdog.feed(text):
+                self.cut = self.watchdog.reason or "degenerate output"
 
     def feed(self, raw: bytes) -> list[bytes]:
         data = parse_sse(raw).data

@@ -29,12 +29,13 @@ import aiohttp
 from aiohttp import web
 
 from laneboard.artifacts.redact import Redactor
-from laneboard.gateway.counters import Counters
+from laneboard.gateway.counters import Counters, cost_of
 from laneboard.gateway.framing import FramingError, NdjsonSplitter, SseSplitter
 from laneboard.gateway.protocols import Protocol, error_body, protocol_of, stream_error
 from laneboard.gateway.registry import LaneRoute, Registry
-from laneboard.gateway.relays import relay_for
+from laneboard.gateway.relays import Relay, relay_for
 from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, atomic_private_json, redaction_key
+from laneboard.gateway.turns import Turn, TurnWriter, prompt_of, whole_text
 from laneboard.gateway.upstream import (
     CONNECT_TIMEOUT_S,
     READ_TIMEOUT_S,
@@ -73,6 +74,7 @@ class Gateway:
         self._session: aiohttp.ClientSession | None = None
         self._redactors: dict[str, tuple[tuple[str, ...], Redactor]] = {}
         self._fences: dict[tuple[str, ...], WireFence] = {}
+        self.turns = TurnWriter()
 
     # -- app ------------------------------------------------------------------------------
 
@@ -93,6 +95,8 @@ class Gateway:
         )
 
     async def _close(self, _app: web.Application) -> None:
+        await self.turns.drain()
+        self.turns.close()
         if self._session is not None:
             await self._session.close()
 
@@ -150,6 +154,7 @@ class Gateway:
                         request.method, rest[:80], request.remote)
             return _error(proto, 403, "laneboard gateway: unknown lane token")
         counts = self.counters.lane(route.lane)
+        started = time.time()
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -165,6 +170,11 @@ class Gateway:
                 if c.model and c.model not in bodies:
                     bodies[c.model] = json.dumps({**body, "model": c.model},
                                                  ensure_ascii=False).encode()
+        requested = body.get("model") if isinstance(body, dict) else None
+        turn = Turn(lane=route.lane, harness=route.harness, path=rest, proto=proto,
+                    started=started, prompt=prompt_of(proto, body),
+                    requested_model=str(requested) if requested is not None else None,
+                    redactions=redactions)
         assert self._session is not None
         attempt = await send_chain(
             self._session, route.candidates, request.method, rest, request.query_string,
@@ -174,20 +184,34 @@ class Gateway:
         if attempt.hops:
             log.info("lane %s: failover %s", route.lane, " → ".join(attempt.hops))
         resp = attempt.response
+        turn.hops = tuple(attempt.hops)
+        cand = attempt.candidate
+        if cand is not None and cand.model:
+            turn.served_model = cand.model
+        record = route.artifacts if proto != "other" else None
         if resp is None:
             counts.errors += 1
             self._save()
+            turn.status, turn.error = 502, str(attempt.error)
+            self.turns.write(record, turn, self._redactor(route))
             return _error(proto, 502, f"laneboard gateway: {attempt.error}")
+        relay = relay_for(proto, self._fence(route.deny))
         try:
-            return await self._relay(request, route, proto, resp, attempt.candidate)
+            return await self._relay(request, route, proto, resp, cand, relay)
         finally:
             resp.release()
             self._save()
+            if record:
+                turn.status, turn.error = resp.status, relay.error
+                turn.tools, turn.refused = tuple(relay.tools), tuple(relay.refused)
+                turn.usage, turn.answer = relay.usage, "".join(relay.text)
+                turn.cost_usd = cost_of(relay.usage, cand.cost if cand is not None else None)
+                self.turns.write(record, turn, self._redactor(route))
 
     async def _relay(self, request: web.Request, route: LaneRoute, proto: Protocol,
-                     resp: aiohttp.ClientResponse, cand: Any) -> web.StreamResponse:
+                     resp: aiohttp.ClientResponse, cand: Any, relay: Relay,
+                     ) -> web.StreamResponse:
         counts = self.counters.lane(route.lane)
-        relay = relay_for(proto, self._fence(route.deny))
         ctype = resp.headers.get("Content-Type", "")
         headers = {k: resp.headers[k] for k in PASS_RESPONSE_HEADERS if k in resp.headers}
         price = cand.cost if cand is not None else None
@@ -212,6 +236,7 @@ class Gateway:
                 changed = relay.whole(parsed)
                 if changed is not parsed:
                     payload = json.dumps(changed).encode()
+                relay.text = [whole_text(proto, changed)]
             self._account(route, relay, price)
             return web.Response(status=resp.status, body=payload, headers=headers)
         out = web.StreamResponse(status=resp.status, headers=headers)
@@ -226,6 +251,7 @@ class Gateway:
                         break
                 if relay.cut:
                     counts.degenerate += 1
+                    relay.error = f"degenerate output cut ({relay.cut})"
                     log.warning("lane %s: stream cut (%s)", route.lane, relay.cut)
                     await out.write(stream_error(proto, f"laneboard: degenerate output cut "
                                                         f"({relay.cut})"))
@@ -238,6 +264,7 @@ class Gateway:
                     await out.write(tail)
         except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, FramingError) as e:
             counts.errors += 1
+            relay.error = f"the upstream stream broke off ({type(e).__name__})"
             log.warning("lane %s: upstream stream failed: %s", route.lane, type(e).__name__)
             for piece in relay.finish():
                 await _write_quietly(out, piece)

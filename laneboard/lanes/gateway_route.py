@@ -23,6 +23,7 @@ from laneboard.gateway.client import GatewayInfo, route_lane
 from laneboard.gateway.statefiles import USAGE, read_json
 from laneboard.harnesses.base import HarnessSpec, Usage
 from laneboard.harnesses.private_fs import socket_tag
+from laneboard.lanes.redaction import artifacts_root
 from laneboard.lanes.refs import ResolvedModel, lane_chain
 
 #: Where each harness's provider answers when the config names no `base_url` (see
@@ -125,12 +126,15 @@ def gateway_spec(
     fallbacks: Sequence[ResolvedModel],
     *,
     strict: bool,
+    workspace: Path | None = None,
 ) -> HarnessSpec:
     """`spec` with its base URL replaced by the lane's gateway URL (the lane registered).
 
     The primary candidate keeps the model the CLI asks for (None: the body is forwarded
     as the CLI wrote it); the provider key's value is handed to the gateway as a known
-    secret so it is redacted wherever a tool result or prompt repeats it.
+    secret so it is redacted wherever a tool result or prompt repeats it. With
+    `workspace`, the gateway keeps each of the lane's requests as a `turn` artifact in
+    the config's artifact folder (relative to it).
     """
     if spec.harness == "codex" and not (spec.base_url or spec.api_key_env):
         return spec  # a ChatGPT login (e.g. after `/model` onto such a provider): direct
@@ -152,6 +156,7 @@ def gateway_spec(
         "strict": strict,
         "deny": tuple(cfg.fences.deny),
         "secrets": (secret,) if secret and len(secret) >= 8 else (),
+        "artifacts": str(artifacts_root(cfg, workspace)) if workspace is not None else None,
     }
     url = route_lane(info, spec.lane, spec.harness, fields)
     return dataclasses.replace(spec, base_url=url, api_key_env=key_env)

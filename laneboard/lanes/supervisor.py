@@ -329,7 +329,7 @@ class Supervisor:
         if self.gateway is None or not uses_gateway(self.cfg, rt.id):
             return spec
         return gateway_spec(self.cfg, spec, self.gateway, rt.candidate, fallbacks,
-                            strict=rt.explicit)
+                            strict=rt.explicit, workspace=self.workspace)
 
     async def _ensure_gateway(self, rt: LaneRuntime) -> None:
         """Start or adopt the gateway before the first lane that talks through it (it
