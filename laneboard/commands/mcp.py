@@ -1,7 +1,7 @@
 """`laneboard mcp`: the conductor's MCP server on stdio, for one lane.
 
 laneboard starts this itself for each lane allowed to delegate (see
-`laneboard.conductor.attach`); it needs `LANEBOARD_LANE_TOKEN` and the control socket
+`laneboard.harnesses.mcp_attach`); it needs `LANEBOARD_LANE_TOKEN` and the control socket
 (`LANEBOARD_CONTROL_SOCKET` or `--socket`), and it never starts a supervisor: without a
 running cockpit or `laneboard up`, every tool answers with an error saying so.
 """

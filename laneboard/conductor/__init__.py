@@ -9,8 +9,9 @@ records every hop as an artifact with `run` and `parent` (`runs`).
 
 Modules: `protocol` (socket path, lane tokens, newline-delimited JSON framing),
 `policy` (the rules, pure), `runs` (run/hop bookkeeping), `server` (the control server),
-`mcp_server` (the MCP front end), `attach` (the argv/config that attaches the MCP server to
-codex and claude lanes; pure, so the harness layer may import it).
+`mcp_server` (the MCP front end). The argv/config that attaches the MCP server to codex
+and claude lanes lives in `laneboard.harnesses.mcp_attach` (the harness layer uses it,
+and may not import the conductor, which sits above the lanes).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> object:
-    # Lazy: the harness layer imports `laneboard.conductor.attach`, which must not drag
-    # the supervisor (and with it the lanes layer) into the harnesses' import graph.
+    # Lazy: importing the package must not drag the supervisor (and with it the lanes
+    # layer) in for a caller that wants one small module.
     if name in __all__:
         from laneboard.conductor import server
 

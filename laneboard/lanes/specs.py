@@ -36,7 +36,7 @@ def build_spec(
     """The HarnessSpec for running `lane_id` on `model` (None for command lanes).
 
     `conductor` is (control socket, lane token) when the lane may delegate: its agent CLI
-    is then given laneboard's MCP server (see `laneboard.conductor.attach`)."""
+    is then given laneboard's MCP server (see `laneboard.harnesses.mcp_attach`)."""
     lane = cfg.lanes[lane_id]
     provider_id = lane.provider or (model.provider if model else None)
     provider = cfg.providers.get(provider_id) if provider_id else None

@@ -82,7 +82,7 @@ def build_argv(
     if session_id:
         argv += ["--session-id", session_id]
     if mcp_config:
-        from laneboard.conductor.attach import claude_args
+        from laneboard.harnesses.mcp_attach import claude_args
 
         argv += claude_args(mcp_config)  # includes --strict-mcp-config
     disallowed: list[str] = []
@@ -108,7 +108,7 @@ def conductor_config(spec: HarnessSpec, folder: Path) -> str | None:
         return None
     import sys
 
-    from laneboard.conductor.attach import write_claude_config
+    from laneboard.harnesses.mcp_attach import write_claude_config
 
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return str(write_claude_config(folder, spec.lane, spec.lane_token, sys.executable,

@@ -96,7 +96,7 @@ def conductor_args(spec: HarnessSpec) -> list[str]:
     with this interpreter, so it is the laneboard that launched the lane."""
     if not (spec.control_socket and spec.lane_token):
         return []
-    from laneboard.conductor.attach import codex_args
+    from laneboard.harnesses.mcp_attach import codex_args
 
     return codex_args(spec.lane, spec.lane_token, sys.executable, spec.control_socket)
 
