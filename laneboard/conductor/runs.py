@@ -54,6 +54,9 @@ class Hop:
     """Epoch seconds: received, sent (handed to the lane), turn_started, turn_finished,
     returned; the overhead benchmark reads them."""
     task_handle: asyncio.Task[None] | None = None
+    cancelled: bool = False
+    """A person (or the run's root) cancelled it: it ends `interrupted`, whatever the turn
+    said."""
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,15 @@ person's prompt goes through: `Supervisor.send` (which redacts and serialises), 
 A hop runs as an asyncio task owned by the server, so `wait: false` returns at once and
 `result(run)` reads it later; `cancel(run)` interrupts every lane working on the run.
 Each finished hop is written as an artifact (kind `turn`, `extra.run/parent/hop`).
+A watcher (the cockpit's run tree) sets `on_change`, called in the loop whenever a hop
+opens or ends; it reads `active_runs()` — plain data — and never the live objects.
+
+Why this is long (~560 lines): it is the one object that holds a run's live state (the
+hops, who is working on which, the tasks), and every tool handler both reads and changes
+that state under the same policy checks. The seams that need none of it already live
+apart: the rules (`policy`), the wire (`protocol`), the bookkeeping types (`runs`), the
+MCP front end (`mcp_server`). Splitting the handlers off would only hand them this
+object's internals.
 """
 
 from __future__ import annotations
@@ -96,6 +105,8 @@ class ControlServer:
         self.hops: dict[str, Hop] = {}
         self._active: dict[str, str] = {}  # lane -> the hop it works on
         self._server: asyncio.AbstractServer | None = None
+        self.on_change: Callable[[], None] | None = None
+        """Called (in the loop) whenever a hop opens or ends; see `active_runs`."""
         self._handlers: dict[str, Handler] = {
             "lanes": self._lanes, "route": self._route, "delegate": self._delegate,
             "review": self._review, "triage": self._triage,
@@ -261,7 +272,29 @@ class ControlServer:
         self.hops[hop.id] = hop
         run.hops.append(hop.id)
         self._active[target] = hop.id
+        self._changed()
         return hop
+
+    def _changed(self) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change()
+        except Exception:  # a watcher's bug never fails a delegation
+            log.exception("the conductor's change watcher failed")
+
+    def active_runs(self) -> list[dict[str, Any]]:
+        """Runs with a hop still running, oldest first, as plain data: {"run", "root",
+        "started", "turns", "tokens", "hops": [Hop.as_dict(), …]} (hops in order)."""
+        out = []
+        for run in sorted(self.runs.values(), key=lambda r: r.started):
+            hops = [self.hops[h] for h in run.hops]
+            if not any(h.state == "running" for h in hops):
+                continue
+            out.append({"run": run.id, "root": run.root, "started": run.started,
+                        "turns": run.turns, "tokens": run.tokens,
+                        "hops": [h.as_dict() for h in hops]})
+        return out
 
     def _redact(self, text: str) -> str:
         if not self.cfg.artifacts.redaction:
@@ -286,8 +319,11 @@ class ControlServer:
             run.tokens += turn.usage.input_tokens + turn.usage.output_tokens
         else:
             hop.state, hop.error = "failed", error
+        if hop.cancelled:  # a person's cancel, even when the interrupted turn ended "done"
+            hop.state, hop.error = "interrupted", "cancelled by a person"
         if self._active.get(hop.lane) == hop.id:
             del self._active[hop.lane]
+        self._changed()
         try:
             hop.artifact = await self._write_artifact(hop, turn)
         except LaneboardError as e:
@@ -328,14 +364,15 @@ class ControlServer:
             try:
                 turn = await work()
             except asyncio.CancelledError:
-                hop.state, hop.error = "interrupted", "cancelled"
+                hop.cancelled = True
                 await asyncio.shield(self._finish(hop, None, "cancelled"))
-                hop.state = "interrupted"
                 raise
             except LaneboardError as e:
-                await self._finish(hop, None, str(e))
+                await asyncio.shield(self._finish(hop, None, str(e)))
                 return
-            await self._finish(hop, turn, None if turn is not None else hop.error)
+            # Shielded: a cancel arriving while the hop is being closed must not lose its
+            # artifact (the turn is over; only the record is left to write).
+            await asyncio.shield(self._finish(hop, turn, None if turn is not None else hop.error))
 
         hop.task_handle = asyncio.create_task(go(), name=f"conductor-hop-{hop.id[:8]}")
         if not wait:
@@ -517,11 +554,12 @@ class ControlServer:
         for hop in [self.hops[h] for h in run.hops] if run else []:
             if hop.state != "running":
                 continue
+            hop.cancelled = True  # first: the interrupted turn may end "done" meanwhile
             rt = self.sup.lanes.get(hop.lane)
             if rt is not None and rt.harness is not None:
                 with contextlib.suppress(LaneboardError, OSError):
                     await rt.harness.interrupt()
-            if hop.task_handle is not None:
+            if hop.task_handle is not None and hop.state == "running":
                 hop.task_handle.cancel()
             lanes.append(hop.lane)
         return lanes

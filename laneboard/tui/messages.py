@@ -8,7 +8,7 @@ submitted, a row picked) are nested in the widget that sends them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -158,6 +158,15 @@ class LanesChanged(Message):
     """Down: lanes started, stopped or switched models: re-read them into the table."""
 
 
+class RunsChanged(Message):
+    """Down: the conductor's active runs (plain data from `ControlServer.active_runs`:
+    {"run", "root", "hops": [{"hop", "parent", "caller", "lane", "tool", "state", …}]})."""
+
+    def __init__(self, runs: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.runs = runs
+
+
 # ---------------------------------------------------------------------------- requests up
 # Screens and the palette post these; the App handles them (`@on`) and is the only one
 # that calls the supervisor. Results come back down as the facts above.
@@ -193,6 +202,14 @@ class AttachRequested(Message):
     def __init__(self, lane: str) -> None:
         super().__init__()
         self.lane = lane
+
+
+class RunCancelRequested(Message):
+    """Up: cancel a conductor run: interrupt every lane working on it."""
+
+    def __init__(self, run: str) -> None:
+        super().__init__()
+        self.run = run
 
 
 class MirrorRequested(Message):

@@ -40,6 +40,8 @@ EVERYDAY: tuple[tuple[str, Where, str], ...] = (
     ("Usage: prompts, tokens and cost per lane and tier", "app", "show_usage"),
     ("Toggle grid view of every lane", "screen", "toggle_grid"),
     ("Attach to the selected lane's tmux pane", "screen", "attach"),
+    ("Cancel the selected delegation run (interrupts every lane on it)", "screen",
+     "cancel_run"),
     ("Review: send the selected lane's last answer to the reviewer", "screen", "review_answer"),
     ("Review: send the selected lane's branch diff (else the git diff) to the reviewer",
      "screen", "review_diff"),
