@@ -41,6 +41,8 @@ from laneboard.lanes.review import (
     compose_prompt,
     pick_review_lane,
     repo_root,
+    rev_parse,
+    split_diff,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +50,9 @@ if TYPE_CHECKING:
     from laneboard.artifacts.model import ArtifactState
     from laneboard.config import Config, LoadedConfig
     from laneboard.config.models import ReviewRung
+    from laneboard.harnesses.base import TurnResult
     from laneboard.lanes.review import SupervisorFactory
+    from laneboard.lanes.supervisor import Supervisor
 
 #: Tokens assumed for a rung's answer when estimating whether it fits the budget.
 ANSWER_ALLOWANCE = 1_000
@@ -89,15 +93,28 @@ def risky_paths(paths: list[str], globs: list[str]) -> list[str]:
     return [p for p in paths if any(c.match(p) for c in compiled)]
 
 
+def _changed(text: str) -> int:
+    return sum(ln.startswith(("+", "-")) and not ln.startswith(("+++", "---"))
+               for ln in text.splitlines())
+
+
 def changed_lines(ri: ReviewInput) -> int:
     """Added plus removed lines in the diff (file headers not counted)."""
-    n = 0
-    for f in ri.files:
-        for ln in f.text.splitlines():
-            if ln.startswith(("+++", "---")):
-                continue
-            n += ln.startswith(("+", "-"))
-    return n
+    return sum(_changed(f.text) for f in ri.files)
+
+
+def diff_input(repo: Path, diff: str, source: str,
+               redactor: Redactor | None = None) -> ReviewInput:
+    """A ReviewInput for a diff the caller already holds (the cockpit's `git diff HEAD`,
+    a lane's worktree branch): the same per-file split and redaction as `collect`, so the
+    path and line rules are computed from the diff text itself, never from a model."""
+    head_sha = rev_parse(repo, "HEAD")
+    red = (lambda t: redactor.redact(t).text) if redactor is not None else (lambda t: t)
+    files = [type(f)(f.path, red(f.text)) for f in split_diff(diff)]
+    stat = "\n".join(f"{f.path} | {_changed(f.text)}" for f in files)
+    return ReviewInput(repo=repo, base="HEAD", head=source, base_sha=head_sha,
+                       head_sha=head_sha, merge_base=head_sha, files=files, stat=stat,
+                       log="(uncommitted or lane-branch changes: no commit log given)")
 
 
 # ---------------------------------------------------------------------------- records
@@ -301,9 +318,11 @@ async def run_ladder(
     loaded: LoadedConfig, *, cwd: Path | None = None, base: str | None = None,
     head: str | None = None, max_rung: int | None = None, only_rung: int | None = None,
     escalate: bool = False, timeout_s: float = 900.0, store: ArtifactStore | None = None,
-    supervisor_factory: SupervisorFactory | None = None,
+    supervisor_factory: SupervisorFactory | None = None, diff: str | None = None,
+    source: str = "working tree",
 ) -> LadderResult:
-    """Climb the ladder over `base...head` (see the module docstring)."""
+    """Climb the ladder over `base...head`, or over `diff` (a `git diff` text against
+    HEAD the caller already has, named `source`) when given (see the module docstring)."""
     cfg = loaded.config
     clock = time.monotonic()
     ladder = check_ladder(cfg)
@@ -312,7 +331,8 @@ async def run_ladder(
             raise UsageError(f"{flag} {value}: the ladder has rungs 1..{len(ladder)}")
     repo = repo_root(cwd or Path.cwd())
     redactor = make_redactor(cfg) if cfg.artifacts.redaction else None
-    ri = collect(repo, base, head, redactor)
+    ri = (collect(repo, base, head, redactor) if diff is None
+          else diff_input(repo, diff, source, redactor))
     if ri.empty:
         return LadderResult(state=NOTHING_TO_REVIEW, base=ri.base, head=ri.head,
                             elapsed_s=time.monotonic() - clock)
@@ -479,3 +499,38 @@ async def _finish(cfg: Config, ri: ReviewInput, bounded: BoundedDiff, records: l
                         escalation_reasons=reasons, stopped=stopped, outside_diff=outside,
                         artifact=artifact, tree_unchanged=not changes, tree_changes=changes,
                         cuts=bounded.cuts)
+
+
+# ---------------------------------------------------------------------------- the cockpit
+
+
+class _Borrowed:
+    """The cockpit's running supervisor lent to the ladder, which closes the supervisor it
+    is given: closing this one is a no-op, so a review never shuts the cockpit's lanes."""
+
+    def __init__(self, sup: Supervisor) -> None:
+        self._sup = sup
+
+    async def send(self, *args: Any, **kwargs: Any) -> TurnResult:
+        return await self._sup.send(*args, **kwargs)
+
+    async def close(self) -> None:
+        return None
+
+
+async def review_with_supervisor(loaded: LoadedConfig, sup: Supervisor, diff: str, source: str,
+                                 *, store: ArtifactStore,
+                                 timeout_s: float = 900.0) -> LadderResult:
+    """The cockpit's ctrl+t: `diff` up the ladder on the lanes `sup` already runs."""
+    borrowed = cast("Supervisor", _Borrowed(sup))
+    return await run_ladder(loaded, cwd=Path(sup.workspace), diff=diff, source=source,
+                            store=store, timeout_s=timeout_s,
+                            supervisor_factory=lambda _l, _w: borrowed)
+
+
+def summary_line(result: LadderResult) -> str:
+    """One line for a notification: rungs run, findings, where it stopped."""
+    ran = [r for r in result.rungs if r.ran]
+    where = " → ".join(f"{r.lane}" for r in ran) or "no rung"
+    return (f"{where}: {len(result.findings)} finding(s), {result.state}; "
+            f"{result.stopped or 'done'}")

@@ -62,7 +62,6 @@ from laneboard.tui.widgets.lane_table import LaneTable
 
 if TYPE_CHECKING:
     from laneboard.artifacts import ArtifactStore
-    from laneboard.conductor.server import ControlServer
     from laneboard.config import LoadedConfig
     from laneboard.harnesses.base import TurnResult
     from laneboard.lanes.dispatch import Dispatched
@@ -110,7 +109,6 @@ class LaneboardApp(App[None]):
         self._closed = False
         self._mirrors: LaneMirrors | None = None
         self._lock: SupervisorLock | None = None
-        self._control: ControlServer | None = None
 
     # ------------------------------------------------------------------ the core
 
@@ -279,40 +277,8 @@ class LaneboardApp(App[None]):
                             title="supervised elsewhere", severity="warning", timeout=8)
         kinds: set[str] = {rt.config.harness for rt in sup.lanes.values()}
         await asyncio.to_thread(preload_harnesses, kinds)  # imports off the UI loop
-        if self._lock is not None and self._control is None:
-            await self._start_control()  # before the lanes: delegating lanes need its socket
         await sup.start()
         self._to_screen(m.LanesChanged())
-
-    async def _start_control(self) -> None:
-        """The conductor's control server, as `up --headless` serves it: only the process
-        holding the supervisor lock serves it (a second would answer for lanes it does not
-        supervise), and before any lane starts, since a lane allowed to delegate is given
-        laneboard's MCP server only while the socket exists. Lanes run without it when it
-        cannot open. Its run changes come down to the run tree as `RunsChanged`."""
-        from laneboard.conductor import start_control_server
-        from laneboard.errors import LaneboardError
-
-        try:
-            control = await start_control_server(self.supervisor)
-        except (LaneboardError, OSError) as e:
-            self.notify(f"no conductor socket, so no delegation: {e}", title="conductor",
-                        severity="warning", timeout=8)
-            return
-        control.on_change = lambda: self._to_screen(m.RunsChanged(control.active_runs()))
-        self._control = control
-
-    @work(group="conductor", exit_on_error=False)
-    async def cancel_run(self, run: str) -> None:
-        """A person cancels a delegation run: every lane working on it is interrupted."""
-        if self._control is None:
-            self.notify("this cockpit does not serve the conductor", severity="warning")
-            return
-        lanes = await self._control.cancel_run(run)
-        for lane in lanes:
-            self._to_screen(m.LaneNote(lane, f"run {run[:8]} cancelled"))
-        self.notify(f"interrupted: {', '.join(lanes) or 'nothing was running'}",
-                    title=f"run {run[:8]} cancelled")
 
     @work(group="lanes", exit_on_error=False)
     async def lane_lifecycle(self, lane: str, action: str) -> None:
@@ -383,9 +349,31 @@ class LaneboardApp(App[None]):
         if not diff.strip():
             self.notify("git diff HEAD is empty", title="nothing to review", severity="warning")
             return
+        self.review_diff_text(diff, "git diff HEAD")
+
+    def review_diff_text(self, diff: str, source: str) -> None:
+        """Send a diff up the review ladder when `review.ladder` is configured (the cheap
+        rungs first, the escalation lane only when a rule fires), else straight to the
+        review lane."""
+        if self.loaded.config.review.ladder:
+            self.review_ladder(diff, source)
+            return
         from laneboard.lanes.escalation import diff_review_prompt
 
-        self.escalate(diff_review_prompt(diff), "git diff HEAD")
+        self.escalate(diff_review_prompt(diff), source)
+
+    @work(group="review-ladder", exclusive=True, exit_on_error=False)
+    async def review_ladder(self, diff: str, source: str) -> None:
+        """Climb the ladder on the cockpit's own lanes, then say where the artifact is."""
+        from laneboard.lanes.review_ladder import review_with_supervisor, summary_line
+
+        self.notify(f"{source}: {len(self.loaded.config.review.ladder)} rung(s), cheapest "
+                    "first", title="review ladder started")
+        result = await review_with_supervisor(self.loaded, self.supervisor, diff, source,
+                                              store=self.artifacts)
+        where = (f" ({result.artifact.short_id}) — F3 to read it" if result.artifact else "")
+        self.notify(summary_line(result) + where, title="review ladder finished",
+                    severity="information" if result.ok else "warning", timeout=10)
 
     def escalate(self, prompt: str, source: str) -> None:
         """Send `prompt` to the review lane; the screen notes it and follows the lane."""
@@ -465,10 +453,6 @@ class LaneboardApp(App[None]):
             self.notify(f"{lane} has no answer yet", title="nothing to review", severity="warning")
             return
         self.escalate(answer_review_prompt(lane, event.answer), f"last answer of {lane}")
-
-    @on(m.RunCancelRequested)
-    def _on_run_cancel(self, event: m.RunCancelRequested) -> None:
-        self.cancel_run(event.run)
 
     @on(m.DiffReviewRequested)
     def _on_diff_review(self, event: m.DiffReviewRequested) -> None:
@@ -553,9 +537,6 @@ class LaneboardApp(App[None]):
         self._closed = True
         if self._mirrors is not None:
             await self._mirrors.close()
-        if self._control is not None:  # hops still running are cancelled with it
-            await self._control.close()
-            self._control = None
         if self.owns_supervisor:
             await self.supervisor.close()
         if self._lock is not None:
