@@ -62,6 +62,7 @@ from laneboard.tui.widgets.lane_table import LaneTable
 
 if TYPE_CHECKING:
     from laneboard.artifacts import ArtifactStore
+    from laneboard.conductor.server import ControlServer
     from laneboard.config import LoadedConfig
     from laneboard.harnesses.base import TurnResult
     from laneboard.lanes.dispatch import Dispatched
@@ -109,6 +110,7 @@ class LaneboardApp(App[None]):
         self._closed = False
         self._mirrors: LaneMirrors | None = None
         self._lock: SupervisorLock | None = None
+        self._control: ControlServer | None = None
 
     # ------------------------------------------------------------------ the core
 
@@ -277,8 +279,40 @@ class LaneboardApp(App[None]):
                             title="supervised elsewhere", severity="warning", timeout=8)
         kinds: set[str] = {rt.config.harness for rt in sup.lanes.values()}
         await asyncio.to_thread(preload_harnesses, kinds)  # imports off the UI loop
+        if self._lock is not None and self._control is None:
+            await self._start_control()  # before the lanes: delegating lanes need its socket
         await sup.start()
         self._to_screen(m.LanesChanged())
+
+    async def _start_control(self) -> None:
+        """The conductor's control server, as `up --headless` serves it: only the process
+        holding the supervisor lock serves it (a second would answer for lanes it does not
+        supervise), and before any lane starts, since a lane allowed to delegate is given
+        laneboard's MCP server only while the socket exists. Lanes run without it when it
+        cannot open. Its run changes come down to the run tree as `RunsChanged`."""
+        from laneboard.conductor import start_control_server
+        from laneboard.errors import LaneboardError
+
+        try:
+            control = await start_control_server(self.supervisor)
+        except (LaneboardError, OSError) as e:
+            self.notify(f"no conductor socket, so no delegation: {e}", title="conductor",
+                        severity="warning", timeout=8)
+            return
+        control.on_change = lambda: self._to_screen(m.RunsChanged(control.active_runs()))
+        self._control = control
+
+    @work(group="conductor", exit_on_error=False)
+    async def cancel_run(self, run: str) -> None:
+        """A person cancels a delegation run: every lane working on it is interrupted."""
+        if self._control is None:
+            self.notify("this cockpit does not serve the conductor", severity="warning")
+            return
+        lanes = await self._control.cancel_run(run)
+        for lane in lanes:
+            self._to_screen(m.LaneNote(lane, f"run {run[:8]} cancelled"))
+        self.notify(f"interrupted: {', '.join(lanes) or 'nothing was running'}",
+                    title=f"run {run[:8]} cancelled")
 
     @work(group="lanes", exit_on_error=False)
     async def lane_lifecycle(self, lane: str, action: str) -> None:
@@ -334,9 +368,7 @@ class LaneboardApp(App[None]):
                 self.notify(f"lane {lane!r} changed nothing against its base",
                             title="nothing to review", severity="warning")
                 return
-            from laneboard.lanes.escalation import diff_review_prompt
-
-            self.escalate(diff_review_prompt(patch), f"branch {worktrees.branch_of(lane)}")
+            self.review_diff_text(patch, f"branch {worktrees.branch_of(lane)}")
             return
         proc = await asyncio.create_subprocess_exec(
             "git", "diff", "HEAD", cwd=self.supervisor.workspace,
@@ -454,6 +486,10 @@ class LaneboardApp(App[None]):
             return
         self.escalate(answer_review_prompt(lane, event.answer), f"last answer of {lane}")
 
+    @on(m.RunCancelRequested)
+    def _on_run_cancel(self, event: m.RunCancelRequested) -> None:
+        self.cancel_run(event.run)
+
     @on(m.DiffReviewRequested)
     def _on_diff_review(self, event: m.DiffReviewRequested) -> None:
         self.review_diff(event.lane)
@@ -537,6 +573,9 @@ class LaneboardApp(App[None]):
         self._closed = True
         if self._mirrors is not None:
             await self._mirrors.close()
+        if self._control is not None:  # hops still running are cancelled with it
+            await self._control.close()
+            self._control = None
         if self.owns_supervisor:
             await self.supervisor.close()
         if self._lock is not None:
