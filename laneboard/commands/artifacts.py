@@ -32,10 +32,22 @@ def _when(summary: ArtifactSummary) -> str:
     return summary.started.strftime("%Y-%m-%d %H:%M:%S") if summary.started else "-"
 
 
-def _row(summary: ArtifactSummary) -> str:
-    """One line per artifact, fixed columns, so `grep`/`cut` work on the output."""
+def _findings(meta: dict[str, Any]) -> int | None:
+    """How many findings a review stored (`extra.findings`), None when it did not say."""
+    extra = meta.get("extra")
+    n = extra.get("findings") if isinstance(extra, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
+def _row(summary: ArtifactSummary, findings: bool = False) -> str:
+    """One line per artifact, fixed columns, so `grep`/`cut` work on the output; with
+    `findings` (`--kind review`) a findings count column before the title (`  3 findings`; '-': unknown)."""
+    count = ""
+    if findings:
+        n = _findings(summary.meta)
+        count = f"{'-' if n is None else n:>3} findings  "
     return (f"{summary.short_id}  {_when(summary)}  {summary.kind:<14} {summary.lane:<10} "
-            f"{summary.state:<10} {summary.title}")
+            f"{summary.state:<10} {count}{summary.title}")
 
 
 @click.group()
@@ -53,20 +65,22 @@ def artifacts() -> None:
 @config_option
 def list_(lane: str | None, kind: str | None, limit: int, as_json: bool,
           config_path: str | None) -> None:
-    """Artifacts, newest first: id, start time (UTC), kind, lane, state, title."""
+    """Artifacts, newest first: id, start time (UTC), kind, lane, state, title (with
+    `--kind review`: a findings count before the title)."""
     _, store = _store(config_path)
     try:
         rows = store.list(lane=lane, kind=kind, limit=limit)
     finally:
         store.close()
     if as_json:
-        emit_json({"artifacts": [r.as_dict() for r in rows], "root": str(store.root)})
+        emit_json({"artifacts": [{**r.as_dict(), "findings": _findings(r.meta)} for r in rows],
+                   "root": str(store.root)})
         return
     if not rows:
         click.echo(f"no artifacts in {store.root}", err=True)
         return
     for r in rows:
-        click.echo(_row(r))
+        click.echo(_row(r, findings=kind == "review"))
 
 
 @artifacts.command()
@@ -81,7 +95,11 @@ def show(artifact_id: str, as_json: bool, config_path: str | None) -> None:
     finally:
         store.close()
     if as_json:
-        emit_json(artifact.as_dict())
+        doc = artifact.as_dict()
+        extra = artifact.extra or {}
+        if isinstance(extra.get("finding_list"), list):  # a ladder review's findings as data
+            doc["findings"] = extra["finding_list"]
+        emit_json(doc)
         return
     click.echo(artifact.path.read_text(encoding="utf-8"), nl=False)
     if not artifact.complete:
