@@ -40,12 +40,9 @@ EVERYDAY: tuple[tuple[str, Where, str], ...] = (
     ("Usage: prompts, tokens and cost per lane and tier", "app", "show_usage"),
     ("Toggle grid view of every lane", "screen", "toggle_grid"),
     ("Attach to the selected lane's tmux pane", "screen", "attach"),
-    ("Cancel the selected delegation run (interrupts every lane on it)", "screen",
-     "cancel_run"),
+    ("Interrupt the selected lane's turn", "screen", "interrupt"),
     ("Review: send the selected lane's last answer to the reviewer", "screen", "review_answer"),
-    ("Review: send the selected lane's branch diff (else the git diff) to the reviewer",
-     "screen", "review_diff"),
-    ("Diff: what the selected lane changed in its worktree", "screen", "show_diff"),
+    ("Review: send the current git diff to the reviewer", "screen", "review_diff"),
     ("Toggle multi-line prompt", "prompt", "toggle_multiline"),
     ("Toggle untrusted input (route as mail/web text; triage first)", "screen",
      "toggle_untrusted"),
@@ -102,6 +99,8 @@ class CockpitPalette(Provider):
                 yield (f"{action.capitalize()} lane {lane}",
                        self._request(partial(m.LifecycleRequested, lane, action)), "")
             yield (f"Attach to lane {lane}", self._request(partial(m.AttachRequested, lane)), "")
+            yield (f"Interrupt lane {lane}",
+                   self._request(partial(m.InterruptRequested, lane)), "")
             if kind(info.harness).takes_model:
                 for ref in chat_models:
                     yield (f"Switch {lane} to model {ref} (strict)",

@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -48,7 +47,6 @@ from laneboard.tui.widgets.lane_log import LaneLog
 from laneboard.tui.widgets.lane_table import LaneTable
 from laneboard.tui.widgets.prompt_bar import LaneSuggester, PromptBar
 from laneboard.tui.widgets.route_preview import RoutePreview
-from laneboard.tui.widgets.run_tree import RunTree
 
 if TYPE_CHECKING:
     from laneboard.lanes.router import RouteDecision
@@ -72,10 +70,9 @@ class MainScreen(Screen[None]):
         Binding("ctrl+up", "step_lane(-1)", "Previous lane", show=False),
         Binding("ctrl+g", "toggle_grid", "Grid"),
         Binding("ctrl+o", "attach", "Attach"),
-        Binding("f7", "cancel_run", "Cancel run", show=False),
+        Binding("f6", "interrupt", "Interrupt", show=False),
         Binding("ctrl+r", "review_answer", "Review"),
         Binding("ctrl+t", "review_diff", "Review diff", show=False),
-        Binding("ctrl+d", "show_diff", "Diff", show=False),
         Binding("pageup", "scroll_pane(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_pane(1)", "Scroll down", show=False),
         Binding("escape", "focus_prompt", "Prompt", show=False),
@@ -110,9 +107,7 @@ class MainScreen(Screen[None]):
         table.border_title = f"laneboard · {self.cockpit.session}"
         if not self.cockpit.ready:
             table.border_subtitle = "loading config…"
-        with Horizontal(id="top"):
-            yield table
-            yield RunTree(id="runs")
+        yield table
         yield LaneLog(id="pane")
         yield LaneGrid(id="grid")
         yield RoutePreview(id="preview")
@@ -181,10 +176,6 @@ class MainScreen(Screen[None]):
 
     def on_lanes_changed(self, event: m.LanesChanged) -> None:
         self.refresh_lanes()
-
-    def on_runs_changed(self, event: m.RunsChanged) -> None:
-        """The conductor's active runs, beside the lane list (hidden while none)."""
-        self.query_one("#runs", RunTree).show_runs(event.runs)
 
     # ------------------------------------------------------------------ selection and views
 
@@ -261,19 +252,14 @@ class MainScreen(Screen[None]):
         if log is not None:
             log.scroll_to(y=log.scroll_y + direction * max(log.size.height - 1, 1), animate=False)
 
-    def action_cancel_run(self) -> None:
-        """Cancel the conductor run under the run tree's cursor (else the oldest active
-        one): the App interrupts every lane working on it."""
-        run = self.query_one("#runs", RunTree).selected_run
-        if run is None:
-            self.notify("no delegation is running", title="nothing to cancel",
-                        severity="warning")
-            return
-        self.post_message(m.RunCancelRequested(run))
-
     def action_attach(self) -> None:
         if self.selected:
             self.post_message(m.AttachRequested(self.selected))
+
+    def action_interrupt(self) -> None:
+        """Interrupt the selected lane's turn (the App asks its harness)."""
+        if self.selected:
+            self.post_message(m.InterruptRequested(self.selected))
 
     # ------------------------------------------------------------------ output
 
@@ -478,10 +464,4 @@ class MainScreen(Screen[None]):
             self.post_message(m.AnswerReviewRequested(lane, answer))
 
     def action_review_diff(self) -> None:
-        """Escalate the selected lane's branch diff (its worktree), else the workspace's."""
-        self.post_message(m.DiffReviewRequested(self.selected))
-
-    def action_show_diff(self) -> None:
-        """Open the selected lane's worktree diff (files + coloured patch)."""
-        if self.selected is not None:
-            self.post_message(m.DiffViewRequested(self.selected))
+        self.post_message(m.DiffReviewRequested())
