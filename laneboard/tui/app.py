@@ -63,6 +63,7 @@ from laneboard.tui.widgets.lane_table import LaneTable
 
 if TYPE_CHECKING:
     from laneboard.artifacts import ArtifactStore
+    from laneboard.conductor.server import ControlServer
     from laneboard.config import LoadedConfig
     from laneboard.harnesses.base import TurnResult
     from laneboard.lanes.dispatch import Dispatched
@@ -115,6 +116,7 @@ class LaneboardApp(App[None]):
         self._mirrors: LaneMirrors | None = None
         self._notifier: Notifier | None = None
         self._lock: SupervisorLock | None = None
+        self._control: ControlServer | None = None
 
     # ------------------------------------------------------------------ the core
 
@@ -291,8 +293,40 @@ class LaneboardApp(App[None]):
                             title="supervised elsewhere", severity="warning", timeout=8)
         kinds: set[str] = {rt.config.harness for rt in sup.lanes.values()}
         await asyncio.to_thread(preload_harnesses, kinds)  # imports off the UI loop
+        if self._lock is not None and self._control is None:
+            await self._start_control()  # before the lanes: delegating lanes need its socket
         await sup.start()
         self._to_screen(m.LanesChanged())
+
+    async def _start_control(self) -> None:
+        """The conductor's control server, as `up --headless` serves it: only the process
+        holding the supervisor lock serves it (a second would answer for lanes it does not
+        supervise), and before any lane starts, since a lane allowed to delegate is given
+        laneboard's MCP server only while the socket exists. Lanes run without it when it
+        cannot open. Its run changes come down to the run tree as `RunsChanged`."""
+        from laneboard.conductor import start_control_server
+        from laneboard.errors import LaneboardError
+
+        try:
+            control = await start_control_server(self.supervisor)
+        except (LaneboardError, OSError) as e:
+            self.notify(f"no conductor socket, so no delegation: {e}", title="conductor",
+                        severity="warning", timeout=8)
+            return
+        control.on_change = lambda: self._to_screen(m.RunsChanged(control.active_runs()))
+        self._control = control
+
+    @work(group="conductor", exit_on_error=False)
+    async def cancel_run(self, run: str) -> None:
+        """A person cancels a delegation run: every lane working on it is interrupted."""
+        if self._control is None:
+            self.notify("this cockpit does not serve the conductor", severity="warning")
+            return
+        lanes = await self._control.cancel_run(run)
+        for lane in lanes:
+            self._to_screen(m.LaneNote(lane, f"run {run[:8]} cancelled"))
+        self.notify(f"interrupted: {', '.join(lanes) or 'nothing was running'}",
+                    title=f"run {run[:8]} cancelled")
 
     @work(group="lanes", exit_on_error=False)
     async def lane_lifecycle(self, lane: str, action: str) -> None:
@@ -357,9 +391,20 @@ class LaneboardApp(App[None]):
         self._driver.write(text)
 
     @work(group="git", exclusive=True, exit_on_error=False)
-    async def review_diff(self) -> None:
-        """Escalate `git diff HEAD` of the workspace to the review lane."""
+    async def review_diff(self, lane: str | None = None) -> None:
+        """Escalate `lane`'s branch diff against its base (when it has a worktree: that
+        lane's work, not the main tree's) else `git diff HEAD` of the workspace."""
         if not self.require_ready():
+            return
+        from laneboard.lanes import worktrees
+
+        if lane is not None and worktrees.find_for(self.supervisor.workspace, lane):
+            patch = await asyncio.to_thread(worktrees.lane_patch, self.supervisor.workspace, lane)
+            if not patch.strip():
+                self.notify(f"lane {lane!r} changed nothing against its base",
+                            title="nothing to review", severity="warning")
+                return
+            self.review_diff_text(patch, f"branch {worktrees.branch_of(lane)}")
             return
         proc = await asyncio.create_subprocess_exec(
             "git", "diff", "HEAD", cwd=self.supervisor.workspace,
@@ -372,9 +417,31 @@ class LaneboardApp(App[None]):
         if not diff.strip():
             self.notify("git diff HEAD is empty", title="nothing to review", severity="warning")
             return
+        self.review_diff_text(diff, "git diff HEAD")
+
+    def review_diff_text(self, diff: str, source: str) -> None:
+        """Send a diff up the review ladder when `review.ladder` is configured (the cheap
+        rungs first, the escalation lane only when a rule fires), else straight to the
+        review lane."""
+        if self.loaded.config.review.ladder:
+            self.review_ladder(diff, source)
+            return
         from laneboard.lanes.escalation import diff_review_prompt
 
-        self.escalate(diff_review_prompt(diff), "git diff HEAD")
+        self.escalate(diff_review_prompt(diff), source)
+
+    @work(group="review-ladder", exclusive=True, exit_on_error=False)
+    async def review_ladder(self, diff: str, source: str) -> None:
+        """Climb the ladder on the cockpit's own lanes, then say where the artifact is."""
+        from laneboard.lanes.review_ladder import review_with_supervisor, summary_line
+
+        self.notify(f"{source}: {len(self.loaded.config.review.ladder)} rung(s), cheapest "
+                    "first", title="review ladder started")
+        result = await review_with_supervisor(self.loaded, self.supervisor, diff, source,
+                                              store=self.artifacts)
+        where = (f" ({result.artifact.short_id}) — F3 to read it" if result.artifact else "")
+        self.notify(summary_line(result) + where, title="review ladder finished",
+                    severity="information" if result.ok else "warning", timeout=10)
 
     def escalate(self, prompt: str, source: str) -> None:
         """Send `prompt` to the review lane; the screen notes it and follows the lane."""
@@ -455,13 +522,30 @@ class LaneboardApp(App[None]):
             return
         self.escalate(answer_review_prompt(lane, event.answer), f"last answer of {lane}")
 
+    @on(m.RunCancelRequested)
+    def _on_run_cancel(self, event: m.RunCancelRequested) -> None:
+        self.cancel_run(event.run)
+
     @on(m.InterruptRequested)
     def _on_interrupt(self, event: m.InterruptRequested) -> None:
         self.interrupt_lane(event.lane)
 
     @on(m.DiffReviewRequested)
     def _on_diff_review(self, event: m.DiffReviewRequested) -> None:
-        self.review_diff()
+        self.review_diff(event.lane)
+
+    @on(m.DiffViewRequested)
+    def _on_diff_view(self, event: m.DiffViewRequested) -> None:
+        from laneboard.lanes import worktrees
+        from laneboard.tui.screens.diff import DiffScreen
+
+        if not self.require_ready():
+            return
+        if not worktrees.find_for(self.supervisor.workspace, event.lane):
+            self.notify(f"lane {event.lane!r} has no worktree (read-only, or not in a git "
+                        "repository)", title="no diff", severity="warning")
+            return
+        self.push_screen(DiffScreen(self.supervisor.workspace, event.lane))
 
     # ------------------------------------------------------------------ actions
 
@@ -531,6 +615,9 @@ class LaneboardApp(App[None]):
             await self._mirrors.close()
         if self._notifier is not None:
             await self._notifier.close(timeout=2.0)
+        if self._control is not None:  # hops still running are cancelled with it
+            await self._control.close()
+            self._control = None
         if self.owns_supervisor:
             await self.supervisor.close()
         if self._lock is not None:

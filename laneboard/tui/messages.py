@@ -8,7 +8,7 @@ submitted, a row picked) are nested in the widget that sends them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -158,6 +158,15 @@ class LanesChanged(Message):
     """Down: lanes started, stopped or switched models: re-read them into the table."""
 
 
+class RunsChanged(Message):
+    """Down: the conductor's active runs (plain data from `ControlServer.active_runs`:
+    {"run", "root", "hops": [{"hop", "parent", "caller", "lane", "tool", "state", …}]})."""
+
+    def __init__(self, runs: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.runs = runs
+
+
 # ---------------------------------------------------------------------------- requests up
 # Screens and the palette post these; the App handles them (`@on`) and is the only one
 # that calls the supervisor. Results come back down as the facts above.
@@ -195,6 +204,14 @@ class AttachRequested(Message):
         self.lane = lane
 
 
+class RunCancelRequested(Message):
+    """Up: cancel a conductor run: interrupt every lane working on it."""
+
+    def __init__(self, run: str) -> None:
+        super().__init__()
+        self.run = run
+
+
 class InterruptRequested(Message):
     """Up: interrupt the lane's current turn through its harness (the lane keeps running)."""
 
@@ -220,7 +237,20 @@ class AnswerReviewRequested(Message):
 
 
 class DiffReviewRequested(Message):
-    """Up: escalate `git diff HEAD` of the workspace to the review lane (ctrl+t)."""
+    """Up: escalate a diff to the review lane (ctrl+t): `lane`'s branch against its base
+    when that lane has a worktree, else `git diff HEAD` of the workspace."""
+
+    def __init__(self, lane: str | None = None) -> None:
+        super().__init__()
+        self.lane = lane
+
+
+class DiffViewRequested(Message):
+    """Up: open the diff screen for `lane`'s worktree (ctrl+d)."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__()
+        self.lane = lane
 
 
 def from_event(ev: SupervisorEvent) -> Message | None:

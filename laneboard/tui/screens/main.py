@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -47,6 +48,7 @@ from laneboard.tui.widgets.lane_log import LaneLog
 from laneboard.tui.widgets.lane_table import LaneTable
 from laneboard.tui.widgets.prompt_bar import LaneSuggester, PromptBar
 from laneboard.tui.widgets.route_preview import RoutePreview
+from laneboard.tui.widgets.run_tree import RunTree
 
 if TYPE_CHECKING:
     from laneboard.lanes.router import RouteDecision
@@ -71,8 +73,10 @@ class MainScreen(Screen[None]):
         Binding("ctrl+g", "toggle_grid", "Grid"),
         Binding("ctrl+o", "attach", "Attach"),
         Binding("f6", "interrupt", "Interrupt", show=False),
+        Binding("f7", "cancel_run", "Cancel run", show=False),
         Binding("ctrl+r", "review_answer", "Review"),
         Binding("ctrl+t", "review_diff", "Review diff", show=False),
+        Binding("ctrl+d", "show_diff", "Diff", show=False),
         Binding("pageup", "scroll_pane(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_pane(1)", "Scroll down", show=False),
         Binding("escape", "focus_prompt", "Prompt", show=False),
@@ -107,7 +111,9 @@ class MainScreen(Screen[None]):
         table.border_title = f"laneboard · {self.cockpit.session}"
         if not self.cockpit.ready:
             table.border_subtitle = "loading config…"
-        yield table
+        with Horizontal(id="top"):
+            yield table
+            yield RunTree(id="runs")
         yield LaneLog(id="pane")
         yield LaneGrid(id="grid")
         yield RoutePreview(id="preview")
@@ -176,6 +182,10 @@ class MainScreen(Screen[None]):
 
     def on_lanes_changed(self, event: m.LanesChanged) -> None:
         self.refresh_lanes()
+
+    def on_runs_changed(self, event: m.RunsChanged) -> None:
+        """The conductor's active runs, beside the lane list (hidden while none)."""
+        self.query_one("#runs", RunTree).show_runs(event.runs)
 
     # ------------------------------------------------------------------ selection and views
 
@@ -251,6 +261,16 @@ class MainScreen(Screen[None]):
         log = self.pane if not self.grid else self.lane_grid.log_for(self.selected or "")
         if log is not None:
             log.scroll_to(y=log.scroll_y + direction * max(log.size.height - 1, 1), animate=False)
+
+    def action_cancel_run(self) -> None:
+        """Cancel the conductor run under the run tree's cursor (else the oldest active
+        one): the App interrupts every lane working on it."""
+        run = self.query_one("#runs", RunTree).selected_run
+        if run is None:
+            self.notify("no delegation is running", title="nothing to cancel",
+                        severity="warning")
+            return
+        self.post_message(m.RunCancelRequested(run))
 
     def action_attach(self) -> None:
         if self.selected:
@@ -464,4 +484,10 @@ class MainScreen(Screen[None]):
             self.post_message(m.AnswerReviewRequested(lane, answer))
 
     def action_review_diff(self) -> None:
-        self.post_message(m.DiffReviewRequested())
+        """Escalate the selected lane's branch diff (its worktree), else the workspace's."""
+        self.post_message(m.DiffReviewRequested(self.selected))
+
+    def action_show_diff(self) -> None:
+        """Open the selected lane's worktree diff (files + coloured patch)."""
+        if self.selected is not None:
+            self.post_message(m.DiffViewRequested(self.selected))
