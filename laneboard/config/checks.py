@@ -11,6 +11,7 @@ import difflib
 
 from laneboard.config.models import Config
 from laneboard.core.harness_kinds import kind
+from laneboard.core.vocabulary import WRITABLE_FENCES
 from laneboard.errors import ConfigProblem
 from laneboard.yamlsource import Path_, SourceMap, dotted
 
@@ -112,6 +113,22 @@ def cross_check(cfg: Config, source: SourceMap) -> list[ConfigProblem]:
                     source.locate(("lanes", lane_id)),
                     dotted(("lanes", lane_id)),
                     hint="add `model:` to the lane or `defaults.model.primary`",
+                )
+            )
+    for i, rung in enumerate(cfg.review.ladder):
+        rung_path: Path_ = ("review", "ladder", i, "lane")
+        if rung.lane not in lanes:
+            need_lane(rung.lane, rung_path)
+        elif cfg.lanes[rung.lane].fence in WRITABLE_FENCES:
+            problems.append(
+                ConfigProblem(
+                    f"review ladder rung {i + 1} runs on lane {rung.lane!r}, which can write "
+                    f"(fence: {cfg.lanes[rung.lane].fence})",
+                    source.locate(rung_path),
+                    dotted(rung_path),
+                    expected="a lane with fence plan or read-only",
+                    hint="a reviewer never edits what it reviews: pick a plan or read-only "
+                         "lane, or add one for this rung",
                 )
             )
     problems.sort(key=lambda p: (p.location.line or 0, p.location.column or 0))
