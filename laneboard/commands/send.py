@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -26,10 +27,17 @@ if TYPE_CHECKING:
     help="PROMPT is mail/web text: only a lane with `input: untrusted` on an orchestrator-tier "
     "chain takes it, after triage when routing.triage is set (waits for the turn).",
 )
+@click.option(
+    "--op-id",
+    "op_id",
+    default=None,
+    help="Idempotency key: a second send with the same ID (from any process, even at the "
+    "same moment) sends nothing and reports the first one's outcome.",
+)
 @config_option
 def send(
     lane: str, prompt: str, wait: bool, as_json: bool, timeout: float, untrusted: bool,
-    config_path: str | None,
+    config_path: str | None, op_id: str | None = None,
 ) -> None:  # fmt: skip
     """Send PROMPT (`-` reads stdin) to LANE.
 
@@ -44,6 +52,12 @@ def send(
     if lane not in loaded.config.lanes:
         raise UsageError(f"no lane named {lane!r} (lanes: {', '.join(loaded.config.lanes)})")
     text = read_prompt(prompt)
+    if op_id is not None:
+        from laneboard.lanes.op_ids import check_op_id
+
+        problem = check_op_id(op_id)
+        if problem is not None:
+            raise UsageError(f"--op-id: {problem}")
     decision = None
     if untrusted:
         # The cockpit's gate (Router): refused before any lane starts, never rerouted —
@@ -61,6 +75,11 @@ def send(
 
     async def go() -> dict[str, object]:
         sup = Supervisor(loaded)
+        if op_id is not None:
+            return await _send_once(sup, op_id, lane, send_it)
+        return await send_it(sup)
+
+    async def send_it(sup: Supervisor) -> dict[str, object]:
         started = time.monotonic()
         try:
             if decision is not None:
@@ -96,12 +115,43 @@ def send(
         click.echo(str(doc["reply"]))
     elif doc["state"] == "skipped":
         click.echo(f"triage said SKIP: nothing was sent to {lane}", err=True)
+    elif doc["state"] == "duplicate":
+        click.echo(f"op id {op_id!r} was already used for {doc['lane']} "
+                   f"({doc['first_state']}): nothing sent again", err=True)
     elif doc["state"] == "delivered":
         click.echo(f"sent to {lane} (the lane keeps working; `laneboard send --wait` waits)", err=True)
     if doc["error"]:
         click.echo(f"laneboard: {lane}: {doc['error']}", err=True)
-    if doc["state"] not in ("done", "delivered", "skipped"):
+    if doc["state"] not in ("done", "delivered", "skipped", "duplicate"):
         raise SystemExit(1)
+
+
+async def _send_once(
+    sup: Supervisor, op_id: str, lane: str,
+    send_it: Callable[[Supervisor], Awaitable[dict[str, object]]],
+) -> dict[str, object]:
+    """`send_it` at most once per op id (`laneboard.lanes.op_ids`): the process that claims
+    the id sends and records the outcome; any other reports the first one's record."""
+    from laneboard.lanes import op_ids
+
+    try:
+        claim = op_ids.claim(sup.socket, sup.session, op_id, lane)
+    except BaseException:
+        await sup.close()
+        raise
+    if not claim.won:
+        await sup.close()
+        first = claim.record
+        return {"lane": str(first.get("lane", lane)), "state": "duplicate",
+                "first_state": str(first.get("state", "sending")), "reply": None,
+                "error": None, "model": None, "usage": None, "elapsed_s": 0.0, "op_id": op_id}
+    try:
+        doc = await send_it(sup)
+    except BaseException as e:
+        op_ids.finish(claim, {"state": "error", "error": str(e) or type(e).__name__})
+        raise
+    op_ids.finish(claim, {"state": doc["state"], "error": doc["error"]})
+    return {**doc, "op_id": op_id}
 
 
 async def _send_untrusted(
