@@ -18,7 +18,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.fixtures.conductor import Session, conductor_session  # noqa: F401 (fixture)
-from tests.fixtures.tmux import async_wait_until
+from tests.fixtures.tmux import async_wait_until, wait_until
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -58,7 +58,10 @@ async def test_every_tool_through_the_mcp_server(conductor_session: Session) -> 
         assert not err, doc
         assert doc["lane"] == "worker" and doc["state"] == "done"
         assert "answer[worker]: write the parser" in doc["answer"]
-        assert doc["artifact"] and os.path.exists(doc["artifact"])
+        # The hop's artifact is named in the reply and written right after it.
+        artifact = doc["artifact"]
+        assert artifact
+        await async_wait_until(lambda: os.path.exists(artifact), timeout=10)
         first_run = doc["run"]
 
         # Without a lane the router picks (the `build` rule → coder).
@@ -94,10 +97,16 @@ async def test_every_tool_through_the_mcp_server(conductor_session: Session) -> 
     tree = json.loads(out.stdout)
     assert tree["run"] == first_run
     assert [(h["caller"], h["lane"], h["parent"]) for h in tree["hops"]] == [("main", "worker", None)]
-    listed = subprocess.run([sys.executable, "-m", "laneboard", "--config", str(s.config), "runs",
-                             "list", "--json"], cwd=s.workspace, env=s.env, capture_output=True,
-                            text=True, timeout=60, check=False)
-    assert listed.returncode == 0 and len(json.loads(listed.stdout)["runs"]) >= 6
+
+    def listed_runs() -> int:
+        listed = subprocess.run([sys.executable, "-m", "laneboard", "--config", str(s.config),
+                                 "runs", "list", "--json"], cwd=s.workspace, env=s.env,
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert listed.returncode == 0, listed.stderr
+        return len(json.loads(listed.stdout)["runs"])
+
+    # (the last hop's artifact may still be being written when its answer arrived)
+    wait_until(lambda: listed_runs() >= 6, timeout=30, interval=0.2)
 
 
 async def test_a_nested_hop_records_its_parent(conductor_session: Session) -> None:  # noqa: F811

@@ -29,6 +29,7 @@ from laneboard.config import load_config as load_file
 from laneboard.lanes.supervisor import Supervisor
 from laneboard.standins import Reply, StandinServer
 from tests.fixtures.conductor import LANE_SCRIPT
+from tests.fixtures.tmux import async_wait_until
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
@@ -134,7 +135,9 @@ async def test_codex_main_delegates_through_laneboard_mcp(
     [run] = conducted.control.runs.values()
     [hop] = [conducted.control.hops[h] for h in run.hops]
     assert (hop.caller, hop.lane, hop.state) == ("main", "coder", "done")
-    assert hop.artifact and Path(hop.artifact).is_file()
+    artifact = hop.artifact
+    assert artifact  # named in the reply, written right after it
+    await async_wait_until(lambda: Path(artifact).is_file(), timeout=10)
 
 
 def test_claude_argv_attaches_only_laneboard_and_grants_only_its_tools(tmp_path: Path) -> None:

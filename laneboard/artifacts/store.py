@@ -216,7 +216,12 @@ class ArtifactStore:
     async def write(self, record: ArtifactRecord) -> Artifact:
         """`write_sync` for the event loop: file I/O through aiofiles; redaction (CPU-bound
         on a large answer) and the index update run in a thread so the loop stays free."""
-        prepared = await asyncio.to_thread(self.prepare, record)
+        return await self.write_prepared(await asyncio.to_thread(self.prepare, record))
+
+    async def write_prepared(self, prepared: PreparedArtifact) -> Artifact:
+        """The writing half of `write`, for a caller that must name the file (its
+        `directory / name`) before the slow part — fsyncs, the index — is done: the
+        conductor replies with a hop's artifact path first and writes it after."""
         final = prepared.directory / prepared.name
         temp = self._ensure_dirs(prepared)
         try:
