@@ -13,7 +13,7 @@ Each finished hop is written as an artifact (kind `turn`, `extra.run/parent/hop`
 A watcher (the cockpit's run tree) sets `on_change`, called in the loop whenever a hop
 opens or ends; it reads `active_runs()` — plain data — and never the live objects.
 
-Why this is long (~560 lines): it is the one object that holds a run's live state (the
+Why this is long (~620 lines): it is the one object that holds a run's live state (the
 hops, who is working on which, the tasks), and every tool handler both reads and changes
 that state under the same policy checks. The seams that need none of it already live
 apart: the rules (`policy`), the wire (`protocol`), the bookkeeping types (`runs`), the
