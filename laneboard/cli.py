@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("laneboard.commands.runs", "runs", "List and show conductor runs: who asked whom, what for."),
     "hook": ("laneboard.commands.hook", "hook", "Hooks agent CLIs run for laneboard (Claude Code's PreToolUse fence check)."),
     "gateway": ("laneboard.commands.gateway", "gateway", "The model gateway lanes talk through: run, status, stop."),
+    "serve": ("laneboard.commands.serve", "serve", "The cockpit in a browser (textual-serve), behind a one-time token URL."),
 }
 
 
