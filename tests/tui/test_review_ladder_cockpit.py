@@ -73,7 +73,7 @@ async def select_unwritable_lane(c: Cockpit, pilot) -> None:  # type: ignore[no-
             return
         before = c.screen.selected
         await pilot.press("ctrl+n")
-        await wait_for(lambda: c.screen.selected != before)
+        await wait_for(lambda before=before: c.screen.selected != before)
     assert c.screen.selected == "triage"
 
 
