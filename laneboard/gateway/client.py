@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from laneboard.core.harness_kinds import kind
 from laneboard.core.procs import pid_alive
-from laneboard.gateway.registry import Candidate, LaneRoute, Registry, new_token
+from laneboard.gateway.registry import Candidate, LaneRoute, Registry, ToolRoute, new_token
 from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, gateway_dir, read_json
 
 WINDOW = "_gateway"
@@ -145,7 +145,8 @@ def route_lane(
 
     `spec_fields`: `base_url` (the provider's; required), `model`, `fallbacks` (a sequence
     of `{base_url, model, profile, cost}`), `profile`, `cost`, `strict`, `deny`, `secrets`,
-    `artifacts` (the folder the lane's `turn` artifacts go to; None: none kept).
+    `artifacts` (the folder the lane's `turn` artifacts go to; None: none kept), `tools`
+    (per-tool routes: `{patterns, lane, candidates: [{base_url, model, profile, cost}]}`).
     """
     upstream = str(spec_fields["base_url"])
     if kind(harness).base_url_via in ("none",):
@@ -168,6 +169,14 @@ def route_lane(
         deny=tuple(spec_fields.get("deny") or ()),
         secrets=tuple(spec_fields.get("secrets") or ()),
         artifacts=str(spec_fields["artifacts"]) if spec_fields.get("artifacts") else None,
+        tools=tuple(
+            ToolRoute(tuple(str(p) for p in t["patterns"]), str(t["lane"]), tuple(
+                Candidate(upstream_base(harness, str(c.get("base_url") or upstream)),
+                          c.get("model"), str(c.get("profile") or c.get("base_url")),
+                          c.get("cost"))
+                for c in t["candidates"]))
+            for t in spec_fields.get("tools") or ()
+        ),
     ))
     return lane_base_url(info, token, harness, upstream)
 

@@ -10,6 +10,7 @@ changes. The token is the only thing that ties a request to a lane: it is drawn 
 
 from __future__ import annotations
 
+import fnmatch
 import hmac
 import json
 import os
@@ -37,6 +38,32 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class ToolRoute:
+    """Tools matching `patterns` are answered by `lane`'s models, in `candidates` order."""
+
+    patterns: tuple[str, ...]
+    lane: str
+    candidates: tuple[Candidate, ...]
+
+    def matches(self, name: str) -> bool:
+        key = name.casefold()
+        return any(fnmatch.fnmatchcase(key, p.casefold()) for p in self.patterns)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"patterns": list(self.patterns), "lane": self.lane,
+                "candidates": [asdict(c) for c in self.candidates]}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ToolRoute:
+        cands = tuple(
+            Candidate(str(c["base_url"]), c.get("model"), str(c.get("profile", "default")),
+                      c.get("cost"))
+            for c in raw["candidates"]
+        )
+        return cls(tuple(str(p) for p in raw["patterns"]), str(raw["lane"]), cands)
+
+
+@dataclass(frozen=True)
 class LaneRoute:
     token: str
     lane: str
@@ -49,10 +76,13 @@ class LaneRoute:
     """Known secret values (the provider key's value) redacted wherever they appear."""
     artifacts: str | None = None
     """The lane's artifact folder: each request becomes a `turn` artifact there."""
+    tools: tuple[ToolRoute, ...] = ()
+    """Per-tool routes (see `gateway.tool_routing`), first match wins."""
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["candidates"] = [asdict(c) for c in self.candidates]
+        out["tools"] = [r.as_json() for r in self.tools]
         return out
 
     @classmethod
@@ -67,6 +97,7 @@ class LaneRoute:
             candidates=cands, strict=bool(raw.get("strict", False)),
             deny=tuple(raw.get("deny", ())), secrets=tuple(raw.get("secrets", ())),
             artifacts=str(raw["artifacts"]) if raw.get("artifacts") else None,
+            tools=tuple(ToolRoute.from_json(r) for r in raw.get("tools") or ()),
         )
 
 

@@ -16,10 +16,14 @@ stream there.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from laneboard.gateway.framing import parse_ndjson, parse_sse, sse
 from laneboard.gateway.protocols import Protocol, Usage, take_usage, text_of
+from laneboard.gateway.registry import ToolRoute
+from laneboard.gateway.tool_routing import ROUTABLE, route_for
 from laneboard.gateway.wire_fence import (
     WireFence,
     commands_in_input,
@@ -40,8 +44,13 @@ class Relay:
 
     proto: Protocol = "other"
 
-    def __init__(self, fence: WireFence) -> None:
+    def __init__(self, fence: WireFence, tools: Sequence[ToolRoute] = ()) -> None:
         self.fence = fence
+        self.routes = tuple(tools)
+        self.pending: PendingCall | None = None
+        """A tool call held for its routed model: the server asks it, then `resolve`s."""
+        self.routed: list[dict[str, Any]] = []
+        """The calls answered by a routed model: tool, lane, model."""
         self.usage = Usage()
         self.tools: list[str] = []
         self.refused: list[str] = []
@@ -71,6 +80,11 @@ class Relay:
     def finish(self) -> list[bytes]:
         return []
 
+    def resolve(self, new_input: Any | None, model: str | None) -> list[bytes]:
+        """End `pending` (only relays that re-route ever set it)."""
+        self.pending = None
+        return []
+
     def whole(self, body: Any) -> Any:
         """A non-streamed response body: count, check, return it (changed or not)."""
         take_usage(self.proto, body, self.usage)
@@ -85,11 +99,22 @@ class Relay:
         return refusal_text(tool, hit)
 
 
+@dataclass
+class PendingCall:
+    """A complete tool call whose name a route matches, waiting for the routed model."""
+
+    tool: str
+    route: ToolRoute
+    block: dict[str, Any]
+    held: list[bytes]
+    tool_input: Any
+
+
 class AnthropicRelay(Relay):
     proto: Protocol = "anthropic"
 
-    def __init__(self, fence: WireFence) -> None:
-        super().__init__(fence)
+    def __init__(self, fence: WireFence, tools: Sequence[ToolRoute] = ()) -> None:
+        super().__init__(fence, tools)
         self._held: list[bytes] = []
         self._block: dict[str, Any] | None = None
         self._json: list[str] = []
@@ -133,6 +158,36 @@ class AnthropicRelay(Relay):
         except ValueError:
             tool_input = {}
         name = str(block.get("name", "tool"))
+        routed = route_for(self.routes, name) if self.routes else None
+        if routed is not None:
+            self.pending = PendingCall(name, routed, block, held, tool_input)
+            return []
+        return self._judge(block, held, name, tool_input)
+
+    def resolve(self, new_input: Any | None, model: str | None) -> list[bytes]:
+        """End the pending call: with the routed model's input (the call keeps the
+        primary's id and name), or, when the routed model gave none, as the primary made
+        it. Either way the fence judges the call that goes to the CLI."""
+        p, self.pending = self.pending, None
+        if p is None:
+            return []
+        if new_input is None:
+            return self._judge(p.block, p.held, p.tool, p.tool_input)
+        self.routed.append({"tool": p.tool, "lane": p.route.lane, "model": model})
+        idx = p.block.get("index", 0)
+        start = {k: v for k, v in p.block.items() if k != "index"}
+        held = [
+            sse("content_block_start", {"type": "content_block_start", "index": idx,
+                                        "content_block": {**start, "input": {}}}),
+            sse("content_block_delta", {"type": "content_block_delta", "index": idx,
+                                        "delta": {"type": "input_json_delta",
+                                                  "partial_json": json.dumps(new_input)}}),
+            sse("content_block_stop", {"type": "content_block_stop", "index": idx}),
+        ]
+        return self._judge(p.block, held, p.tool, new_input)
+
+    def _judge(self, block: dict[str, Any], held: list[bytes], name: str,
+               tool_input: Any) -> list[bytes]:
         refusal = self._refuse(name, commands_in_input(tool_input))
         if refusal is None:
             self._kept_tools += 1
@@ -180,8 +235,8 @@ class ResponsesRelay(Relay):
     proto: Protocol = "responses"
     CALLS = ("function_call", "custom_tool_call", "local_shell_call")
 
-    def __init__(self, fence: WireFence) -> None:
-        super().__init__(fence)
+    def __init__(self, fence: WireFence, tools: Sequence[ToolRoute] = ()) -> None:
+        super().__init__(fence, tools)
         self._held: dict[int, list[bytes]] = {}
         self._replaced: dict[str, dict[str, Any]] = {}
 
@@ -252,8 +307,8 @@ class ChatRelay(Relay):
 
     proto: Protocol = "chat"
 
-    def __init__(self, fence: WireFence) -> None:
-        super().__init__(fence)
+    def __init__(self, fence: WireFence, tools: Sequence[ToolRoute] = ()) -> None:
+        super().__init__(fence, tools)
         self._held: list[bytes] = []
         self._calls: dict[int, dict[str, str]] = {}
 
@@ -356,6 +411,8 @@ class OllamaRelay(Relay):
         return self.whole_chunk(body)
 
 
-def relay_for(proto: Protocol, fence: WireFence) -> Relay:
+def relay_for(proto: Protocol, fence: WireFence, tools: Sequence[ToolRoute] = ()) -> Relay:
+    """The relay for `proto`; `tools` (per-tool routes) only where it can re-route."""
+    routes = tuple(tools) if proto in ROUTABLE else ()
     return {"anthropic": AnthropicRelay, "responses": ResponsesRelay, "chat": ChatRelay,
-            "ollama": OllamaRelay}.get(proto, Relay)(fence)
+            "ollama": OllamaRelay}.get(proto, Relay)(fence, routes)

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,18 @@ from aiohttp import web
 from laneboard.artifacts.redact import Redactor
 from laneboard.gateway.counters import Counters, cost_of
 from laneboard.gateway.framing import FramingError, NdjsonSplitter, SseSplitter
-from laneboard.gateway.protocols import Protocol, error_body, protocol_of, stream_error
+from laneboard.gateway.protocols import (
+    Protocol,
+    Usage,
+    error_body,
+    protocol_of,
+    stream_error,
+    take_usage,
+)
 from laneboard.gateway.registry import LaneRoute, Registry
-from laneboard.gateway.relays import Relay, relay_for
+from laneboard.gateway.relays import PendingCall, Relay, relay_for
 from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, atomic_private_json, redaction_key
+from laneboard.gateway.tool_routing import forced_body, routed_input
 from laneboard.gateway.turns import Turn, TurnWriter, prompt_of, whole_text
 from laneboard.gateway.upstream import (
     CONNECT_TIMEOUT_S,
@@ -195,9 +203,13 @@ class Gateway:
             turn.status, turn.error = 502, str(attempt.error)
             self.turns.write(record, turn, self._redactor(route))
             return _error(proto, 502, f"laneboard gateway: {attempt.error}")
-        relay = relay_for(proto, self._fence(route.deny))
+        relay = relay_for(proto, self._fence(route.deny), route.tools)
+
+        async def ask(pending: PendingCall) -> tuple[Any, str | None]:
+            return await self._routed_call(request, route, proto, rest, body, pending)
+
         try:
-            return await self._relay(request, route, proto, resp, cand, relay)
+            return await self._relay(request, route, proto, resp, cand, relay, ask)
         finally:
             resp.release()
             self._save()
@@ -205,11 +217,14 @@ class Gateway:
                 turn.status, turn.error = resp.status, relay.error
                 turn.tools, turn.refused = tuple(relay.tools), tuple(relay.refused)
                 turn.usage, turn.answer = relay.usage, "".join(relay.text)
+                if relay.routed:
+                    turn.extra = {"routed_calls": list(relay.routed)}
                 turn.cost_usd = cost_of(relay.usage, cand.cost if cand is not None else None)
                 self.turns.write(record, turn, self._redactor(route))
 
     async def _relay(self, request: web.Request, route: LaneRoute, proto: Protocol,
                      resp: aiohttp.ClientResponse, cand: Any, relay: Relay,
+                     ask: Callable[[PendingCall], Awaitable[tuple[Any, str | None]]],
                      ) -> web.StreamResponse:
         counts = self.counters.lane(route.lane)
         ctype = resp.headers.get("Content-Type", "")
@@ -247,6 +262,9 @@ class Gateway:
                 for event in splitter.feed(chunk):
                     for piece in relay.feed(event):
                         await out.write(piece)
+                    if relay.pending is not None:
+                        for piece in relay.resolve(*await ask(relay.pending)):
+                            await out.write(piece)
                     if relay.cut:
                         break
                 if relay.cut:
@@ -275,6 +293,56 @@ class Gateway:
         self._account(route, relay, price)
         await _eof_quietly(out)
         return out
+
+    async def _routed_call(self, request: web.Request, route: LaneRoute, proto: Protocol,
+                           rest: str, body: Any, pending: PendingCall,
+                           ) -> tuple[Any, str | None]:
+        """Ask the routed model for `pending`'s tool (its own fallback chain applies):
+        (its input for the call, the model that answered), or (None, None) when it gave
+        none — the primary's call then stands. Its tokens count to the lane."""
+        tool, target = pending.tool, pending.route
+        forced = forced_body(proto, body, tool)
+        if forced is None or self._session is None:
+            return None, None
+        bodies: dict[str | None, bytes] = {None: json.dumps(forced, ensure_ascii=False).encode()}
+        for c in target.candidates:
+            if c.model and c.model not in bodies:
+                bodies[c.model] = json.dumps({**forced, "model": c.model},
+                                             ensure_ascii=False).encode()
+        attempt = await send_chain(
+            self._session, target.candidates, "POST", rest, request.query_string,
+            request.headers, bodies, self.cooldowns, strict=False,
+        )
+        counts = self.counters.lane(route.lane)
+        counts.fallbacks += len(attempt.hops)
+        resp, cand = attempt.response, attempt.candidate
+        if resp is None:
+            log.warning("lane %s: routed tool %s: lane %s's models failed (%s); the "
+                        "primary's call stands", route.lane, tool, target.lane, attempt.error)
+            return None, None
+        try:
+            payload = await resp.content.read(MAX_BODY + 1)
+            parsed = json.loads(payload) if resp.status < 400 else None
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
+            log.warning("lane %s: routed tool %s failed: %s", route.lane, tool, type(e).__name__)
+            return None, None
+        finally:
+            resp.release()
+        if parsed is None:
+            log.warning("lane %s: routed tool %s: HTTP %d from lane %s's model; the "
+                        "primary's call stands", route.lane, tool, resp.status, target.lane)
+            return None, None
+        usage = Usage()
+        take_usage(proto, parsed, usage)
+        if usage.seen:
+            self.counters.add_usage(route.lane, usage, cand.cost if cand else None)
+        new_input = routed_input(proto, parsed, tool)
+        model = (cand.model if cand and cand.model else None) or (
+            str(parsed.get("model")) if isinstance(parsed, dict) and parsed.get("model") else None)
+        if new_input is not None:
+            log.info("lane %s: tool %s answered by lane %s (%s)", route.lane, tool,
+                     target.lane, model)
+        return new_input, model
 
     def _account(self, route: LaneRoute, relay: Any, price: Any) -> None:
         counts = self.counters.lane(route.lane)

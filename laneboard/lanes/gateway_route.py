@@ -25,6 +25,7 @@ from laneboard.harnesses.base import HarnessSpec, Usage
 from laneboard.harnesses.private_fs import socket_tag
 from laneboard.lanes.redaction import artifacts_root
 from laneboard.lanes.refs import ResolvedModel, lane_chain
+from laneboard.lanes.tool_routes import gateway_tools
 
 #: Where each harness's provider answers when the config names no `base_url` (see
 #: /work/shared/reference: Claude Code's default is api.anthropic.com, Codex's built-in
@@ -157,6 +158,7 @@ def gateway_spec(
         "deny": tuple(cfg.fences.deny),
         "secrets": (secret,) if secret and len(secret) >= 8 else (),
         "artifacts": str(artifacts_root(cfg, workspace)) if workspace is not None else None,
+        "tools": gateway_tools(cfg, spec.lane) if spec.lane in cfg.lanes else [],
     }
     url = route_lane(info, spec.lane, spec.harness, fields)
     return dataclasses.replace(spec, base_url=url, api_key_env=key_env)
