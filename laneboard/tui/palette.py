@@ -39,6 +39,7 @@ EVERYDAY: tuple[tuple[str, Where, str], ...] = (
     ("Artifacts: list, filter and search", "app", "show_artifacts"),
     ("Usage: prompts, tokens and cost per lane and tier", "app", "show_usage"),
     ("Toggle grid view of every lane", "screen", "toggle_grid"),
+    ("Filter the lane list by state: all → busy → waiting → failed", "screen", "filter_lanes"),
     ("Attach to the selected lane's tmux pane", "screen", "attach"),
     ("Interrupt the selected lane's turn", "screen", "interrupt"),
     ("Cancel the selected delegation run (interrupts every lane on it)", "screen",

@@ -74,6 +74,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+o", "attach", "Attach"),
         Binding("f6", "interrupt", "Interrupt", show=False),
         Binding("f7", "cancel_run", "Cancel run", show=False),
+        Binding("f8", "filter_lanes", "Filter", show=False),
         Binding("ctrl+r", "review_answer", "Review"),
         Binding("ctrl+t", "review_diff", "Review diff", show=False),
         Binding("ctrl+d", "show_diff", "Diff", show=False),
@@ -249,6 +250,10 @@ class MainScreen(Screen[None]):
 
     def action_toggle_grid(self) -> None:
         self.grid = not self.grid
+
+    def action_filter_lanes(self) -> None:
+        """Narrow the lane list to busy, waiting or failed lanes (64 lanes need it)."""
+        self.lane_table.cycle_filter()
 
     def action_toggle_untrusted(self) -> None:
         self.untrusted = not self.untrusted

@@ -4,6 +4,11 @@ A `DataTable` in row-cursor mode, so keyboard and mouse selection come for free.
 screen hands down `LaneInfo` snapshots (`set_lane`); the table posts `LaneTable.Selected`
 when the highlighted row changes. The busy spinner ticks only while some lane is busy
 (an idle cockpit runs no timer at all), and not at all when `motion` is off (snapshots).
+
+With many lanes the person wants the ones that need them: `cycle_filter` shows only busy,
+waiting or failed lanes (all → busy → waiting → failed → all), named in the border title.
+Every lane's `LaneInfo` is kept while hidden, so leaving the filter loses nothing, and a
+lane entering or leaving the filter rebuilds the rows in their original order.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ FENCE_STYLE = {
     "full": ("FULL", "bold red"),
 }
 ROLE_SHORT = {"orchestrator": "orch", "reviewer": "reviewer", "coder": "coder", "helper": "helper"}
+FILTERS = ("all", "busy", "waiting", "failed")
+"""The states the list can be narrowed to, in the order the filter key cycles them."""
+FILTER_MARK = " · only "
 COLUMNS = (("lane", "lane"), ("role", "role"), ("state", "state"), ("model", "model · tier"),
            ("fence", "fence"), ("usage", "usage"))
 
@@ -91,6 +99,8 @@ class LaneTable(DataTable[Text | str]):
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
         self.motion = motion
         self._infos: dict[str, LaneInfo] = {}
+        self._shown: set[str] = set()
+        self.state_filter = "all"
         self._frame = 0
         self._spinner: Timer | None = None
 
@@ -100,7 +110,7 @@ class LaneTable(DataTable[Text | str]):
 
     @property
     def selected_lane(self) -> str | None:
-        if not self._infos or self.cursor_row < 0:
+        if not self._shown or self.cursor_row < 0:
             return None
         try:
             return str(self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value)
@@ -109,21 +119,48 @@ class LaneTable(DataTable[Text | str]):
 
     def set_lane(self, info: LaneInfo) -> None:
         """Add or update one lane's row."""
-        cells = self._cells(info)
-        if info.id not in self._infos:
-            self._infos[info.id] = info
-            self.add_row(*cells, key=info.id)
-        else:
-            self._infos[info.id] = info
-            for (key, _), value in zip(COLUMNS, cells, strict=True):
+        new = info.id not in self._infos
+        self._infos[info.id] = info
+        wanted = self._passes(info)
+        if wanted and info.id in self._shown:
+            for (key, _), value in zip(COLUMNS, self._cells(info), strict=True):
                 self.update_cell(info.id, key, value)
+        elif wanted and new:
+            self._shown.add(info.id)
+            self.add_row(*self._cells(info), key=info.id)
+        elif wanted or info.id in self._shown:  # entered or left the filter: keep the order
+            self._rebuild()
         self._sync_spinner()
+
+    def cycle_filter(self) -> str:
+        """Show the next state filter's lanes (all → busy → waiting → failed → all)."""
+        self.state_filter = FILTERS[(FILTERS.index(self.state_filter) + 1) % len(FILTERS)]
+        self._rebuild()
+        base = str(self.border_title or "").split(FILTER_MARK, 1)[0]
+        self.border_title = base if self.state_filter == "all" else f"{base}{FILTER_MARK}{self.state_filter}"
+        return self.state_filter
+
+    def _passes(self, info: LaneInfo) -> bool:
+        return self.state_filter == "all" or info.state == self.state_filter
+
+    def _rebuild(self) -> None:
+        """The rows again from every lane's info, in first-seen order; the selection kept
+        when its lane is still shown (else the first row's lane becomes selected)."""
+        keep = self.selected_lane
+        self.clear(columns=False)
+        self._shown = set()
+        for info in self._infos.values():
+            if self._passes(info):
+                self._shown.add(info.id)
+                self.add_row(*self._cells(info), key=info.id)
+        if keep in self._shown:
+            self.move_cursor(row=self.get_row_index(keep))
 
     def info(self, lane: str) -> LaneInfo | None:
         return self._infos.get(lane)
 
     def select(self, lane: str) -> None:
-        if lane in self._infos:
+        if lane in self._shown:
             self.move_cursor(row=self.get_row_index(lane))
 
     def step(self, delta: int) -> None:
@@ -147,7 +184,7 @@ class LaneTable(DataTable[Text | str]):
     def _tick(self) -> None:
         self._frame += 1
         for info in self._infos.values():
-            if info.state == "busy":
+            if info.state == "busy" and info.id in self._shown:
                 self.update_cell(info.id, "state", state_cell(info, self._frame))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
