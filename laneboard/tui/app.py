@@ -576,7 +576,11 @@ class LaneboardApp(App[None]):
         self.push_screen(UsageScreen(self.lane_infos()))
 
     def attach_argv(self, lane: str) -> list[str]:
-        """The tmux command that puts this terminal on the lane's window (our socket)."""
+        """The tmux command that puts this terminal on the lane's window (our socket);
+        for a lane on another host, `ssh -t … tmux attach` through that host's link."""
+        remote = self.supervisor.relays.attach_argv(self.supervisor.session, lane)
+        if remote is not None:
+            return remote
         sock = self.supervisor.socket
         flag = "-S" if "/" in sock else "-L"
         session = self.supervisor.session
