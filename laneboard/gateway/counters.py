@@ -75,5 +75,6 @@ class Counters:
         if cost is not None:
             c.cost_usd = (c.cost_usd or 0.0) + cost
 
-    def save(self) -> None:
-        atomic_private_json(self.path, {k: asdict(v) for k, v in self.lanes.items()})
+    def save(self, *, durable: bool = True) -> None:
+        atomic_private_json(self.path, {k: asdict(v) for k, v in self.lanes.items()},
+                            durable=durable)

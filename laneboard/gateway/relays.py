@@ -59,6 +59,7 @@ class Relay:
         self.text: list[str] = []
         """The model's text so far (bounded by `MAX_TEXT`), for the turn artifact."""
         self._text_left = MAX_TEXT
+        self._unwatched: list[str] = []
         self.error: str | None = None
         """Why the relayed response failed (for the turn artifact); None: it did not."""
 
@@ -68,6 +69,15 @@ class Relay:
             if self._text_left > 0:
                 self.text.append(text[: self._text_left])
                 self._text_left -= len(text)
+            self._unwatched.append(text)
+
+    def end_chunk(self) -> None:
+        """Feed the repetition watchdog what the events of one upstream read said, in one
+        piece (per event, its tail copy and unit scan were a per-event cost); `cut` is set
+        when it trips. Called after each read, so the stream is still watched as it comes."""
+        if self._unwatched:
+            text = "".join(self._unwatched)
+            self._unwatched.clear()
             if self.watchdog.feed(text):
                 self.cut = self.watchdog.reason or "degenerate output"
 

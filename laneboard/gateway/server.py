@@ -103,6 +103,7 @@ class Gateway:
         )
 
     async def _close(self, _app: web.Application) -> None:
+        self._save(durable=True)
         await self.turns.drain()
         self.turns.close()
         if self._session is not None:
@@ -259,14 +260,20 @@ class Gateway:
         splitter = NdjsonSplitter() if "ndjson" in ctype else SseSplitter()
         try:
             async for chunk in resp.content.iter_any():
+                # every complete event of this read goes on at once, in one write: a
+                # write (and socket send) per event was a per-event cost, and nothing is
+                # held back that has already arrived
+                pieces: list[bytes] = []
                 for event in splitter.feed(chunk):
-                    for piece in relay.feed(event):
-                        await out.write(piece)
+                    pieces += relay.feed(event)
                     if relay.pending is not None:
-                        for piece in relay.resolve(*await ask(relay.pending)):
-                            await out.write(piece)
-                    if relay.cut:
-                        break
+                        if pieces:  # what came before the call leaves before we ask
+                            await out.write(b"".join(pieces))
+                            pieces = []
+                        pieces += relay.resolve(*await ask(relay.pending))
+                if pieces:
+                    await out.write(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+                relay.end_chunk()
                 if relay.cut:
                     counts.degenerate += 1
                     relay.error = f"degenerate output cut ({relay.cut})"
@@ -350,9 +357,10 @@ class Gateway:
         if relay.usage.seen:
             self.counters.add_usage(route.lane, relay.usage, price)
 
-    def _save(self) -> None:
+    def _save(self, *, durable: bool = False) -> None:
+        """Save the counts (after every request: not fsynced, see `atomic_private_json`)."""
         try:
-            self.counters.save()
+            self.counters.save(durable=durable)
         except OSError as e:
             log.warning("could not save usage: %s", e)
 
@@ -375,6 +383,9 @@ def _error(proto: Protocol, status: int, message: str) -> web.Response:
 async def serve(folder: Path, port: int = 0) -> tuple[web.AppRunner, int]:
     """Start serving on 127.0.0.1 (`port`, 0 = a free one); record url/port/pid."""
     gw = Gateway(folder)
+    # The redactor compiles its patterns on first use (~150 ms): pay that before the
+    # port is announced, not in the first request of the first lane.
+    Redactor(key=gw.key).redact("warm up: sk-ant-api03-0000 password=x")
     runner = web.AppRunner(gw.app(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
