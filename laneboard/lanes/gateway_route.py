@@ -164,13 +164,14 @@ def gateway_spec(
     return dataclasses.replace(spec, base_url=url, api_key_env=key_env)
 
 
-def _usage_file(state: Path, socket: str | None) -> Path:
+def usage_file(state: Path, socket: str | None) -> Path:
+    """The gateway's per-lane counts (read, never created, from the lanes layer)."""
     return state / f"gateway-{socket_tag(socket or 'default')}" / USAGE
 
 
 def degenerate_cuts(state: Path, socket: str | None, lane: str) -> int:
     """How many of `lane`'s streams the gateway's watchdog has cut (0: none or unknown)."""
-    raw = read_json(_usage_file(state, socket))
+    raw = read_json(usage_file(state, socket))
     vals = raw.get(lane) if isinstance(raw, dict) else None
     try:
         return int(vals.get("degenerate") or 0) if isinstance(vals, dict) else 0
@@ -182,7 +183,7 @@ def gateway_usage(state: Path, socket: str | None) -> dict[str, Usage]:
     """Per lane, the tokens and cost the gateway counted from the API's own usage fields
     (cumulative, like the state file). Read without creating anything: a session whose
     gateway never ran has no counts."""
-    raw = read_json(_usage_file(state, socket))
+    raw = read_json(usage_file(state, socket))
     out: dict[str, Usage] = {}
     if not isinstance(raw, dict):
         return out

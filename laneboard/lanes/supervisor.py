@@ -314,9 +314,33 @@ class Supervisor:
             rec.input_tokens, rec.output_tokens = usage.input_tokens, usage.output_tokens
             rec.cost_usd = cost or 0.0
             changed = True
+            # the lane table and usage screen follow: turns typed into a pane, or sent by
+            # another process, reach the gateway without passing this supervisor's send
+            self.hub.publish(LaneUsageUpdated(lane_id, rt.usage, rt.prompts))
         if changed:
             self._save()
         return changed
+
+    GATEWAY_USAGE_POLL_S = 2.0
+
+    async def _follow_gateway_usage(self) -> None:
+        """Sync the gateway's counts whenever its usage file changes (one stat every
+        `GATEWAY_USAGE_POLL_S`; nothing else is read while it is unchanged)."""
+        from laneboard.lanes.gateway_route import usage_file
+        from laneboard.lanes.statefile import state_dir
+
+        path = usage_file(state_dir(), self.socket)
+        seen: tuple[int, int] | None = None
+        while True:
+            await asyncio.sleep(self.GATEWAY_USAGE_POLL_S)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            stamp = (st.st_mtime_ns, st.st_size)
+            if stamp != seen:
+                seen = stamp
+                self.sync_gateway_usage()
 
 
     # ------------------------------------------------------------------ harnesses
@@ -343,6 +367,7 @@ class Supervisor:
         self.gateway = await asyncio.to_thread(
             ensure_gateway, self.socket, self.session, state_dir()
         )
+        self._spawn(self._follow_gateway_usage(), "gateway-usage")
 
     def _gateway_cuts(self, rt: LaneRuntime) -> int | None:
         """The gateway watchdog's count of cut streams for this lane (None: no gateway)."""
