@@ -174,6 +174,8 @@ class LaneboardApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
+        self._use_theme()
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._use_theme())
         if not self.motion:
             self.animation_level = "none"
         if self._core is not None:
@@ -181,6 +183,12 @@ class LaneboardApp(App[None]):
         else:
             # After the first frame: the core's imports and the config would delay it.
             self.call_after_refresh(self._load_core)
+
+    def _use_theme(self) -> None:
+        """Cells built as Rich Text take their colours from this theme (tui/theme.py)."""
+        from laneboard.tui.theme import use_theme
+
+        use_theme(self.get_css_variables())
 
     @work(group="load", exclusive=True, exit_on_error=False)
     async def _load_core(self) -> None:

@@ -27,8 +27,10 @@ from textual.widgets import DataTable, Footer, Static
 
 from laneboard.errors import LaneboardError
 from laneboard.lanes import worktrees
+from laneboard.tui.theme import style as themed
 
-STATUS_STYLE = {"A": "green", "M": "yellow", "D": "red", "T": "magenta"}
+STATUS_STYLE = {"A": "$success", "M": "$warning", "D": "$error", "T": "$accent"}
+"""Style spec per git status, as theme variables (`laneboard.tui.theme`)."""
 
 
 def file_row(entry: dict[str, object]) -> tuple[Text, Text, Text, str]:
@@ -37,8 +39,8 @@ def file_row(entry: dict[str, object]) -> tuple[Text, Text, Text, str]:
     added, removed = entry["added"], entry["removed"]
     plus = "bin" if added == -1 else f"+{added}"
     minus = "" if removed == -1 else f"-{removed}"
-    return (Text(status, STATUS_STYLE.get(status, "")), Text(plus, "green"),
-            Text(minus, "red"), str(entry["path"]))
+    return (Text(status, themed(STATUS_STYLE.get(status, ""))), Text(plus, themed("$success")),
+            Text(minus, themed("$error")), str(entry["path"]))
 
 
 class DiffScreen(Screen[None]):
@@ -83,7 +85,7 @@ class DiffScreen(Screen[None]):
             data = worktrees.diff(self.repo, self.lane)
         except LaneboardError as e:
             self.files, self.error = [], str(e)
-            summary.update(Text(f"{e}", "red"))
+            summary.update(Text(f"{e}", themed("$error")))
             self.query_one("#diff-patch", Static).update("")
             return
         self.error = ""
@@ -111,7 +113,7 @@ class DiffScreen(Screen[None]):
         try:
             patch = worktrees.file_patch(self.repo, self.lane, path)
         except LaneboardError as e:
-            self.query_one("#diff-patch", Static).update(Text(str(e), "red"))
+            self.query_one("#diff-patch", Static).update(Text(str(e), themed("$error")))
             return
         self.shown = path
         self.syntax = Syntax(patch or "(no textual diff)", "diff", theme="ansi_dark")

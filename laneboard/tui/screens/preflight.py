@@ -17,13 +17,15 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
+from laneboard.tui.theme import style as themed
+
 if TYPE_CHECKING:
     from laneboard.lanes.preflight import Check, Report
 
 STATUS = {
-    "ok": ("✓ ok", "green"),
-    "warn": ("! warn", "bold yellow"),
-    "fail": ("✗ fail", "bold red"),
+    "ok": ("✓ ok", "$success"),
+    "warn": ("! warn", "bold $warning"),
+    "fail": ("✗ fail", "bold $error"),
     "skip": ("- skip", "dim"),
 }
 
@@ -78,11 +80,13 @@ class PreflightScreen(Screen[None]):
         table.clear()
         for i, c in enumerate(self._checks):
             label, style = STATUS.get(c.status, (c.status, ""))
-            table.add_row(Text(label, style=style), c.id, c.subject, c.message, key=str(i))
+            table.add_row(Text(label, style=themed(style)), c.id, c.subject, c.message,
+                          key=str(i))
         counts = report.counts()
         summary = Text.assemble(
-            (f"{counts['ok']} ok", "green"), "  ", (f"{counts['warn']} warn", "yellow"), "  ",
-            (f"{counts['fail']} fail", "red"), "  ", (f"{counts['skip']} skip", "dim"),
+            (f"{counts['ok']} ok", themed("$success")), "  ",
+            (f"{counts['warn']} warn", themed("$warning")), "  ",
+            (f"{counts['fail']} fail", themed("$error")), "  ", (f"{counts['skip']} skip", "dim"),
             f"   config: {report.source or '-'}",
         )
         self.query_one("#preflight-summary", Static).update(summary)
@@ -100,7 +104,7 @@ class PreflightScreen(Screen[None]):
             fix.border_title = f"{c.id} · {c.subject}"
             body = Text(c.message)
             if c.fix:
-                body.append("\nfix: ", "bold yellow")
+                body.append("\nfix: ", themed("bold $warning"))
                 body.append(c.fix)
             fix.update(body)
             fix.set_class(c.status in ("warn", "fail"), "-problem")

@@ -16,8 +16,11 @@ from textual.widgets import DataTable, Footer, Static
 
 from laneboard.core.vocabulary import TIERS
 from laneboard.tui.state import LaneInfo, human_tokens, tier_shares
+from laneboard.tui.theme import style as themed
 
-TIER_STYLE = {"local": "green", "cheap": "cyan", "orchestrator": "blue", "escalation": "magenta"}
+TIER_STYLE = {"local": "$success", "cheap": "$secondary", "orchestrator": "$primary",
+              "escalation": "$accent"}
+"""Bar colour per tier, as theme variables (`laneboard.tui.theme`)."""
 BAR_WIDTH = 30
 
 
@@ -31,7 +34,7 @@ def tier_bars(lanes: list[LaneInfo], width: int = BAR_WIDTH) -> Text:
         frac = row["prompts"] / total
         filled = round(frac * width)
         out.append(f"{tier:<13}")
-        out.append("█" * filled, TIER_STYLE[tier])
+        out.append("█" * filled, themed(TIER_STYLE[tier]))
         out.append("░" * (width - filled), "dim")
         out.append(f" {frac:5.0%}  {row['prompts']}p  {human_tokens(row['tokens'])} tok")
         if row["cost"]:

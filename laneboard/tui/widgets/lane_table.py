@@ -21,22 +21,24 @@ from textual.timer import Timer
 from textual.widgets import DataTable
 
 from laneboard.tui.state import TIER_SHORT, LaneInfo, usage_text
+from laneboard.tui.theme import style as themed
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATE_GLYPH = {
     "stopped": ("○", "dim"),
-    "starting": ("◌", "cyan"),
-    "restarting": ("◌", "yellow"),
-    "ready": ("●", "green"),
-    "busy": (SPINNER[0], "bold cyan"),
-    "waiting": ("◆", "bold black on yellow"),
-    "failed": ("✗", "bold red"),
+    "starting": ("◌", "$primary"),
+    "restarting": ("◌", "$warning"),
+    "ready": ("●", "$success"),
+    "busy": (SPINNER[0], "bold $primary"),
+    "waiting": ("◆", "bold $background on $warning"),
+    "failed": ("✗", "bold $error"),
 }
+"""Glyph and style spec (theme variables, see `laneboard.tui.theme`) per lane state."""
 FENCE_STYLE = {
-    "read-only": ("read-only", "green"),
-    "plan": ("plan", "cyan"),
-    "workspace-write": ("ws-write", "yellow"),
-    "full": ("FULL", "bold red"),
+    "read-only": ("read-only", "$success"),
+    "plan": ("plan", "$primary"),
+    "workspace-write": ("ws-write", "$warning"),
+    "full": ("FULL", "bold $error"),
 }
 ROLE_SHORT = {"orchestrator": "orch", "reviewer": "reviewer", "coder": "coder", "helper": "helper"}
 FILTERS = ("all", "busy", "waiting", "failed")
@@ -52,7 +54,7 @@ def state_cell(info: LaneInfo, frame: int = 0) -> Text:
     if info.state == "busy":
         glyph = SPINNER[frame % len(SPINNER)]
     label = "input?" if info.state == "waiting" else info.state
-    return Text.assemble((f"{glyph} {label}", style))
+    return Text.assemble((f"{glyph} {label}", themed(style)))
 
 
 def model_cell(info: LaneInfo) -> Text:
@@ -63,13 +65,14 @@ def model_cell(info: LaneInfo) -> Text:
     if info.tier:
         text.append(f" · {TIER_SHORT.get(info.tier, info.tier)}", "dim")
     if info.pending_model:
-        text.append(f" → {info.pending_model.split('/', 1)[-1]} (waits for idle)", "italic yellow")
+        text.append(f" → {info.pending_model.split('/', 1)[-1]} (waits for idle)",
+                    themed("italic $warning"))
     return text
 
 
 def fence_cell(info: LaneInfo) -> Text:
     label, style = FENCE_STYLE.get(info.fence, (info.fence, ""))
-    return Text(label, style=style)
+    return Text(label, style=themed(style))
 
 
 class LaneTable(DataTable[Text | str]):
@@ -169,7 +172,7 @@ class LaneTable(DataTable[Text | str]):
             self.move_cursor(row=(self.cursor_row + delta) % self.row_count)
 
     def _cells(self, info: LaneInfo) -> tuple[Text | str, ...]:
-        lane = Text(info.id, style="bold red" if info.state == "failed" else "bold")
+        lane = Text(info.id, style=themed("bold $error" if info.state == "failed" else "bold"))
         return (lane, ROLE_SHORT.get(info.role, info.role), state_cell(info, self._frame), model_cell(info),
                 fence_cell(info), usage_text(info))
 

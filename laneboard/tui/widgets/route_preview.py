@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from laneboard.tui.theme import style as themed
 from laneboard.tui.widgets.lane_table import FENCE_STYLE
 
 
@@ -37,16 +38,16 @@ class RoutePreview(Static):
         if d is None:
             hint = self.hint or "type a prompt · @lane to pick one · /model REF to switch"
             if self.untrusted:
-                return Text.assemble(("untrusted input", "bold yellow"), " · ", hint)
+                return Text.assemble(("untrusted input", themed("bold $warning")), " · ", hint)
             return Text(hint)
         label, style = FENCE_STYLE.get(d.fence, (d.fence, ""))
-        out = Text.assemble(("untrusted ", "bold yellow") if self.untrusted else "",
+        out = Text.assemble(("untrusted ", themed("bold $warning")) if self.untrusted else "",
                             ("→ ", "bold"), (d.lane, "bold"), "  rule ", (d.rule, "italic"),
-                            "  fence ", (label, style))
+                            "  fence ", (label, themed(style)))
         if d.escalate:
-            out.append("  ⚑ escalates", "bold magenta")
+            out.append("  ⚑ escalates", themed("bold $accent"))
         if d.triage:
-            out.append("  triage first", "yellow")
+            out.append("  triage first", themed("$warning"))
         out.append(f"  {d.reason}", "dim")
         out.truncate(max(self.size.width - 2, 10), overflow="ellipsis")
         return out

@@ -21,10 +21,12 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from laneboard.tui.theme import style as themed
+
 __all__ = ["RunTree", "hop_label", "run_label"]
 
-_STATE_STYLE = {"running": "bold", "done": "dim", "failed": "bold red",
-                "interrupted": "yellow", "timed-out": "yellow"}
+_STATE_STYLE = {"running": "bold", "done": "dim", "failed": "bold $error",
+                "interrupted": "$warning", "timed-out": "$warning"}
 
 
 def run_label(run: dict[str, Any], now: float | None = None) -> Text:
@@ -42,7 +44,7 @@ def hop_label(hop: dict[str, Any]) -> Text:
     label = Text()
     label.append(str(hop.get("lane", "?")), style="bold")
     label.append(f": {hop.get('tool', '?')} · ")
-    label.append(state, style=_STATE_STYLE.get(state, ""))
+    label.append(state, style=themed(_STATE_STYLE.get(state, "")))
     if hop.get("model"):
         label.append(f" · {hop['model']}", style="dim")
     return label
