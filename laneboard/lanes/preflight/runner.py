@@ -54,6 +54,9 @@ async def run_preflight_async(
             report.source = loaded.path
             report.checks.append(Check("config.load", "ok", loaded.path, "loads and validates"))
             report.checks += static_checks(loaded)
+            from laneboard.lanes.preflight.worktree_checks import worktree_checks
+
+            report.checks += worktree_checks(loaded, here)
             report.checks += await probes.live_checks(
                 loaded, offline=offline, environ=env, cwd=here
             )
