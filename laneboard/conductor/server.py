@@ -47,6 +47,7 @@ from laneboard.conductor.protocol import (
 )
 from laneboard.conductor.runs import Hop, Run, new_id
 from laneboard.errors import LaneboardError
+from laneboard.lanes.borrowed import borrowed as lend
 
 if TYPE_CHECKING:
     from laneboard.artifacts import ArtifactStore, Redactor
@@ -63,20 +64,6 @@ _DEFAULT_TIMEOUT_S = 600.0
 _COMMIT_RULE, _COMMIT_LANE = "commit-message", "commit"
 #: A local model's leading reasoning block, which is not part of a commit message.
 _THINK = re.compile(r"\A\s*<think>.*?</think>", re.DOTALL)
-
-
-class _Borrowed:
-    """The running supervisor lent to `run_review`, which closes the supervisor it is
-    given: closing this one is a no-op, so a review never shuts the cockpit's lanes."""
-
-    def __init__(self, sup: Supervisor) -> None:
-        self._sup = sup
-
-    async def send(self, *args: Any, **kwargs: Any) -> TurnResult:
-        return await self._sup.send(*args, **kwargs)
-
-    async def close(self) -> None:
-        return None
 
 
 def _text(params: dict[str, Any], key: str, *, required: bool = True) -> str | None:
@@ -502,7 +489,7 @@ class ControlServer:
         hop = self._open_hop(caller, lane, "review", f"review {base or 'the default base'}"
                              + (f", focus: {focus}" if focus else ""))
         timeout = float(params.get("timeout_s") or _DEFAULT_TIMEOUT_S)
-        borrowed = cast("Supervisor", _Borrowed(self.sup))
+        lent = lend(self.sup)
 
         async def work() -> TurnResult | None:
             from laneboard.harnesses.base import TurnResult, Usage
@@ -510,7 +497,7 @@ class ControlServer:
             hop.timing["sent"] = time.time()
             res = await run_review(self.sup.loaded, cwd=self.sup.workspace, base=base,
                                    lane=lane, timeout_s=timeout,
-                                   supervisor_factory=lambda _l, _w: borrowed)
+                                   supervisor_factory=lambda _l, _w: lent)
             hop.result = {"findings": res.findings, "severities": res.severities,
                           "review_artifact": str(res.artifact.path) if res.artifact else None,
                           "tree_unchanged": res.tree_unchanged}

@@ -29,13 +29,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from laneboard.errors import LaneError, UsageError
 from laneboard.lanes import findings as fnd
+from laneboard.lanes.borrowed import borrowed as lend
 from laneboard.lanes.redaction import make_redactor, open_store
 from laneboard.lanes.review import (
     NOTHING_TO_REVIEW,
     BoundedDiff,
     ReviewInput,
-    _default_supervisor,
-    _snapshot_excludes,
     bound_diff,
     collect,
     compose_prompt,
@@ -44,14 +43,14 @@ from laneboard.lanes.review import (
     rev_parse,
     split_diff,
 )
+from laneboard.lanes.review_lane import default_supervisor, snapshot_excludes
 
 if TYPE_CHECKING:
     from laneboard.artifacts import Artifact, ArtifactStore, Redactor
     from laneboard.artifacts.model import ArtifactState
     from laneboard.config import Config, LoadedConfig
     from laneboard.config.models import ReviewRung
-    from laneboard.harnesses.base import TurnResult
-    from laneboard.lanes.review import SupervisorFactory
+    from laneboard.lanes.review_lane import SupervisorFactory
     from laneboard.lanes.supervisor import Supervisor
 
 #: Tokens assumed for a rung's answer when estimating whether it fits the budget.
@@ -371,9 +370,9 @@ async def _climb(
     first, last = (only_rung, only_rung) if only_rung else (1, max_rung or len(ladder))
     records = [RungRecord(index=i + 1, lane=r.lane, does=r.does) for i, r in enumerate(ladder)]
     excludes = tuple(sorted({e for r in ladder
-                             for e in _snapshot_excludes(repo, cfg, r.lane, store.root)}))
+                             for e in snapshot_excludes(repo, cfg, r.lane, store.root)}))
     before = snapshot(repo, exclude=excludes)
-    sup = (supervisor_factory or _default_supervisor)(loaded, repo)
+    sup = (supervisor_factory or default_supervisor)(loaded, repo)
     stopped = ""
     last_prompt = ""
     try:
@@ -504,28 +503,14 @@ async def _finish(cfg: Config, ri: ReviewInput, bounded: BoundedDiff, records: l
 # ---------------------------------------------------------------------------- the cockpit
 
 
-class _Borrowed:
-    """The cockpit's running supervisor lent to the ladder, which closes the supervisor it
-    is given: closing this one is a no-op, so a review never shuts the cockpit's lanes."""
-
-    def __init__(self, sup: Supervisor) -> None:
-        self._sup = sup
-
-    async def send(self, *args: Any, **kwargs: Any) -> TurnResult:
-        return await self._sup.send(*args, **kwargs)
-
-    async def close(self) -> None:
-        return None
-
-
 async def review_with_supervisor(loaded: LoadedConfig, sup: Supervisor, diff: str, source: str,
                                  *, store: ArtifactStore,
                                  timeout_s: float = 900.0) -> LadderResult:
     """The cockpit's ctrl+t: `diff` up the ladder on the lanes `sup` already runs."""
-    borrowed = cast("Supervisor", _Borrowed(sup))
+    lent = lend(sup)
     return await run_ladder(loaded, cwd=Path(sup.workspace), diff=diff, source=source,
                             store=store, timeout_s=timeout_s,
-                            supervisor_factory=lambda _l, _w: borrowed)
+                            supervisor_factory=lambda _l, _w: lent)
 
 
 def summary_line(result: LadderResult) -> str:

@@ -32,3 +32,8 @@ class Exchange:
 
     def retry_headers(self, reply: Reply) -> dict[str, str]:
         return {"Retry-After": reply.retry_after} if reply.retry_after else {}
+
+    def send_error(self, reply: Reply, body: Callable[[int, str, str | None], object]) -> None:
+        """Answer with a scripted error reply, in the dialect `body` writes errors in."""
+        self.wire.send_json(reply.status, body(reply.status, reply.error_message, reply.error_type),
+                            self.retry_headers(reply))

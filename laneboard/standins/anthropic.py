@@ -35,11 +35,7 @@ def handle_messages(ex: Exchange) -> None:
     body = ex.body_dict()
     reply = ex.next_reply(ANTHROPIC)
     if reply.is_error:
-        ex.wire.send_json(
-            reply.status,
-            error_body(reply.status, reply.error_message, reply.error_type),
-            ex.retry_headers(reply),
-        )
+        ex.send_error(reply, error_body)
         return
     model = str(body.get("model") or "claude-standin")
     if body.get("stream") is True:

@@ -30,9 +30,7 @@ def handle_chat(ex: Exchange) -> None:
     body = ex.body_dict()
     reply = ex.next_reply(CHAT)
     if reply.is_error:
-        ex.wire.send_json(reply.status,
-                          error_body(reply.status, reply.error_message, reply.error_type),
-                          ex.retry_headers(reply))
+        ex.send_error(reply, error_body)
         return
     model = str(body.get("model") or "standin")
     inp, out = reply.usage(ex.request.prompt or "")
@@ -100,9 +98,7 @@ def handle_embeddings(ex: Exchange) -> None:
     body = ex.body_dict()
     reply = ex.next_reply(EMBED)
     if reply.is_error:
-        ex.wire.send_json(reply.status,
-                          error_body(reply.status, reply.error_message, reply.error_type),
-                          ex.retry_headers(reply))
+        ex.send_error(reply, error_body)
         return
     raw = body.get("input")
     texts = [raw] if isinstance(raw, str) else raw

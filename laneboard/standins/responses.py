@@ -63,11 +63,7 @@ def handle_responses(ex: Exchange, *, title: bool = False) -> None:
     body = ex.body_dict()
     reply = Reply.text(title_text(body)) if title else ex.next_reply(RESPONSES)
     if reply.is_error:
-        ex.wire.send_json(
-            reply.status,
-            error_body(reply.status, reply.error_message, reply.error_type),
-            ex.retry_headers(reply),
-        )
+        ex.send_error(reply, error_body)
         return
     _Stream(ex, reply, str(body.get("model") or "standin")).run()
 
