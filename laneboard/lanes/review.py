@@ -32,37 +32,55 @@ square brackets (`[MAJOR]`) or followed by a colon (`MAJOR:`). The prompt asks f
 the bracketed form, so a compliant answer counts exactly; prose that merely mentions "a
 minor issue" does not count. The single line "No findings." means zero.
 
-Why this is long (~590 lines): the four steps above share one prompt layout and one
-artifact shape, and each cut or redaction one step makes is named by the next (the
-artifact records every cut); keeping them in one module keeps that contract readable in
-one place. What other commands also use (redaction, the artifact store) is in
-`lanes.redaction`.
+Why this is long (~400 lines): bounding, the prompt, the findings rule and the one-step
+run share one prompt layout and one artifact shape, and each cut or redaction one step
+makes is named by the next (the artifact records every cut); keeping them in one module
+keeps that contract readable in one place. What other modules share is elsewhere: reading
+the change from git (step 1) in `lanes.review_git` (re-exported here, so `review.collect`
+and friends keep working), the review's supervisor and snapshot excludes in
+`lanes.review_lane`, redaction and the artifact store in `lanes.redaction`, the ladder in
+`lanes.review_ladder`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from laneboard.core.route import Route
-from laneboard.errors import LaneboardError, LaneError, UsageError
+from laneboard.errors import LaneError, UsageError
 from laneboard.lanes.redaction import make_redactor, open_store
+from laneboard.lanes.review_git import (
+    FileDiff,
+    ReviewInput,
+    collect,
+    default_base,
+    git,
+    repo_root,
+    rev_parse,
+    split_diff,
+)
+from laneboard.lanes.review_lane import SupervisorFactory, default_supervisor, snapshot_excludes
 
 if TYPE_CHECKING:
-    from laneboard.artifacts import Artifact, ArtifactStore, Redactor
+    from laneboard.artifacts import Artifact, ArtifactStore
     from laneboard.config import Config, LoadedConfig
     from laneboard.harnesses.base import TurnResult
-    from laneboard.lanes.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "NOTHING_TO_REVIEW", "PROMPT_SEVERITIES", "SEVERITIES", "BoundedDiff", "FileDiff",
+    "ReviewInput", "ReviewResult", "SupervisorFactory", "bound_diff", "collect",
+    "compose_prompt", "count_findings", "default_base", "default_supervisor", "git",
+    "parse_findings", "pick_review_lane", "repo_root", "rev_parse", "run_review",
+    "snapshot_excludes", "split_diff",
+]
 
 #: Severity words, most severe first; the prompt asks for the first four.
 SEVERITIES: tuple[str, ...] = (
@@ -83,186 +101,6 @@ _FINDING = re.compile(
     re.IGNORECASE,
 )
 
-
-# ---------------------------------------------------------------------------- git
-
-
-def git(repo: Path | str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run git in `repo` without pagers, colour, external diff drivers or index refreshes.
-
-    `GIT_OPTIONAL_LOCKS=0` keeps read commands from rewriting `.git/index`, so collecting
-    the diff does not itself look like a change to the tree.
-    """
-    env = {**os.environ, "GIT_PAGER": "cat", "PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0",
-           "GIT_TERMINAL_PROMPT": "0"}
-    try:
-        proc = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "-c", "color.ui=never", *args],
-            cwd=str(repo), env=env, stdin=subprocess.DEVNULL, capture_output=True,
-            timeout=60, check=False,
-        )
-    except FileNotFoundError:
-        raise UsageError("git is not installed (or not on PATH); a review needs it") from None
-    except subprocess.TimeoutExpired:
-        raise LaneboardError(f"`git {' '.join(args)}` in {repo} took longer than 60s") from None
-    out = subprocess.CompletedProcess(
-        proc.args, proc.returncode,
-        proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"),
-    )
-    if check and out.returncode != 0:
-        raise LaneboardError(
-            f"`git {' '.join(args)}` failed in {repo}: {out.stderr.strip() or out.returncode}"
-        )
-    return out
-
-
-def repo_root(cwd: Path | str) -> Path:
-    """The top of the git work tree containing `cwd` (UsageError when there is none)."""
-    proc = git(cwd, "rev-parse", "--show-toplevel", check=False)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise UsageError(
-            f"{cwd} is not inside a git repository; run `laneboard review` in the "
-            "repository whose changes you want reviewed"
-        )
-    return Path(proc.stdout.strip())
-
-
-def rev_parse(repo: Path, ref: str) -> str:
-    """The commit `ref` names (UsageError with the ref when it names none)."""
-    if not ref or ref.startswith("-"):
-        raise UsageError(f"{ref!r} is not a git ref")
-    proc = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
-               check=False)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise UsageError(
-            f"unknown git ref {ref!r} in {repo}; check the name (`git branch -a`) or pass "
-            "another with --base/--head"
-        )
-    return proc.stdout.strip()
-
-
-def default_base(repo: Path, head: str = "HEAD") -> str:
-    """The upstream of `head`'s branch, else `main`, else `master` (UsageError if none)."""
-    proc = git(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{head}@{{upstream}}",
-               check=False)
-    upstream = proc.stdout.strip()
-    if proc.returncode == 0 and upstream:
-        return upstream
-    for name in ("main", "master"):
-        if git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}",
-               check=False).returncode == 0:
-            return name
-    raise UsageError(
-        f"no base to review against in {repo}: the branch has no upstream and there is no "
-        "`main` (or `master`) branch; pass --base REF"
-    )
-
-
-@dataclass(frozen=True)
-class FileDiff:
-    """One file's part of a unified diff (its `diff --git` header included)."""
-
-    path: str
-    text: str
-
-    @property
-    def size(self) -> int:
-        return len(self.text.encode("utf-8"))
-
-
-@dataclass
-class ReviewInput:
-    """What git says about `base...head`, redacted."""
-
-    repo: Path
-    base: str
-    head: str
-    base_sha: str
-    head_sha: str
-    merge_base: str
-    files: list[FileDiff]
-    stat: str
-    log: str
-    redactions: int = 0
-    redaction_kinds: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def empty(self) -> bool:
-        return not self.files
-
-
-_DIFF_HEADER = re.compile(r"^diff --git (?:\"?a/(?P<a>.+?)\"?) (?:\"?b/(?P<b>.+?)\"?)$")
-
-
-def split_diff(diff: str) -> list[FileDiff]:
-    """Split a `git diff` into per-file parts, in order (text before the first header,
-    which git never emits, is kept as a part of its own so nothing is lost)."""
-    parts: list[FileDiff] = []
-    current: list[str] = []
-    path = ""
-    for line in diff.splitlines(keepends=True):
-        if line.startswith("diff --git "):
-            if current:
-                parts.append(FileDiff(path, "".join(current)))
-            current = [line]
-            m = _DIFF_HEADER.match(line.rstrip("\n"))
-            path = (m.group("b") or m.group("a")) if m else line[len("diff --git "):].strip()
-        else:
-            current.append(line)
-    if current:
-        parts.append(FileDiff(path, "".join(current)))
-    return parts
-
-
-def collect(repo: Path, base: str | None, head: str | None,
-            redactor: Redactor | None = None) -> ReviewInput:
-    """Collect and redact the diff, stat and log of `base...head` in `repo`.
-
-    Refs are checked first so a typo is a usage error naming the ref, not a git failure.
-    `redactor=None` leaves the texts as they are (only for `artifacts.redaction: false`).
-    """
-    head = head or "HEAD"
-    head_sha = rev_parse(repo, head)
-    if head == "HEAD":  # name the branch in titles and front matter, not "HEAD"
-        name = git(repo, "rev-parse", "--abbrev-ref", "HEAD", check=False).stdout.strip()
-        head = name if name and name != "HEAD" else head
-    base = base or default_base(repo, head)
-    base_sha = rev_parse(repo, base)
-    mb = git(repo, "merge-base", base_sha, head_sha, check=False)
-    if mb.returncode != 0 or not mb.stdout.strip():
-        raise UsageError(f"{base!r} and {head!r} share no history in {repo}; nothing to compare")
-    merge_base = mb.stdout.strip()
-    rng = f"{base_sha}...{head_sha}"
-    diff = git(repo, "diff", "--no-ext-diff", "--no-textconv", "--find-renames", rng).stdout
-    stat = git(repo, "diff", "--no-ext-diff", "--stat=100", rng).stdout
-    commits = git(repo, "log", "--no-color", "--format=%h %s%n%b", "-n", "200",
-                  f"{base_sha}..{head_sha}").stdout
-    kinds: Counter[str] = Counter()
-
-    def red(text: str) -> str:
-        if redactor is None:
-            return text
-        result = redactor.redact(text)
-        kinds.update(result.kinds)
-        return result.text
-
-    files = [FileDiff(f.path, red(f.text)) for f in split_diff(diff)]
-    return ReviewInput(
-        repo=repo, base=base, head=head, base_sha=base_sha, head_sha=head_sha,
-        merge_base=merge_base, files=files, stat=red(stat).strip(),
-        log=red(_tidy_log(commits)), redactions=sum(kinds.values()),
-        redaction_kinds=dict(sorted(kinds.items())),
-    )
-
-
-def _tidy_log(text: str) -> str:
-    """Drop the blank lines `%b` leaves after bodiless commits."""
-    lines = [ln.rstrip() for ln in text.splitlines()]
-    out: list[str] = []
-    for ln in lines:
-        if ln or (out and out[-1]):
-            out.append(ln)
-    return "\n".join(out).strip()
 
 
 # ---------------------------------------------------------------------------- bounding
@@ -464,31 +302,6 @@ class ReviewResult:
         }
 
 
-SupervisorFactory = Callable[["LoadedConfig", Path], "Supervisor"]
-
-
-def _default_supervisor(loaded: LoadedConfig, workspace: Path) -> Supervisor:
-    from laneboard.lanes.supervisor import Supervisor
-
-    return Supervisor(loaded, workspace=workspace)
-
-
-def _snapshot_excludes(repo: Path, cfg: Config, lane: str, store_root: Path) -> tuple[str, ...]:
-    """Paths inside the tree that change for reasons other than the reviewer: the artifact
-    store (this and concurrent reviews write there) and the lane's own config dir."""
-    candidates = [store_root]
-    cfg_dir = cfg.lanes[lane].env.get("CLAUDE_CONFIG_DIR")
-    if cfg_dir:
-        candidates.append(Path(cfg_dir).expanduser())
-    out: list[str] = []
-    for c in candidates:
-        try:
-            out.append(c.resolve().relative_to(repo.resolve()).as_posix())
-        except ValueError:
-            continue
-    return tuple(out)
-
-
 async def run_review(
     loaded: LoadedConfig,
     *,
@@ -544,10 +357,10 @@ async def _review_on_lane(
                   "explicit review escalation (--lane)" if explicit_lane else
                   "review escalation to the first reviewer lane",
                   lane_cfg.fence, escalate=True).as_dict()
-    excludes = _snapshot_excludes(repo, cfg, lane_id, store.root)
+    excludes = snapshot_excludes(repo, cfg, lane_id, store.root)
     before = snapshot(repo, exclude=excludes)
     started = time.time()
-    sup = (supervisor_factory or _default_supervisor)(loaded, repo)
+    sup = (supervisor_factory or default_supervisor)(loaded, repo)
     turn: TurnResult | None = None
     failure: str | None = None
     try:
