@@ -34,10 +34,17 @@ if TYPE_CHECKING:
     help="Idempotency key: a second send with the same ID (from any process, even at the "
     "same moment) sends nothing and reports the first one's outcome.",
 )
+@click.option(
+    "--defer-if-busy",
+    "defer_if_busy",
+    is_flag=True,
+    help="When the lane's screen shows it busy (a turn still running, a dialog open), wait "
+    "until it is ready instead of typing into it; the wait counts against --timeout.",
+)
 @config_option
 def send(
     lane: str, prompt: str, wait: bool, as_json: bool, timeout: float, untrusted: bool,
-    config_path: str | None, op_id: str | None = None,
+    config_path: str | None, op_id: str | None = None, defer_if_busy: bool = False,
 ) -> None:  # fmt: skip
     """Send PROMPT (`-` reads stdin) to LANE.
 
@@ -58,6 +65,15 @@ def send(
         problem = check_op_id(op_id)
         if problem is not None:
             raise UsageError(f"--op-id: {problem}")
+    if defer_if_busy and untrusted:
+        raise UsageError("--defer-if-busy cannot be combined with --untrusted (triage first)")
+    deferred: list[bool] = []
+
+    def defer() -> None:
+        deferred.append(True)
+        click.echo(f"deferred: {lane} is busy; waiting for it", err=True)
+
+    on_busy = defer if defer_if_busy else None
     decision = None
     if untrusted:
         # The cockpit's gate (Router): refused before any lane starts, never rerouted —
@@ -85,7 +101,7 @@ def send(
             if decision is not None:
                 return await _send_untrusted(sup, decision, timeout, started)
             if wait or sup.lanes[lane].is_exec:
-                result = await sup.send(lane, text, timeout=timeout)
+                result = await sup.send(lane, text, timeout=timeout, defer=on_busy)
                 return {
                     "lane": lane,
                     "state": result.state,
@@ -95,7 +111,7 @@ def send(
                     "usage": result.usage.as_dict(),
                     "elapsed_s": round(time.monotonic() - started, 3),
                 }
-            state = await sup.deliver(lane, text, timeout=timeout)
+            state = await sup.deliver(lane, text, timeout=timeout, defer=on_busy)
             return {
                 "lane": lane,
                 "state": state,
@@ -109,6 +125,8 @@ def send(
             await sup.close()
 
     doc = {"untrusted": untrusted, "triage": None, **run(go()), "fence": held["fence"], "deny": held["deny"]}
+    if defer_if_busy:
+        doc["deferred"] = bool(deferred)
     if as_json:
         emit_json(doc)
     elif doc["reply"] is not None:

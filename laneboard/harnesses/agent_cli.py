@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from laneboard.errors import FenceViolation, HarnessError, SetupBlocked
+from laneboard.errors import FenceViolation, HarnessError, HarnessTimeout, SetupBlocked
 from laneboard.harnesses.agent_pane import Pane, RelayPane, open_relay_pane, pause, poll_until
 from laneboard.harnesses.base import (
     WRITABLE_FENCES,
@@ -290,6 +290,33 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         await poll_until(
             probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
         )
+
+    async def wait_idle(self, timeout: float, on_busy: Callable[[], None] | None = None) -> bool:
+        """Wait until the CLI's screen classifies as ready (its input box, no turn and no
+        dialog on screen), re-checked whenever the pane redraws. A permission dialog
+        counts as busy: it waits for a person, never for laneboard. A headless lane has
+        no screen and each run is inside the lane lock, so it is idle."""
+        if self.headless or self.pane is None:
+            return True
+        pane = self.pane
+        told = False
+
+        async def probe() -> bool | None:
+            nonlocal told
+            if not await pane.alive():
+                return True  # `send` reports the exit
+            if (await self._screen()).state == "ready":
+                return True
+            if not told and on_busy is not None:
+                told = True
+                on_busy()
+            return None
+
+        try:
+            await poll_until(probe, within=timeout, what=f"{self._where()}: busy", pane=pane)
+        except HarnessTimeout:
+            return False
+        return True
 
     async def _confirm_submit(
         self, started: Callable[[], Awaitable[bool]], waits: tuple[float, float], where: str

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -253,3 +253,15 @@ class Harness(ABC):
     async def output_stream(self) -> PaneStream | None:
         """The lane's raw pane output (ANSI kept) while it runs in a pane; None otherwise."""
         return None
+
+    async def wait_idle(self, timeout: float, on_busy: Callable[[], None] | None = None) -> bool:
+        """Wait until the agent's screen shows it ready for a new prompt (`send
+        --defer-if-busy`); True when it does, False when `timeout` passed first.
+        `on_busy` is called once, at the first look that found it busy.
+
+        Why it exists: the lane lock serialises laneboard's sends, but a send that does
+        not wait for the answer (`deliver`) lets go of it while the agent still works, and
+        a person may have typed into the pane; only the screen tells. The default is for
+        harnesses with no screen (HTTP, headless runs): their turns run inside the lane
+        lock, so holding the lock is already being idle."""
+        return True

@@ -404,6 +404,44 @@ class CommandHarness(Harness):
         """True when the ready pattern is on screen now (False without a ready pattern)."""
         return self._ready_re is not None and await self._screen_matches(self._ready_re)
 
+    async def wait_idle(self, timeout: float, on_busy: Callable[[], None] | None = None) -> bool:
+        """Wait until the program looks ready for input, by the same rules that end a turn:
+        the ready pattern on screen and the busy pattern not; with a busy pattern only,
+        busy not on screen and `quiet` seconds without output; with no pattern, `quiet`
+        seconds without output. A dead pane counts as idle: `send` then reports the exit."""
+        if self.stream is None or self.window is None:
+            raise HarnessError(f"lane {self.spec.lane!r}: not started")
+        stream = self.stream
+        told = False
+
+        async def idle() -> bool:
+            nonlocal told
+            if stream.dead or stream.closed:
+                return True
+            looks = await self._looks(stream)
+            if looks == "idle":
+                return True
+            if looks == "busy" and not told and on_busy is not None:
+                told = True
+                on_busy()
+            return False
+
+        return await self.relay.wait_until(idle, timeout, pane=self.pane_id)
+
+    async def _looks(self, stream: PaneStream) -> str:
+        """How the lane looks: "idle", "busy" (the screen says so), or "settling" (a
+        busy-pattern-only lane whose busy mark is gone but whose output has not been
+        quiet for `quiet` yet: not worth telling anyone about)."""
+        quiet = time.monotonic() - stream.last_output >= self.quiet
+        if self._ready_re is None and self._busy_re is None:
+            return "idle" if quiet else "busy"
+        screen = (await self.relay.screen(self.pane_id)).rstrip()
+        if self._busy_re is not None and self._busy_re.search(screen):
+            return "busy"
+        if self._ready_re is not None:
+            return "idle" if self._ready_re.search(screen) is not None else "busy"
+        return "idle" if quiet else "settling"
+
     async def _screen_matches(self, pattern: LinearPattern) -> bool:
         return pattern.search((await self.relay.screen(self.pane_id)).rstrip()) is not None
 

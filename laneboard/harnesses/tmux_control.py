@@ -146,9 +146,12 @@ class PaneStream:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         try:
-            await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            return False
+            # asyncio.wait, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as output wakes `fut`, so `Supervisor.deliver` (which cancels the
+            # send once the agent took the prompt) then waited for the whole turn.
+            done, _ = await asyncio.wait({fut}, timeout=timeout)
+            if not done:
+                return False
         finally:
             if not fut.done():
                 fut.cancel()
@@ -284,10 +287,15 @@ class ControlClient:
         line = " ".join(quote_command_arg(a) for a in args) + "\n"
         self._proc.stdin.write(line.encode())
         await self._proc.stdin.drain()
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError as exc:
-            raise HarnessTimeout(f"tmux did not answer {args[0]!r} within {timeout:.0f}s") from exc
+        try:  # asyncio.wait: Python 3.11's wait_for can swallow a cancel (see `wait`)
+            done, _ = await asyncio.wait({fut}, timeout=timeout)
+        except asyncio.CancelledError:
+            fut.cancel()
+            raise
+        if not done:
+            fut.cancel()
+            raise HarnessTimeout(f"tmux did not answer {args[0]!r} within {timeout:.0f}s")
+        return fut.result()
 
     async def close(self) -> None:
         """Detach (close stdin), wait briefly, then kill; closes every stream."""

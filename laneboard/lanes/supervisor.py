@@ -823,7 +823,10 @@ class Supervisor:
 
     # ------------------------------------------------------------------ sending
 
-    async def deliver(self, lane_id: str, prompt: str, *, timeout: float = 60.0) -> str:
+    async def deliver(
+        self, lane_id: str, prompt: str, *, timeout: float = 60.0,
+        defer: Callable[[], None] | None = None,
+    ) -> str:  # fmt: skip
         """Send without waiting for the answer: "delivered" once the harness says the agent
         took the prompt (`TurnStarted`: the submit was verified), or the finished turn's
         state if it ended first, or "timed-out" when neither happened within `timeout`.
@@ -832,7 +835,9 @@ class Supervisor:
         for it. Starts the lane if needed, and queues behind other sends like `send`.
         """
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self.send(lane_id, prompt, timeout=timeout, started=started))
+        task = asyncio.create_task(
+            self.send(lane_id, prompt, timeout=timeout, started=started, defer=defer)
+        )
         either: set[asyncio.Future[Any]] = {started, task}
         try:
             await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -855,6 +860,7 @@ class Supervisor:
         route: dict[str, object] | None = None,
         lock_timeout: float | None = None,
         started: asyncio.Future[None] | None = None,
+        defer: Callable[[], None] | None = None,
     ) -> TurnResult:
         """Deliver one prompt to a lane (starting it if needed) and wait for the turn's end.
 
@@ -864,6 +870,10 @@ class Supervisor:
         fails visibly (state "failed", error set). `started` is resolved when the agent
         took the prompt. Raises LaneError when a lock is not had within `lock_timeout`
         (default: `timeout`) or the lane cannot start.
+
+        With `defer` (`send --defer-if-busy`), a lane whose screen shows it busy is waited
+        for, inside the lane lock (`_defer_until_idle`), and `defer` is called once when it
+        was busy; the wait counts against `timeout`.
         """
         rt = self.lane(self.pick(lane_id))
         wait = timeout if lock_timeout is None else lock_timeout
@@ -882,6 +892,8 @@ class Supervisor:
                 ) from None
             rt.on_turn_started = started
             try:
+                if defer is not None:
+                    timeout = await self._defer_until_idle(rt, timeout, defer)
                 result = await self._send_locked(rt, prompt, timeout, route or {}, wait)
                 if redacted:
                     result.extra["prompt_redactions"] = sum(redacted.values())
@@ -890,6 +902,25 @@ class Supervisor:
             finally:
                 rt.on_turn_started = None
                 await lane_lock.release()
+
+    async def _defer_until_idle(
+        self, rt: LaneRuntime, timeout: float, defer: Callable[[], None]
+    ) -> float:
+        """Wait, holding the lane lock, until the lane's screen shows it ready; the time
+        left of `timeout`. Why here: `deliver` lets go of the lock once the agent took its
+        prompt, while the agent still works, so the lock alone cannot tell a busy lane;
+        and waiting inside it keeps any other send from slipping in between the wait and
+        the typing. Raises LaneError when the lane stays busy past `timeout`."""
+        deadline = time.monotonic() + timeout
+        if rt.harness is None or rt.state in ("failed", "stopped"):
+            self._claim(rt)
+            await self._start(rt)
+            if rt.harness is None:
+                raise LaneError(f"lane {rt.id!r} could not start: {rt.last_error}")
+        left = max(0.0, deadline - time.monotonic())
+        if not await rt.harness.wait_idle(left, on_busy=defer):
+            raise LaneError(f"lane {rt.id!r} stayed busy for {timeout:g}s; the prompt was not sent")
+        return max(1.0, deadline - time.monotonic())
 
     def _redact(self, prompt: str) -> tuple[str, dict[str, int]]:
         """`prompt` with its secrets replaced (`artifacts.redaction`, on by default), and
