@@ -86,7 +86,9 @@ def run(folder: str | None, socket: str | None, port: int | None, supervise: boo
             runner, bound = await serve(where, 0)  # the recorded port is taken
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        # SIGHUP too: its tmux window (or the whole tmux server) went away, so no lane can
+        # reach this gateway any more; stay and it is an orphan that holds its port.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
         logging.getLogger("laneboard.gateway").info("serving on 127.0.0.1:%d", bound)
         await stop.wait()
@@ -109,6 +111,7 @@ def _supervise(where: Path, port: int | None) -> None:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, forward)
     while True:
         began = time.monotonic()
         child = subprocess.Popen(argv)
