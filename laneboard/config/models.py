@@ -273,6 +273,8 @@ class LaneConfig(Strict):
     """Send the lane's model requests through laneboard's gateway on 127.0.0.1 (redaction,
     fences on the wire, failover and counting per request); false: the CLI talks to its
     provider directly and preflight says which of those guarantees the lane loses."""
+    host: str | None = None
+    """A `hosts:` entry: the lane runs in tmux on that machine (over SSH); default: here."""
     worktree: bool | None = None
     """Run in the lane's own git worktree (branch `lb/<lane>` in `<repo>/.laneboard/worktrees/
     <lane>`); default: true for a writable lane whose cwd is inside a git repository."""
@@ -289,8 +291,6 @@ class LaneConfig(Strict):
         if v is not None and (not v.strip() or v.startswith("-") or any(c.isspace() for c in v)):
             raise ValueError("must be a branch, tag or commit name (no spaces, not starting with '-')")
         return v
-    host: str | None = None
-    """A `hosts:` entry: the lane runs in tmux on that machine (over SSH); default: here."""
 
     @field_validator("command", mode="before")
     @classmethod

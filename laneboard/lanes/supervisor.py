@@ -342,7 +342,6 @@ class Supervisor:
                 seen = stamp
                 self.sync_gateway_usage()
 
-
     # ------------------------------------------------------------------ harnesses
 
     def spec_for(self, rt: LaneRuntime) -> HarnessSpec:

@@ -204,20 +204,20 @@ class AttachRequested(Message):
         self.lane = lane
 
 
-class RunCancelRequested(Message):
-    """Up: cancel a conductor run: interrupt every lane working on it."""
-
-    def __init__(self, run: str) -> None:
-        super().__init__()
-        self.run = run
-
-
 class InterruptRequested(Message):
     """Up: interrupt the lane's current turn through its harness (the lane keeps running)."""
 
     def __init__(self, lane: str) -> None:
         super().__init__()
         self.lane = lane
+
+
+class RunCancelRequested(Message):
+    """Up: cancel a conductor run: interrupt every lane working on it."""
+
+    def __init__(self, run: str) -> None:
+        super().__init__()
+        self.run = run
 
 
 class MirrorRequested(Message):

@@ -267,6 +267,10 @@ class MainScreen(Screen[None]):
         if log is not None:
             log.scroll_to(y=log.scroll_y + direction * max(log.size.height - 1, 1), animate=False)
 
+    def action_attach(self) -> None:
+        if self.selected:
+            self.post_message(m.AttachRequested(self.selected))
+
     def action_cancel_run(self) -> None:
         """Cancel the conductor run under the run tree's cursor (else the oldest active
         one): the App interrupts every lane working on it."""
@@ -276,10 +280,6 @@ class MainScreen(Screen[None]):
                         severity="warning")
             return
         self.post_message(m.RunCancelRequested(run))
-
-    def action_attach(self) -> None:
-        if self.selected:
-            self.post_message(m.AttachRequested(self.selected))
 
     def action_interrupt(self) -> None:
         """Interrupt the selected lane's turn (the App asks its harness)."""
