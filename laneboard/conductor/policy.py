@@ -109,46 +109,69 @@ def _below_orchestrator(cfg: Config, lane_id: str) -> str:
     return f"its model chain includes {', '.join(low)}" if low else ""
 
 
+def _group_members(cfg: Config, name: str) -> list[str]:
+    """The replica ids (`coder-1` …) of group `name` in the supervisor's expanded config;
+    [] when `name` is a lane of its own or no group."""
+    if name in cfg.lanes:
+        return []
+    return [lid for lid in cfg.lanes
+            if lid.rpartition("-")[0] == name and lid.rpartition("-")[2].isdigit()]
+
+
+def _names(cfg: Config, lane_id: str) -> set[str]:
+    """A runtime lane and, for a replica, its group: `coder-2` → {coder-2, coder}."""
+    group, _, n = lane_id.rpartition("-")
+    return {lane_id, group} if n.isdigit() and group and group not in cfg.lanes else {lane_id}
+
+
 def check_hop(
     cfg: Config, router: Router, caller: str, target: str, task: str, pos: Position,
     limits: Limits, *, tool: str,
 ) -> bool:  # fmt: skip
     """Raise Refused when `caller` may not hand `task` to `target` by `tool`; else return
-    whether the task is untrusted (which the new hop inherits)."""
-    if target not in cfg.lanes:
+    whether the task is untrusted (which the new hop inherits).
+
+    `target` may name a replica group (`coder`: the supervisor picks an idle replica) or one
+    replica (`coder-2`); the rules are checked on the group's settings, which every replica
+    shares, and `delegates` / `delegate_wider` may name either."""
+    members = _group_members(cfg, target)
+    probe = members[0] if members else target
+    if probe not in cfg.lanes:
         raise Refused("unknown-lane", f"no lane named {target!r} (lanes: {', '.join(cfg.lanes)})")
+    names = _names(cfg, probe) | {target}
     allowed = allowed_delegates(cfg, caller)
-    if target not in allowed:
+    if not names & set(allowed):
         source = (f"lanes.{caller}.delegates" if cfg.lanes[caller].delegates is not None
                   else f"the default for role {cfg.lanes[caller].role}")
         listed = ", ".join(allowed) or "no lane"
         raise Refused("delegates", f"{caller!r} may not delegate to {target!r}: {source} "
                       f"allows {listed}")
-    if target == caller or target in pos.chain:
+    working = set().union(*(_names(cfg, lane) for lane in (*pos.chain, caller)))
+    if names & working:
         path = " → ".join((*pos.chain, target))
         raise Refused("no-cycles", f"{target!r} already works on this run ({path})")
     if pos.depth + 1 > limits.max_depth:
         raise Refused("depth-limit", f"this hop would be {pos.depth + 1} deep; the limit is "
                       f"{limits.max_depth} ({' → '.join((*pos.chain, target))})")
-    mine, theirs = cfg.lanes[caller].fence, cfg.lanes[target].fence
-    if fence_rank(theirs) > fence_rank(mine) and target not in cfg.lanes[caller].delegate_wider:
+    mine, theirs = cfg.lanes[caller].fence, cfg.lanes[probe].fence
+    if fence_rank(theirs) > fence_rank(mine) and not names & set(cfg.lanes[caller].delegate_wider):
         raise Refused("fence", f"{target!r} has fence {theirs}, wider than {caller!r}'s "
                       f"{mine}; lanes.{caller}.delegate_wider does not name {target!r}")
     untrusted = pos.untrusted or cfg.lanes[caller].input == "untrusted"
     if untrusted:
-        below = _below_orchestrator(cfg, target)
+        below = _below_orchestrator(cfg, probe)
         if below:
             why = ("the caller said so or a hop above was untrusted" if pos.untrusted
                    else f"lane {caller!r} takes untrusted input")
             raise Refused("untrusted-input", f"the task is untrusted ({why}) and {target!r} "
                           f"is not orchestrator tier or above: {below}")
     if theirs in WRITABLE_FENCES:
-        cheap = _cheap_models(cfg, target)
+        cheap = _cheap_models(cfg, probe)
         if cheap:
             raise Refused("writable-cheap", f"{target!r} can write ({theirs}) and its model "
                           f"chain has {', '.join(cheap)}: writable work never goes to a local "
                           "or cheap model")
-    if tool == "delegate" and _is_escalation(cfg, target):
+    if tool == "delegate" and _is_escalation(cfg, probe):
         raise Refused("escalation-for-judgment", f"{target!r} is an escalation lane; escalation "
                       "is for judgment, not labour: use the `review` tool")
     return untrusted

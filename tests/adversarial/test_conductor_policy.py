@@ -157,3 +157,41 @@ def test_untrusted_delegation_is_the_tier_rule_on_the_shipped_config() -> None:
     with pytest.raises(Refused) as e:
         policy.check_hop(cfg, router, "main", "triage", "x", tainted, limits, tool="delegate")
     assert e.value.rule == "untrusted-input" and "hop above" in e.value.detail
+
+
+REPLICA_CFG = """\
+version: 1
+providers:
+  openai-codex: {harness: codex}
+models:
+  openai-codex/big: {tier: orchestrator}
+lanes:
+  main: {role: orchestrator, harness: codex, model: big, fence: workspace-write, delegates: [coder]}
+  coder: {role: coder, harness: codex, model: big, fence: workspace-write, replicas: 2}
+  other: {role: coder, harness: codex, model: big, fence: workspace-write}
+"""
+
+
+def test_a_replica_group_and_one_replica_obey_the_same_rules() -> None:
+    """`delegates: [coder]` names the group: the conductor may hand work to the group (the
+    supervisor picks an idle replica) or to one replica, checked on the group's settings —
+    and not to a lane the list leaves out; a replica already on the run is a cycle."""
+    from laneboard.config.replicas import expand
+    from laneboard.lanes.router import Router
+
+    cfg = expand(_cfg(REPLICA_CFG))  # what the supervisor, and so the server, holds
+    assert "coder" not in cfg.lanes and {"coder-1", "coder-2"} <= set(cfg.lanes)
+    router, limits = Router(cfg), policy.Limits()
+    root = policy.Position(("main",), 0, False)
+    for target in ("coder", "coder-2"):
+        policy.check_hop(cfg, router, "main", target, "build it", root, limits, tool="delegate")
+    with pytest.raises(Refused) as e:
+        policy.check_hop(cfg, router, "main", "other", "x", root, limits, tool="delegate")
+    assert e.value.rule == "delegates"
+    with pytest.raises(Refused) as e:
+        policy.check_hop(cfg, router, "main", "coder-3", "x", root, limits, tool="delegate")
+    assert e.value.rule == "unknown-lane"
+    on_run = policy.Position(("main", "coder-1"), 1, False)
+    with pytest.raises(Refused) as e:
+        policy.check_hop(cfg, router, "coder-1", "coder", "x", on_run, limits, tool="delegate")
+    assert e.value.rule in ("no-cycles", "delegates")
