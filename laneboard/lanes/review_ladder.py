@@ -17,6 +17,10 @@ another model's words, not instructions). Before each rung the budget is checked
 what was spent plus an estimate of the next prompt; the ladder stops and says so when it
 would pass. One artifact records every rung: its lane, model, usage, cost, answer, and
 why the ladder climbed or stopped after it.
+
+Why this is long (~520 lines): the climb rules, the budget, the prompt each rung reads and
+the record of the climb are one decision procedure; the parts that stand alone already
+live elsewhere (findings.py, sarif.py, pull_requests.py, review_git.py).
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ and it lives exactly as long as the repository. `.laneboard/` is ignored through
 `.git/info/exclude` (the repository's private ignore file) — the user's `.gitignore` is
 never edited.
 
+Why this is long (~610 lines): add, diff, merge and discard share one set of guards —
+lane-name and ref checks, the owned-directory and symlink checks, the lock, the base
+bookkeeping — and every one of them is part of the promise below; split across modules,
+a new operation could skip one.
+
 The promise this module keeps: **no work is ever deleted by accident.**
 
 - `ensure` reuses a worktree that exists; it never recreates one over work, and refuses a
