@@ -64,7 +64,10 @@ def sandbox_argv(fence: str, cwd: str, argv: Sequence[str], *, bwrap: str = "bwr
     # sees it: read-only for read-only lanes, writable for workspace-write.
     wrap += ["--bind" if fence == "workspace-write" else "--ro-bind", cwd, cwd]
     # Files the command line names under /tmp (a script, its input) stay visible, read-only.
-    for path in _under_tmp(argv, cwd):
+    # The interpreter that restores the signals (below) runs inside the sandbox too: the
+    # real file, not a virtualenv's symlink, and bound back in if it lives under /tmp.
+    shim = os.path.realpath(sys.executable)
+    for path in _under_tmp([shim, *argv], cwd):
         wrap += ["--ro-bind", path, path]
     wrap += ["--chdir", cwd, "--"]
     # Ctrl-C in the pane signals the whole foreground process group, bwrap included; a
@@ -72,7 +75,6 @@ def sandbox_argv(fence: str, cwd: str, argv: Sequence[str], *, bwrap: str = "bwr
     # would end the lane instead of its turn. bwrap therefore runs with SIGINT/SIGQUIT
     # ignored (a disposition survives exec), and the program gets them back by default
     # just before it starts. SIGHUP/SIGTERM still end bwrap, and with it the program.
-    shim = sys.executable
     return [shim, "-c", _IGNORE_THEN_EXEC, *wrap, shim, "-c", _DEFAULT_THEN_EXEC, *argv]
 
 

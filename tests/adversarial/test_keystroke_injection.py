@@ -251,8 +251,9 @@ async def test_agent_pane_path_is_sanitised(relay: TmuxRelay, tmp_path: Path) ->
 
 
 def test_no_other_module_writes_into_a_pane() -> None:
-    """Every tmux command that types or pastes lives in harnesses/tmux.py, where the text
-    is sanitised; a new writer elsewhere must go through the relay (or this test)."""
+    """Every tmux command that types or pastes lives in the relays — harnesses/tmux.py and,
+    for lanes on another host, harnesses/remote_tmux.py — and each of them sanitises the
+    text; a new writer elsewhere must go through a relay (or this test)."""
     root = Path(__file__).resolve().parents[2] / "laneboard"
     writers = re.compile(r"send-keys|paste-buffer|load-buffer|set-buffer|send-prefix")
     found = {
@@ -260,7 +261,9 @@ def test_no_other_module_writes_into_a_pane() -> None:
         for p in root.rglob("*.py")
         if writers.search(p.read_text(encoding="utf-8"))
     }
-    assert found == {"harnesses/tmux.py"}
+    assert found == {"harnesses/tmux.py", "harnesses/remote_tmux.py"}
+    for module in found:
+        assert "sanitise(" in (root / module).read_text(encoding="utf-8"), module
 
 
 def test_laneboard_send_cannot_inject_keys(tmux_socket: str, tmp_path: Path) -> None:
