@@ -67,7 +67,27 @@ class HarnessKind:
     key_env: str | None = None
     """The variable its CLI reads a key from when the provider names none (codex's
     `-c model_providers…` override needs it as `env_key`)."""
+    wire: str | None = None
+    """The wire protocol it speaks to its provider, as the gateway relays it: `anthropic`
+    (Messages), `responses` (OpenAI Responses), `chat` (Chat Completions) or `ollama`."""
+    url_from_env: str | None = None
+    """The variable the harness reads its base URL from when the config names none."""
+    url_normaliser: str | None = None
+    """`module:function` that turns a configured base URL into the one the harness
+    requests (an HTTP harness's own normalisation, which the gateway must repeat)."""
+    own_login: bool = False
+    """Whether the CLI can run on a login of its own with neither `base_url` nor key (a
+    ChatGPT-login Codex): such a lane stays off the gateway, which cannot carry that login."""
     description: str = ""
+
+    def normalise_url(self, url: str | None) -> str | None:
+        """`url` (else `$url_from_env`) as the harness would request it; None without a
+        normaliser."""
+        if self.url_normaliser is None:
+            return None
+        module, _, attr = self.url_normaliser.partition(":")
+        fn = getattr(importlib.import_module(module), attr)
+        return str(fn(url))
 
     def load(self) -> type:
         """The harness class (imports its module)."""
@@ -96,7 +116,7 @@ KINDS: dict[HarnessName, HarnessKind] = {
             base_url_env="ANTHROPIC_BASE_URL", native_fences=True,
             npm_package="@anthropic-ai/claude-code", auth_probe="claude-credentials",
             fence_enforcement="claude permission flags + laneboard's PreToolUse hook",
-            public_endpoint="https://api.anthropic.com",
+            public_endpoint="https://api.anthropic.com", wire="anthropic",
             description="Claude Code in a tmux pane (plan mode, permission modes, hooks)",
         ),
         HarnessKind(
@@ -105,19 +125,24 @@ KINDS: dict[HarnessName, HarnessKind] = {
             native_fences=True, npm_package="@openai/codex", auth_probe="codex-login",
             fence_enforcement="codex --sandbox {sandbox} + execpolicy rules from fences.deny",
             public_endpoint="https://api.openai.com/v1", key_env="OPENAI_API_KEY",
+            wire="responses", own_login=True,
             description="Codex CLI: interactive in a tmux pane, or `codex exec` per prompt",
         ),
         HarnessKind(
             "ollama", "laneboard.harnesses.ollama:OllamaHarness", None, "http",
             takes_model=True, modes=("exec",), base_url_via="request",
             watches_own_output=True, auth_probe="none", local_models=True,
-            public_endpoint="http://127.0.0.1:11434",
+            public_endpoint="http://127.0.0.1:11434", wire="ollama",
+            url_from_env="OLLAMA_HOST",
+            url_normaliser="laneboard.harnesses.ollama:ollama_base_url",
             description="a local Ollama model over its HTTP API",
         ),
         HarnessKind(
             "openai", "laneboard.harnesses.openai_http:OpenAIHttpHarness", None, "http",
             takes_model=True, modes=("exec",), base_url_via="request",
             watches_own_output=True, public_endpoint="https://api.openai.com/v1",
+            wire="chat", url_from_env="OPENAI_BASE_URL",
+            url_normaliser="laneboard.harnesses.openai_http:openai_base_url",
             description="an OpenAI-compatible endpoint",
         ),
         HarnessKind(

@@ -27,21 +27,6 @@ from laneboard.lanes.redaction import artifacts_root
 from laneboard.lanes.refs import ResolvedModel, lane_chain
 from laneboard.lanes.tool_routes import gateway_tools
 
-#: Where each harness's provider answers when the config names no `base_url` (see
-#: /work/shared/reference: Claude Code's default is api.anthropic.com, Codex's built-in
-#: OpenAI provider is api.openai.com/v1, Ollama listens on 127.0.0.1:11434).
-PUBLIC_ENDPOINTS: dict[str, str] = {
-    "claude-code": "https://api.anthropic.com",
-    "codex": "https://api.openai.com/v1",
-    "openai": "https://api.openai.com/v1",
-    "ollama": "http://127.0.0.1:11434",
-}
-
-#: The variable a harness's CLI reads its key from when the provider names none: the codex
-#: harness needs it for the `-c model_providers…` override's `env_key`.
-DEFAULT_KEY_ENV: dict[str, str] = {"codex": "OPENAI_API_KEY"}
-
-
 #: What a Codex lane signed in with ChatGPT does not get, said by preflight.
 CHATGPT_LOGIN_DIRECT = (
     "a Codex lane signed in with ChatGPT (its provider names no base_url and no "
@@ -59,7 +44,7 @@ def chatgpt_login(cfg: Config, lane_id: str) -> bool:
     override (an `env_key`) cannot carry; pointing it at the gateway would log it out.
     """
     lane = cfg.lanes[lane_id]
-    if lane.harness != "codex":
+    if not kind(lane.harness).own_login:
         return False
     provider_id = lane.provider
     if provider_id is None:
@@ -85,17 +70,12 @@ def upstream_of(spec: HarnessSpec) -> str:
     the URL the harness itself would have requested (its own normalisation and
     environment fallbacks, so the gateway is transparent); for the CLIs the provider's
     `base_url`, else the provider's public endpoint."""
-    if spec.harness == "ollama":
-        from laneboard.harnesses.ollama import ollama_base_url
-
+    k = kind(spec.harness)
+    if k.url_normaliser is not None:
         env = {**os.environ, **spec.env}
-        return ollama_base_url(spec.base_url or env.get("OLLAMA_HOST"))
-    if spec.harness == "openai":
-        from laneboard.harnesses.openai_http import openai_base_url
-
-        env = {**os.environ, **spec.env}
-        return openai_base_url(spec.base_url or env.get("OPENAI_BASE_URL"))
-    return spec.base_url or PUBLIC_ENDPOINTS[spec.harness]
+        fallback = env.get(k.url_from_env) if k.url_from_env else None
+        return k.normalise_url(spec.base_url or fallback) or ""
+    return spec.base_url or k.public_endpoint or ""
 
 
 def _cost(cfg: Config, cand: ResolvedModel) -> dict[str, float] | None:
@@ -112,7 +92,7 @@ def _fallback(cfg: Config, spec: HarnessSpec, cand: ResolvedModel) -> dict[str, 
     if provider is None or provider.harness != spec.harness:
         return None
     return {
-        "base_url": provider.base_url or PUBLIC_ENDPOINTS[spec.harness],
+        "base_url": provider.base_url or kind(spec.harness).public_endpoint,
         "model": cand.provider_id,
         "profile": cand.profile or cand.provider,
         "cost": _cost(cfg, cand),
@@ -137,10 +117,10 @@ def gateway_spec(
     `workspace`, the gateway keeps each of the lane's requests as a `turn` artifact in
     the config's artifact folder (relative to it).
     """
-    if spec.harness == "codex" and not (spec.base_url or spec.api_key_env):
+    if kind(spec.harness).own_login and not (spec.base_url or spec.api_key_env):
         return spec  # a ChatGPT login (e.g. after `/model` onto such a provider): direct
     upstream = upstream_of(spec)
-    key_env = spec.api_key_env or DEFAULT_KEY_ENV.get(spec.harness)
+    key_env = spec.api_key_env or kind(spec.harness).key_env
     merged_env = {**os.environ, **spec.env}
     secret = merged_env.get(key_env) if key_env else None
     # In-request failover is for the agent CLIs, which cannot switch provider mid-turn;

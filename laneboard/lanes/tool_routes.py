@@ -22,24 +22,6 @@ from laneboard.core.harness_kinds import kind
 from laneboard.errors import ConfigProblem, ModelRefError
 from laneboard.lanes.refs import ResolvedModel, lane_chain
 
-#: The wire protocol each model-talking harness speaks to its provider (what the
-#: gateway relays): Claude Code → Anthropic Messages, Codex → OpenAI Responses, the
-#: OpenAI harness → Chat Completions, Ollama → its own API.
-WIRE: dict[str, str] = {
-    "claude-code": "anthropic",
-    "codex": "responses",
-    "openai": "chat",
-    "ollama": "ollama",
-}
-
-#: Where a provider answers when the config names no `base_url` (as in gateway_route).
-PUBLIC: dict[str, str] = {
-    "claude-code": "https://api.anthropic.com",
-    "codex": "https://api.openai.com/v1",
-    "openai": "https://api.openai.com/v1",
-    "ollama": "http://127.0.0.1:11434",
-}
-
 
 @dataclass(frozen=True)
 class ToolRouteEntry:
@@ -65,7 +47,7 @@ def merged_routes(cfg: Config) -> list[ToolRouteEntry]:
 
 def _wire_of_candidate(cfg: Config, cand: ResolvedModel) -> str | None:
     provider = cfg.providers.get(cand.provider)
-    return WIRE.get(provider.harness) if provider is not None else None
+    return kind(provider.harness).wire if provider is not None else None
 
 
 def _chain(cfg: Config, lane_id: str) -> list[ResolvedModel]:
@@ -81,7 +63,7 @@ def gateway_tools(cfg: Config, lane_id: str) -> list[dict[str, Any]]:
     """The `tools` field of `lane_id`'s gateway route: for every route that applies to
     it, the target lane's candidates that speak `lane_id`'s protocol (a route whose
     target speaks none of them does not apply to this lane)."""
-    wire = WIRE.get(cfg.lanes[lane_id].harness)
+    wire = kind(cfg.lanes[lane_id].harness).wire
     if wire is None:
         return []
     out: list[dict[str, Any]] = []
@@ -91,12 +73,12 @@ def gateway_tools(cfg: Config, lane_id: str) -> list[dict[str, Any]]:
         cands = []
         for cand in _chain(cfg, entry.lane):
             provider = cfg.providers.get(cand.provider)
-            if provider is None or WIRE.get(provider.harness) != wire:
+            if provider is None or kind(provider.harness).wire != wire:
                 continue
             entry_cost = cfg.models.get(cand.key)
             cost = entry_cost.cost if entry_cost is not None else None
             cands.append({
-                "base_url": provider.base_url or PUBLIC[provider.harness],
+                "base_url": provider.base_url or kind(provider.harness).public_endpoint,
                 "model": cand.provider_id,
                 "profile": cand.profile or cand.provider,
                 "cost": cost.model_dump(exclude_none=True) if cost is not None else None,
@@ -123,7 +105,7 @@ def check_tool_routes(loaded: LoadedConfig) -> list[ConfigProblem]:
         target = cfg.lanes.get(entry.lane)
         if target is None:
             continue  # an unknown lane is the config layer's error, reported there
-        if WIRE.get(target.harness) is None:
+        if kind(target.harness).wire is None:
             problems.append(ConfigProblem(
                 f"tool {entry.pattern!r} is routed to lane {entry.lane!r}, whose harness "
                 f"{target.harness!r} runs no model: nothing could answer the call",
@@ -135,7 +117,7 @@ def check_tool_routes(loaded: LoadedConfig) -> list[ConfigProblem]:
             continue
         chain = _chain(cfg, entry.lane)
         wires = [(c, _wire_of_candidate(cfg, c)) for c in chain]
-        lane_wire = WIRE[target.harness]
+        lane_wire = kind(target.harness).wire
         # a model whose provider is not configured is judged by preflight, not here
         bad = [c.key for c, w in wires if w is not None and w != lane_wire]
         if bad:
