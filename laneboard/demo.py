@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -299,6 +300,7 @@ def demo_environment() -> Iterator[DemoEnv]:
         yield env
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+        _wait_for_gateways(root / "state")
         server.stop()
         for k, v in old.items():
             if v is None:
@@ -306,6 +308,19 @@ def demo_environment() -> Iterator[DemoEnv]:
             else:
                 os.environ[k] = v
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_for_gateways(state: Path, timeout: float = 5.0) -> None:
+    """The demo's model gateway got SIGHUP with its tmux server; let it finish writing its
+    files before the temp folder goes, or it writes them again behind the removal (seen
+    under load: the folder outlived the demo)."""
+    from laneboard.core.procs import pid_alive
+    from laneboard.gateway.client import read_info
+
+    pids = [info.pid for d in state.glob("gateway-*") if (info := read_info(d)) is not None]
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for a process's end, with a deadline
 
 
 def install_note(real: dict[str, bool]) -> str:
