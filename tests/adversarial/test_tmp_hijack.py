@@ -15,8 +15,10 @@ laneboard will want) with the words the refusal must contain.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -146,12 +148,15 @@ def test_a_planted_runtime_dir_is_refused_and_nothing_planted_runs(
     swapper = subprocess.Popen(
         ["runuser", "-u", intruder, "--", "env", f"D={target}", f"CANARY={canary}",
          "/bin/sh", "-c", SWAPPER],
-        cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
         done = laneboard(setup, "send", "worker", "hello", "--wait", "--json")
     finally:
-        swapper.kill()
+        # The whole group: killing runuser alone left its shell looping (18 of them, each
+        # burning CPU, after a few runs).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(swapper.pid, signal.SIGKILL)
         swapper.wait()
     assert_refused(done, target, words)
     assert not canary.exists(), "a planted launcher ran as us"
