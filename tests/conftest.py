@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,16 +30,20 @@ pytest_plugins = [
 ]
 
 
-def _tmux_sockets() -> set[Path]:
-    folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+def _started_by(pid: int, nodeid: str) -> bool:
+    """Whether process `pid` was started under the test `nodeid`: pytest puts
+    PYTEST_CURRENT_TEST in the environment during each test, and every process a test
+    starts (a tmux server, a gateway) inherits it."""
     try:
-        return {folder / name for name in os.listdir(folder)}
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
     except OSError:
-        return set()
+        return False
+    marker = b"PYTEST_CURRENT_TEST=" + nodeid.encode()
+    return any(var.startswith(marker) for var in environ.split(b"\0"))
 
 
-def _gateway_pids() -> set[int]:
-    """Processes running `laneboard gateway run` (read from /proc; nothing is spawned)."""
+def _processes(needle: bytes) -> set[int]:
+    """Pids whose command line holds `needle` (read from /proc; nothing is spawned)."""
     found: set[int] = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -48,30 +51,26 @@ def _gateway_pids() -> set[int]:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"laneboard\0gateway\0run" in cmdline:
+            if needle in cmdline:
                 found.add(int(entry))
     return found
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_servers() -> Iterator[None]:
+def _no_leftover_servers(request: pytest.FixtureRequest) -> Iterator[None]:
     """Whatever tmux server or model gateway a test started ends with the test.
 
     A supervisor with a model-talking lane starts the gateway in its tmux server's hidden
     window, so a test that set LANEBOARD_TMUX_SOCKET without the `tmux_socket` fixture (or
     was stopped half-way) used to leave a tmux server and a ~50 MB gateway behind — hundreds
-    of them over one run. Only what appeared during this test is ended."""
-    sockets, gateways = _tmux_sockets(), _gateway_pids()
+    of them over one run. Only processes this very test started are ended (matched by the
+    PYTEST_CURRENT_TEST they inherited), so a second test run beside this one is safe."""
     yield
-    for sock in _tmux_sockets() - sockets:
-        if sock.name in ("default", "laneboard"):
-            continue  # a person's own servers are never a test's to end
-        subprocess.run(["tmux", "-S", str(sock), "kill-server"], capture_output=True,
-                       check=False, timeout=30)
-        sock.unlink(missing_ok=True)
-    for pid in _gateway_pids() - gateways:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
+    nodeid = request.node.nodeid
+    for pid in _processes(b"laneboard\0gateway\0run") | _processes(b"tmux\0"):
+        if pid != os.getpid() and _started_by(pid, nodeid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
 
 
 @pytest.fixture

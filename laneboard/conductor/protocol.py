@@ -74,12 +74,24 @@ def control_socket_path(tmux_socket: str, session: str) -> Path:
     folder = ensure_private_dir(_state_dir() / socket_tag(tmux_socket), _state_dir())
     digest = hashlib.sha256(session.encode()).hexdigest()[:12]
     path = folder / f"ctl-{digest}.sock"
-    if len(os.fsencode(path)) > _SUN_PATH_MAX:
+    if len(os.fsencode(path)) <= _SUN_PATH_MAX:
+        return path
+    # A deep state dir (a long $HOME, a test's tmp folder) would not fit a unix socket's
+    # 107 bytes: fall back to laneboard's private runtime dir, named after the state dir
+    # too, so two state dirs never share a socket.
+    from laneboard.harnesses.private_fs import runtime_root
+
+    root, _why = runtime_root()
+    short_dir = ensure_private_dir(root)
+    key = f"{_state_dir()}\0{tmux_socket}\0{session}".encode()
+    short = short_dir / f"ctl-{hashlib.sha256(key).hexdigest()[:16]}.sock"
+    if len(os.fsencode(short)) > _SUN_PATH_MAX:
         raise ControlError(
             f"the control socket path {path} is longer than a unix socket allows "
-            f"({_SUN_PATH_MAX} bytes); set LANEBOARD_STATE_DIR to a shorter folder"
+            f"({_SUN_PATH_MAX} bytes), and so is {short}; set LANEBOARD_STATE_DIR to a "
+            "shorter folder"
         )
-    return path
+    return short
 
 
 def _key() -> bytes:

@@ -181,6 +181,15 @@ async def test_escalate_git_diff(cockpit: Callable[..., Cockpit], state_env: Pat
     c = cockpit()
     async with c.app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: c.sup.lanes["review"].harness is not None)
+        # A read-only lane has no worktree, so ctrl+t sends the workspace's `git diff HEAD`
+        # (on a writable lane it sends that lane's own branch: tests/tui/test_diff_screen.py).
+        for _ in range(len(c.sup.lanes)):
+            if c.screen.selected == "triage":
+                break
+            before = c.screen.selected
+            await pilot.press("ctrl+n")
+            await wait_for(lambda before=before: c.screen.selected != before)
+        assert c.screen.selected == "triage"
         await pilot.press("ctrl+t")
         await wait_for(lambda: c.harnesses["review"].prompts)
         assert "+x = 2" in c.harnesses["review"].prompts[0]
