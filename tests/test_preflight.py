@@ -329,22 +329,18 @@ async def test_missing_clis_and_tmux_fail(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("creds", "status"),
-    [
-        (None, "fail"),
-        (
-            {"claudeAiOauth": {"accessToken": "t", "expiresAt": (time.time() + 5 * 86400) * 1000}},
-            "ok",
-        ),
-        ({"claudeAiOauth": {"accessToken": "t", "expiresAt": (time.time() + 600) * 1000}}, "warn"),
-        ({"claudeAiOauth": {"accessToken": "t", "expiresAt": (time.time() - 600) * 1000}}, "fail"),
-    ],
+    ("expires_in_s", "status"),
+    [(None, "fail"), (5 * 86400, "ok"), (600, "warn"), (-600, "fail")],
 )
-def test_claude_login(tmp_path: Path, creds: dict[str, object] | None, status: str) -> None:
-    if creds is not None:
+def test_claude_login(tmp_path: Path, expires_in_s: float | None, status: str) -> None:
+    """The expiry is set relative to *now*, inside the test: computed at collection, a
+    token meant to expire in 10 minutes had expired by the time a 15-minute run got here."""
+    now = time.time()
+    if expires_in_s is not None:
+        creds = {"claudeAiOauth": {"accessToken": "t", "expiresAt": (now + expires_in_s) * 1000}}
         (tmp_path / ".claude").mkdir()
         (tmp_path / ".claude" / ".credentials.json").write_text(json.dumps(creds))
-    c = auth.claude_auth("anthropic", {"HOME": str(tmp_path)}, time.time())
+    c = auth.claude_auth("anthropic", {"HOME": str(tmp_path)}, now)
     assert c.status == status
     if status != "ok":
         assert c.fix
