@@ -7,9 +7,11 @@ The gateway runs as its own process (`python -m laneboard gateway run`), as lane
 the stand-in is the reference upstream. Prints the figures and writes JSON to
 benchmarks/results/gateway_bench.json.
 
-Per-event latency: each event's arrival time at the client, through the gateway minus
-direct, for the same scripted stream (the stand-in paces its chunks, so the arrival
-schedule is comparable event for event).
+Per-event latency: the stand-in runs in this process and stamps each chunk with
+`perf_counter()` as it writes it; the client reads the stamp back out of the event, so
+each event's delay is arrival minus emission on one clock. The figure is the p95 delay
+through the gateway minus the p95 delay direct, over the same paced streams. (Pairing
+arrivals of two separate runs by index instead accumulates the stand-in's pacing jitter.)
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,43 +39,57 @@ from laneboard.standins import Reply, StandinServer
 
 BODY = {"model": "claude-bench", "max_tokens": 4096, "stream": True,
         "messages": [{"role": "user", "content": "bench"}]}
+PACE_S = 0.002  # paced chunks: each event is its own read, so arrivals compare one to one
 HEADERS = {"x-api-key": "sk-ant-bench-0123456789abcdefghijkl", "anthropic-version": "2023-06-01"}
 
 
+@dataclass(frozen=True)
+class _StampedReply(Reply):
+    """Chunks that carry the moment the stand-in wrote them."""
+
+    def stream(self, stopping: threading.Event) -> Iterator[str]:
+        for _ in super().stream(stopping):
+            yield f"@{time.perf_counter():.7f} "
+
+
+STAMP = re.compile(rb"@(\d+\.\d+)")
+
+
 async def one_stream(session: aiohttp.ClientSession, url: str) -> tuple[float, list[float], int]:
-    """(TTFB s, arrival times of each event relative to the request, events)."""
+    """(TTFB s, each stamped event's delay from emission to arrival in s, events)."""
     t0 = time.perf_counter()
-    arrivals: list[float] = []
+    delays: list[float] = []
+    events = 0
     buf = b""
     async with session.post(url + "/v1/messages", json=BODY, headers=HEADERS) as r:
         r.raise_for_status()
         ttfb = -1.0
         async for chunk in r.content.iter_any():
-            now = time.perf_counter() - t0
+            now = time.perf_counter()
             if ttfb < 0:
-                ttfb = now
+                ttfb = now - t0
             buf += chunk
             while b"\n\n" in buf:
-                _ev, buf = buf.split(b"\n\n", 1)
-                arrivals.append(now)
-    return ttfb, arrivals, len(arrivals)
+                ev, buf = buf.split(b"\n\n", 1)
+                events += 1
+                m = STAMP.search(ev)
+                if m:
+                    delays.append(now - float(m.group(1)))
+    return ttfb, delays, events
 
 
 async def measure(direct: str, via: str, standin: StandinServer, rounds: int,
                   chunks: int) -> dict[str, Any]:
     words = " ".join(f"w{i}" for i in range(chunks))
     ttfb: dict[str, list[float]] = {"direct": [], "gateway": []}
-    added: list[float] = []
+    delay: dict[str, list[float]] = {"direct": [], "gateway": []}
     async with aiohttp.ClientSession() as s:
         for _ in range(rounds):
-            got: dict[str, list[float]] = {}
             for who, url in (("direct", direct), ("gateway", via)):
-                standin.script(Reply.text(words))
-                t, arr, _n = await one_stream(s, url)
+                standin.script(_StampedReply(chunks=tuple(words.split()), delay=PACE_S))
+                t, delays, _n = await one_stream(s, url)
                 ttfb[who].append(t * 1000)
-                got[who] = arr
-            n = min(len(got["direct"]), len(got["gateway"]))
-            added += [(got["gateway"][i] - got["direct"][i]) * 1000 for i in range(n)]
+                delay[who] += [d * 1000 for d in delays]
         # throughput through one long stream
         big = " ".join(f"t{i}" for i in range(20_000))
         standin.script(Reply.text(big))
@@ -88,12 +108,15 @@ async def measure(direct: str, via: str, standin: StandinServer, rounds: int,
         errors = sum(1 for r in results if isinstance(r, BaseException))
     overhead = [g - d for g, d in zip(ttfb["gateway"], ttfb["direct"], strict=True)]
     return {
-        "added_latency_per_event_ms_p95": round(percentile(added, 95), 3),
+        "added_latency_per_event_ms_p95": round(
+            percentile(delay["gateway"], 95) - percentile(delay["direct"], 95), 3),
+        "added_latency_per_event_ms_p50": round(
+            percentile(delay["gateway"], 50) - percentile(delay["direct"], 50), 3),
         "ttfb_overhead_ms_p95": round(percentile(overhead, 95), 3),
         "events_per_s_one_stream": round(rate), "events_per_s_direct": round(d_rate),
         "concurrent_32_errors": errors,
         "series": {"ttfb_ms": {k: summary(v) for k, v in ttfb.items()},
-                   "added_ms": summary(added)},
+                   "event_delay_ms": {k: summary(v) for k, v in delay.items()}},
     }
 
 

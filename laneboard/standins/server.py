@@ -332,6 +332,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "laneboard-standin/1"
     timeout = 60.0  # an idle keep-alive connection or a stalled reader gives up
+    # Streams are written one small chunk at a time; with Nagle on, each chunk after the
+    # first waits for the client's delayed ACK (~40 ms), which a real provider does not do
+    # and which made the direct reference in benchmarks slower than the gateway.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def setup(self) -> None:
