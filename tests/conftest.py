@@ -23,6 +23,13 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# No test may reach laneboard's real default tmux socket (`laneboard`), the one a user's own
+# cockpit runs on. A test sets its own socket; whatever runs after its monkeypatch is undone
+# (a worker or task that outlived its test) falls back to this run's socket instead, which
+# `pytest_sessionfinish` ends — and reports, since such a late start is a bug to find.
+RUN_SOCKET = f"lb-run-{os.getpid()}"
+os.environ["LANEBOARD_TMUX_SOCKET"] = RUN_SOCKET
+
 pytest_plugins = [
     f"tests.fixtures.{name}"
     for name in ("standins", "tmux", "gateway")
@@ -71,6 +78,25 @@ def _no_leftover_servers(request: pytest.FixtureRequest) -> Iterator[None]:
         if pid != os.getpid() and _started_by(pid, nodeid):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """End the run-wide fallback tmux server, naming the tests that started it."""
+    starters: set[str] = set()
+    for pid in _processes(RUN_SOCKET.encode()):
+        with contextlib.suppress(OSError):
+            if pid == os.getpid() or b"tmux" not in Path(f"/proc/{pid}/comm").read_bytes():
+                continue
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            starters |= {v.split(b"=", 1)[1].decode(errors="replace") for v in environ
+                         if v.startswith(b"PYTEST_CURRENT_TEST=")} or {"between tests"}
+            os.kill(pid, signal.SIGTERM)
+    if starters:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"warning: a tmux server outlived its test on the run-wide socket {RUN_SOCKET}"
+                f" (started under: {', '.join(sorted(starters))})", yellow=True)
 
 
 @pytest.fixture
