@@ -301,3 +301,16 @@ def test_redacted_output_never_contains_the_secret(
 def test_redaction_is_idempotent_on_any_text(text: str) -> None:
     once = redact(text)
     assert redact(once.text).text == once.text
+
+
+def test_frozen_detect_secrets_table_matches_the_installed_plugins() -> None:
+    """The frozen layer-2 table (kept so a `send` does not import detect-secrets) is what
+    the installed detect-secrets gives; a detect-secrets upgrade that changes a pattern
+    turns this red with the command that regenerates it."""
+    from laneboard.artifacts.redact_ds_table import TABLE
+    from laneboard.artifacts.redact_rules import detect_secrets_table
+
+    assert detect_secrets_table() == TABLE, (
+        "regenerate: python -m laneboard.artifacts.redact_rules"
+        " > laneboard/artifacts/redact_ds_table.py")
+    assert len(TABLE) >= 20

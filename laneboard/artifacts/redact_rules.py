@@ -285,17 +285,18 @@ def _re2_ok(pattern: str) -> bool:
     return _RE2_UNSUPPORTED.search(pattern) is None
 
 
-def detect_secrets_rules() -> tuple[Rule, ...]:
-    """Layer 2, built from the installed detect-secrets plugins' own `denylist` patterns.
+def detect_secrets_table() -> tuple[tuple[str, str, bool, str], ...]:
+    """Layer 2 as (kind, RE2 pattern, secret-is-group-`s`, right edge), read from the
+    installed detect-secrets plugins' own `denylist` patterns.
 
-    Imported here, on first use, not at module import: detect-secrets pulls in its scanner
-    (about 0.1 s) and a process that never redacts must not pay for it. A pattern whose
-    trailing `(?!\\w)` RE2 cannot run keeps its meaning through `right=WORD`; one flagged
-    IGNORECASE gets `(?i)`.
+    Slow (detect-secrets pulls in its scanner: about 0.1 s), so it runs only to write and
+    to check the frozen copy in `redact_ds_table` — every `laneboard send` used to pay it.
+    A pattern whose trailing `(?!\\w)` RE2 cannot run keeps its meaning through
+    `right=WORD`; one flagged IGNORECASE gets `(?i)`.
     """
     import importlib
 
-    rules: list[Rule] = []
+    table: list[tuple[str, str, bool, str]] = []
     for module, cls_name, kind, grouped in DETECT_SECRETS_PLUGINS:
         cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls_name)
         for compiled in cls.denylist:
@@ -310,11 +311,35 @@ def detect_secrets_rules() -> tuple[Rule, ...]:
             named = grouped and re2.compile(source).groups >= 1
             if named:
                 source = _name_first_group(source)
-            rules.append(
-                Rule(kind, source, groups=("s",) if named else (), right=right,
-                     strip=_DELIMS, validate=_not_a_reference)
-            )
-    return tuple(rules)
+            table.append((kind, source, bool(named), right))
+    return tuple(table)
+
+
+def render_ds_table() -> str:
+    """The source of `redact_ds_table.py` for the installed detect-secrets."""
+    rows = "".join(f"    {row!r},\n" for row in detect_secrets_table())
+    return (
+        '"""Layer 2 of the redactor, frozen: the detect-secrets plugins\' patterns as\n'
+        "(kind, RE2 pattern, secret-is-group-`s`, right edge).\n\n"
+        "Why frozen: reading them from detect-secrets costs every process about 0.1 s (its\n"
+        "scanner imports), and `laneboard send` redacts on every call. A test checks this\n"
+        "table equals what the installed detect-secrets gives; when it does not, regenerate:\n"
+        "`python -m laneboard.artifacts.redact_rules > laneboard/artifacts/redact_ds_table.py`.\n"
+        '"""\n\nfrom __future__ import annotations\n\n'
+        f"TABLE: tuple[tuple[str, str, bool, str], ...] = (\n{rows})\n"
+    )
+
+
+def detect_secrets_rules() -> tuple[Rule, ...]:
+    """Layer 2 as rules, from the frozen table (a test keeps it equal to what the installed
+    detect-secrets gives)."""
+    from laneboard.artifacts.redact_ds_table import TABLE
+
+    return tuple(
+        Rule(kind, source, groups=("s",) if named else (), right=right,
+             strip=_DELIMS, validate=_not_a_reference)
+        for kind, source, named, right in TABLE
+    )
 
 
 def _name_first_group(pattern: str) -> str:
@@ -605,3 +630,9 @@ CONTEXT: tuple[Rule, ...] = (
         validate=_random_value,
     ),
 )
+
+
+if __name__ == "__main__":  # the regeneration command named in redact_ds_table.py
+    import sys
+
+    sys.stdout.write(render_ds_table())
