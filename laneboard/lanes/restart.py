@@ -8,6 +8,12 @@ The two compose: a restart needs room in both, so the tighter one wins; when the
 what stops a lane, its failure says so and names both limits (a lane's own `burst` is never
 overridden silently).
 
+A re-adoption is not a start: when the lane's process was found still running (a
+dropped SSH link came back, a new cockpit took over the session) nothing was forked, so
+the start just recorded is taken back (`adopted`). Otherwise a remote lane whose link
+drops `burst` times would be marked failed at its first real death, for starts it never
+made.
+
 `consecutive_failures` counts failed runs in a row; the supervisor resets it only when a
 person restarts the lane or a run outlived `interval_s`, never on a mere start, so the
 delay really doubles.
@@ -34,6 +40,7 @@ class StartHistory:
     clock: Clock = time.monotonic
     starts: deque[float] = field(default_factory=deque)
     consecutive_failures: int = 0
+    adoptions: int = 0
 
     def _trim(self, now: float) -> None:
         while self.starts and now - self.starts[0] > self.policy.interval_s:
@@ -43,6 +50,13 @@ class StartHistory:
         now = self.clock()
         self._trim(now)
         self.starts.append(now)
+
+    def adopted(self) -> None:
+        """The start just recorded found the lane's process alive and adopted it: nothing
+        was started, so it does not count against `burst` (see the module docstring)."""
+        if self.starts:
+            self.starts.pop()
+        self.adoptions += 1
 
     def limit_reached(self) -> bool:
         """True when one more start would exceed `burst` starts within `interval_s`."""

@@ -610,6 +610,8 @@ class Supervisor:
         rt.pid = health.pid
         rt.started_at = time.monotonic()
         # consecutive_failures is NOT reset here: only a long run or a person resets it
+        if harness.adopted:
+            rt.history.adopted()  # found running (e.g. after a dropped link): not a start
         self._set_state(rt, "ready", "adopted" if harness.adopted else "")
         if not rt.is_exec:
             rt.tasks.append(self._spawn(self._monitor(rt, harness), f"mon-{rt.id}"))
