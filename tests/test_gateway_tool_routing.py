@@ -31,6 +31,8 @@ from laneboard.standins import Reply, StandinServer
 from tests.fixtures.gateway import RunningGateway
 from tests.test_gateway_e2e import _claude_spec, _workdir
 
+ROUTED_KEY = "sk-ant-routed-provider-key-0123456789"
+
 CONFIG = """\
 version: 1
 providers:
@@ -51,7 +53,7 @@ routing:
 
 @pytest.mark.slow
 async def test_routed_model_answers_the_write_call_and_the_file_carries_it(
-    gateway: RunningGateway, tmp_path: Path
+    gateway: RunningGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from laneboard.harnesses.claude.harness import ClaudeCodeHarness
 
@@ -77,6 +79,9 @@ async def test_routed_model_answers_the_write_call_and_the_file_carries_it(
                             call_id="routed"),
         )
         spec = _claude_spec(registered.base_url, workdir, tmp_path)
+        # `routed` is another provider: the gateway (in this process) reads its key from
+        # its own environment, never from the lane's headers
+        monkeypatch.setenv("LB_TEST_ANTHROPIC_KEY", ROUTED_KEY)
         # the person allows Write (laneboard never approves a prompt itself)
         (tmp_path / "claude-config" / "settings.json").write_text(
             json.dumps({"permissions": {"allow": ["Write"]}}))
@@ -87,6 +92,7 @@ async def test_routed_model_answers_the_write_call_and_the_file_carries_it(
         asked = routed.calls("anthropic")
         assert [r.model for r in asked] == ["routed-standin-1", "routed-standin-2"]
         for r in asked:
+            assert r.headers.get("x-api-key") == ROUTED_KEY
             assert r.body["tool_choice"] == {"type": "tool", "name": "Write"}
             assert r.body["stream"] is False
             assert "thinking" not in r.body  # a forced tool choice excludes thinking
@@ -140,7 +146,11 @@ def test_routes_compile_map_list_glob_and_per_lane_over_defaults(tmp_path: Path)
     assert lead[0]["patterns"] == ["Edit"]
     cand = by["Write"]["candidates"]
     assert cand == [{"base_url": "http://127.0.0.1:9/v1", "model": "claude-writer",
-                     "profile": "other", "cost": {"input": 1.0, "output": 2.0}}]
+                     "profile": "other", "cost": {"input": 1.0, "output": 2.0},
+                     "provider": "other", "key_env": "LB_TEST_ANTHROPIC_KEY",
+                     "keyless": False}]
+    # the lane's own provider: its client's headers are that provider's credential
+    assert by["Write"]["home"] == "anthropic"
     # a route never applies to its own target lane
     assert all(r["lane"] != "writer" for r in gateway_tools(cfg, "writer"))
     # the codex lane gets the route to its own protocol's lane only... none here but itself

@@ -146,7 +146,8 @@ def route_lane(
     `spec_fields`: `base_url` (the provider's; required), `model`, `fallbacks` (a sequence
     of `{base_url, model, profile, cost}`), `profile`, `cost`, `strict`, `deny`, `secrets`,
     `artifacts` (the folder the lane's `turn` artifacts go to; None: none kept), `tools`
-    (per-tool routes: `{patterns, lane, candidates: [{base_url, model, profile, cost}]}`).
+    (per-tool routes: `{patterns, lane, home, candidates: [{base_url, model, profile,
+    cost, provider, key_env, keyless}]}`, see `gateway.route_auth` for the last three).
     """
     upstream = str(spec_fields["base_url"])
     if kind(harness).base_url_via in ("none",):
@@ -173,8 +174,9 @@ def route_lane(
             ToolRoute(tuple(str(p) for p in t["patterns"]), str(t["lane"]), tuple(
                 Candidate(upstream_base(harness, str(c.get("base_url") or upstream)),
                           c.get("model"), str(c.get("profile") or c.get("base_url")),
-                          c.get("cost"))
-                for c in t["candidates"]))
+                          c.get("cost"), c.get("provider"), c.get("key_env"),
+                          bool(c.get("keyless", False)))
+                for c in t["candidates"]), t.get("home"))
             for t in spec_fields.get("tools") or ()
         ),
     ))

@@ -31,6 +31,8 @@ class LaneCounts:
     fallbacks: int = 0
     errors: int = 0
     degenerate: int = 0
+    routes_skipped: int = 0
+    """Routed tool calls left with the primary: no candidate had a credential."""
 
     def public(self) -> dict[str, Any]:
         """The `status --json` shape of one lane."""

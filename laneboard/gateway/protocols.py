@@ -17,7 +17,9 @@ Protocol = Literal["anthropic", "responses", "chat", "ollama", "other"]
 
 
 def protocol_of(path: str) -> Protocol:
-    p = path.rstrip("/")
+    # the server hands the path below `/l/<token>/` without its leading slash: an Ollama
+    # lane's `api/chat` must still end with `/api/chat`
+    p = "/" + path.strip("/")
     if p.endswith("/messages"):
         return "anthropic"
     if p.endswith("/responses"):

@@ -35,6 +35,20 @@ class Candidate:
     """Provider profile whose cooldown this candidate shares."""
     cost: Mapping[str, float] | None = None
     """Prices per million tokens: input, output, cache_read."""
+    provider: str | None = None
+    """The config's provider id (a routed call compares it with the lane's own, see
+    `gateway.route_auth`); None: unknown."""
+    key_env: str | None = None
+    """The variable holding this provider's key, read from the gateway's environment when
+    a routed call goes to it from another provider's lane."""
+    keyless: bool = False
+    """The provider takes no credential (a local Ollama)."""
+
+    @classmethod
+    def from_json(cls, c: Mapping[str, Any]) -> Candidate:
+        return cls(str(c["base_url"]), c.get("model"), str(c.get("profile", "default")),
+                   c.get("cost"), c.get("provider"), c.get("key_env"),
+                   bool(c.get("keyless", False)))
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,9 @@ class ToolRoute:
     patterns: tuple[str, ...]
     lane: str
     candidates: tuple[Candidate, ...]
+    home: str | None = None
+    """The provider of the lane the route serves: its client's auth headers are that
+    provider's credential, passed only to candidates of the same provider."""
 
     def matches(self, name: str) -> bool:
         key = name.casefold()
@@ -51,16 +68,14 @@ class ToolRoute:
 
     def as_json(self) -> dict[str, Any]:
         return {"patterns": list(self.patterns), "lane": self.lane,
-                "candidates": [asdict(c) for c in self.candidates]}
+                "candidates": [asdict(c) for c in self.candidates], "home": self.home}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ToolRoute:
-        cands = tuple(
-            Candidate(str(c["base_url"]), c.get("model"), str(c.get("profile", "default")),
-                      c.get("cost"))
-            for c in raw["candidates"]
-        )
-        return cls(tuple(str(p) for p in raw["patterns"]), str(raw["lane"]), cands)
+        cands = tuple(Candidate.from_json(c) for c in raw["candidates"])
+        home = raw.get("home")
+        return cls(tuple(str(p) for p in raw["patterns"]), str(raw["lane"]), cands,
+                   str(home) if home is not None else None)
 
 
 @dataclass(frozen=True)

@@ -33,16 +33,14 @@ from laneboard.gateway.counters import Counters, cost_of
 from laneboard.gateway.framing import FramingError, NdjsonSplitter, SseSplitter
 from laneboard.gateway.protocols import (
     Protocol,
-    Usage,
     error_body,
     protocol_of,
     stream_error,
-    take_usage,
 )
 from laneboard.gateway.registry import LaneRoute, Registry
 from laneboard.gateway.relays import PendingCall, Relay, relay_for
+from laneboard.gateway.routed_call import ask_routed
 from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, atomic_private_json, redaction_key
-from laneboard.gateway.tool_routing import forced_body, routed_input
 from laneboard.gateway.turns import Turn, TurnWriter, prompt_of, whole_text
 from laneboard.gateway.upstream import (
     CONNECT_TIMEOUT_S,
@@ -218,8 +216,9 @@ class Gateway:
                 turn.status, turn.error = resp.status, relay.error
                 turn.tools, turn.refused = tuple(relay.tools), tuple(relay.refused)
                 turn.usage, turn.answer = relay.usage, "".join(relay.text)
-                if relay.routed:
-                    turn.extra = {"routed_calls": list(relay.routed)}
+                if relay.routed or relay.route_skipped:
+                    turn.extra = {"routed_calls": list(relay.routed),
+                                  "routes_skipped": list(relay.route_skipped)}
                 turn.cost_usd = cost_of(relay.usage, cand.cost if cand is not None else None)
                 self.turns.write(record, turn, self._redactor(route))
 
@@ -249,7 +248,7 @@ class Gateway:
                     log.warning("lane %s: malformed JSON from upstream (%d bytes)",
                                 route.lane, len(payload))
                     return _error(proto, 502, "laneboard gateway: malformed upstream body")
-                changed = relay.whole(parsed)
+                changed = await relay.whole_routed(parsed, ask)
                 if changed is not parsed:
                     payload = json.dumps(changed).encode()
                 relay.text = [whole_text(proto, changed)]
@@ -266,7 +265,7 @@ class Gateway:
                 pieces: list[bytes] = []
                 for event in splitter.feed(chunk):
                     pieces += relay.feed(event)
-                    if relay.pending is not None:
+                    while relay.pending is not None:  # one routed call after another
                         if pieces:  # what came before the call leaves before we ask
                             await out.write(b"".join(pieces))
                             pieces = []
@@ -306,50 +305,13 @@ class Gateway:
                            ) -> tuple[Any, str | None]:
         """Ask the routed model for `pending`'s tool (its own fallback chain applies):
         (its input for the call, the model that answered), or (None, None) when it gave
-        none — the primary's call then stands. Its tokens count to the lane."""
-        tool, target = pending.tool, pending.route
-        forced = forced_body(proto, body, tool)
-        if forced is None or self._session is None:
+        none — the primary's call then stands. Its tokens count to the lane; each
+        candidate gets its own provider's credential (`gateway.route_auth`)."""
+        if self._session is None:
             return None, None
-        bodies: dict[str | None, bytes] = {None: json.dumps(forced, ensure_ascii=False).encode()}
-        for c in target.candidates:
-            if c.model and c.model not in bodies:
-                bodies[c.model] = json.dumps({**forced, "model": c.model},
-                                             ensure_ascii=False).encode()
-        attempt = await send_chain(
-            self._session, target.candidates, "POST", rest, request.query_string,
-            request.headers, bodies, self.cooldowns, strict=False,
-        )
-        counts = self.counters.lane(route.lane)
-        counts.fallbacks += len(attempt.hops)
-        resp, cand = attempt.response, attempt.candidate
-        if resp is None:
-            log.warning("lane %s: routed tool %s: lane %s's models failed (%s); the "
-                        "primary's call stands", route.lane, tool, target.lane, attempt.error)
-            return None, None
-        try:
-            payload = await resp.content.read(MAX_BODY + 1)
-            parsed = json.loads(payload) if resp.status < 400 else None
-        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
-            log.warning("lane %s: routed tool %s failed: %s", route.lane, tool, type(e).__name__)
-            return None, None
-        finally:
-            resp.release()
-        if parsed is None:
-            log.warning("lane %s: routed tool %s: HTTP %d from lane %s's model; the "
-                        "primary's call stands", route.lane, tool, resp.status, target.lane)
-            return None, None
-        usage = Usage()
-        take_usage(proto, parsed, usage)
-        if usage.seen:
-            self.counters.add_usage(route.lane, usage, cand.cost if cand else None)
-        new_input = routed_input(proto, parsed, tool)
-        model = (cand.model if cand and cand.model else None) or (
-            str(parsed.get("model")) if isinstance(parsed, dict) and parsed.get("model") else None)
-        if new_input is not None:
-            log.info("lane %s: tool %s answered by lane %s (%s)", route.lane, tool,
-                     target.lane, model)
-        return new_input, model
+        return await ask_routed(self._session, self.cooldowns, self.counters, route.lane,
+                                proto, rest, request.query_string, request.headers, body,
+                                pending, os.environ)
 
     def _account(self, route: LaneRoute, relay: Any, price: Any) -> None:
         counts = self.counters.lane(route.lane)

@@ -26,16 +26,20 @@ def route_for(routes: Sequence[ToolRoute], name: str) -> ToolRoute | None:
     return next((r for r in routes if r.matches(name)), None)
 
 
-#: The protocols whose responses the relays can re-route (see `AnthropicRelay`).
-ROUTABLE: frozenset[Protocol] = frozenset({"anthropic"})
+#: The protocols whose responses the relays can re-route (streamed and whole).
+ROUTABLE: frozenset[Protocol] = frozenset({"anthropic", "responses", "chat", "ollama"})
 
 
-def forced_body(proto: Protocol, body: Any, tool: str) -> dict[str, Any] | None:
+def forced_body(proto: Protocol, body: Any, tool: str, kind: str = "function",
+                ) -> dict[str, Any] | None:
     """The primary's request, asking for exactly one call of `tool`, not streamed.
 
     Anthropic refuses a forced tool choice with extended thinking on, so thinking (and
     the context edits that clear thinking blocks) are dropped from the routed request:
-    the routed model only fills in the call's input.
+    the routed model only fills in the call's input. Responses forces a freeform tool
+    (`kind == "custom_tool_call"`, Codex's `exec`/`apply_patch`) as `custom`, a function
+    as `function`. Chat drops `stream_options`, which the API refuses without `stream`.
+    Ollama has no tool choice: the request offers that one tool only.
     """
     if not isinstance(body, dict):
         return None
@@ -43,19 +47,61 @@ def forced_body(proto: Protocol, body: Any, tool: str) -> dict[str, Any] | None:
         out = {k: v for k, v in body.items() if k not in ("thinking", "context_management")}
         return {**out, "tool_choice": {"type": "tool", "name": tool}, "stream": False}
     if proto == "responses":
-        return {**body, "tool_choice": {"type": "function", "name": tool}, "stream": False}
+        choice = "custom" if kind == "custom_tool_call" else "function"
+        return {**body, "tool_choice": {"type": choice, "name": tool}, "stream": False}
     if proto == "chat":
-        return {**body, "tool_choice": {"type": "function", "function": {"name": tool}},
+        out = {k: v for k, v in body.items() if k != "stream_options"}
+        return {**out, "tool_choice": {"type": "function", "function": {"name": tool}},
                 "stream": False}
+    if proto == "ollama":
+        tools = [t for t in body.get("tools") or [] if _tool_name(t).casefold() == tool.casefold()]
+        return {**body, "tools": tools, "stream": False} if tools else None
     return None
 
 
-def routed_input(proto: Protocol, body: Any, tool: str) -> Any | None:
-    """The input of the routed model's call of `tool` in its (whole) response."""
-    if proto != "anthropic" or not isinstance(body, dict):
+def _tool_name(spec: Any) -> str:
+    if not isinstance(spec, dict):
+        return ""
+    fn = spec.get("function")
+    return str((fn if isinstance(fn, dict) else spec).get("name") or "")
+
+
+def _same(name: Any, tool: str) -> bool:
+    return str(name or "").casefold() == tool.casefold()
+
+
+def routed_input(proto: Protocol, body: Any, tool: str, kind: str = "function") -> Any | None:
+    """The input of the routed model's call of `tool` in its (whole) response: Anthropic's
+    `input` object, Responses' `arguments` (function) or `input` (freeform) string, Chat's
+    `arguments` string, Ollama's `arguments` object. None: it made no such call."""
+    if not isinstance(body, dict):
         return None
-    for block in body.get("content") or []:
-        if (isinstance(block, dict) and block.get("type") == "tool_use"
-                and str(block.get("name", "")).casefold() == tool.casefold()):
-            return block.get("input")
+    if proto == "anthropic":
+        for block in body.get("content") or []:
+            if (isinstance(block, dict) and block.get("type") == "tool_use"
+                    and _same(block.get("name"), tool)):
+                return block.get("input")
+    elif proto == "responses":
+        want = "custom_tool_call" if kind == "custom_tool_call" else "function_call"
+        key = "input" if want == "custom_tool_call" else "arguments"
+        for item in body.get("output") or []:
+            if (isinstance(item, dict) and item.get("type") == want
+                    and _same(item.get("name"), tool) and isinstance(item.get(key), str)):
+                return item[key]
+    elif proto in ("chat", "ollama"):
+        if proto == "chat":
+            choices = body.get("choices")
+            first = choices[0] if isinstance(choices, list) and choices else None
+            msg = first.get("message") if isinstance(first, dict) else None
+        else:
+            msg = body.get("message")
+        calls = msg.get("tool_calls") if isinstance(msg, dict) else None
+        for call in calls if isinstance(calls, list) else []:
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict) and _same(fn.get("name"), tool):
+                args = fn.get("arguments")
+                if proto == "chat" and isinstance(args, str):
+                    return args
+                if proto == "ollama" and isinstance(args, dict):
+                    return args
     return None

@@ -47,6 +47,8 @@ def forward_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
 
 
 def failover_status(status: int) -> bool:
+    if status < 400:  # kind_for_status calls every non-4xx "server", a 200 included
+        return False
     kind = kind_for_status(status)
     return kind in ("auth", "rate-limit", "server") and status != 501
 

@@ -66,6 +66,8 @@ def gateway_tools(cfg: Config, lane_id: str) -> list[dict[str, Any]]:
     wire = kind(cfg.lanes[lane_id].harness).wire
     if wire is None:
         return []
+    own = _chain(cfg, lane_id)
+    home = cfg.lanes[lane_id].provider or (own[0].provider if own else None)
     out: list[dict[str, Any]] = []
     for entry in merged_routes(cfg):
         if entry.lane == lane_id:
@@ -77,14 +79,20 @@ def gateway_tools(cfg: Config, lane_id: str) -> list[dict[str, Any]]:
                 continue
             entry_cost = cfg.models.get(cand.key)
             cost = entry_cost.cost if entry_cost is not None else None
+            key_env = provider.api_key_env or kind(provider.harness).key_env
             cands.append({
                 "base_url": provider.base_url or kind(provider.harness).public_endpoint,
                 "model": cand.provider_id,
                 "profile": cand.profile or cand.provider,
                 "cost": cost.model_dump(exclude_none=True) if cost is not None else None,
+                # whose credential a routed call carries (gateway.route_auth)
+                "provider": cand.provider,
+                "key_env": key_env,
+                "keyless": key_env is None and kind(provider.harness).auth_probe == "none",
             })
         if cands:
-            out.append({"patterns": [entry.pattern], "lane": entry.lane, "candidates": cands})
+            out.append({"patterns": [entry.pattern], "lane": entry.lane, "home": home,
+                        "candidates": cands})
     return out
 
 

@@ -41,6 +41,9 @@ class ToolCall:
     """A tool inside a namespace (Codex lists an MCP server's tools as the namespace
     `mcp__<server>`): the Responses dialect then answers with a `function_call` item that
     names the namespace, as the API does, instead of a custom tool call."""
+    function: bool = False
+    """A function tool (Responses `function_call` with JSON `arguments`, e.g. Codex's
+    `exec_command` with `-m gpt-5.5`) rather than a freeform one."""
 
 
 @dataclass(frozen=True)
@@ -96,12 +99,13 @@ class Reply:
     @classmethod
     def tool_call(
         cls, name: str, input: dict[str, Any] | str | None = None, *, text: str = "",
-        call_id: str = "call_1", namespace: str | None = None,
+        call_id: str = "call_1", namespace: str | None = None, function: bool = False,
     ) -> Reply:
-        """Call tool `name` (in `namespace`, if given) with `input`, optionally after text."""
+        """Call tool `name` (in `namespace`, if given) with `input`, optionally after text;
+        `function`: as a function tool in the Responses dialect (see `ToolCall.function`)."""
         return cls(
             chunks=split_chunks(text),
-            tool=ToolCall(name, {} if input is None else input, call_id, namespace),
+            tool=ToolCall(name, {} if input is None else input, call_id, namespace, function),
         )
 
     @classmethod

@@ -65,7 +65,49 @@ def handle_responses(ex: Exchange, *, title: bool = False) -> None:
     if reply.is_error:
         ex.send_error(reply, error_body)
         return
+    if body.get("stream") is False:  # a whole response (e.g. the gateway's routed call)
+        _whole(ex, reply, str(body.get("model") or "standin"))
+        return
     _Stream(ex, reply, str(body.get("model") or "standin")).run()
+
+
+def _whole(ex: Exchange, reply: Reply, model: str) -> None:
+    if reply.fails_midstream:
+        ex.wire.send_json(500, error_body(500, reply.error_message, reply.error_type))
+        return
+    output: list[dict[str, Any]] = []
+    text = reply.full_text()
+    if text or reply.tool is None:
+        output.append({"type": "message", "id": "msg_standin", "role": "assistant",
+                       "status": "completed",
+                       "content": [{"type": "output_text", "text": text, "annotations": []}]})
+    if reply.tool is not None:
+        output.append(_tool_item(reply, "completed"))
+    inp, out = reply.usage(ex.request.prompt or "")
+    ex.wire.send_json(200, {
+        "id": "resp_standin", "object": "response", "model": model, "status": "completed",
+        "output": output,
+        "usage": {"input_tokens": inp, "input_tokens_details": {"cached_tokens": 0},
+                  "output_tokens": out, "output_tokens_details": {"reasoning_tokens": 0},
+                  "total_tokens": inp + out},
+    })
+
+
+def _tool_item(reply: Reply, status: str) -> dict[str, Any]:
+    """The reply's call as a Responses output item: freeform (`custom_tool_call`), or a
+    `function_call` for a function tool or one inside a namespace."""
+    tool = reply.tool
+    assert tool is not None
+    payload = tool.input if isinstance(tool.input, str) else json.dumps(tool.input)
+    if tool.namespace is not None or tool.function:
+        item: dict[str, Any] = {"type": "function_call", "id": "fc_standin",
+                                "call_id": tool.call_id, "name": tool.name,
+                                "arguments": payload, "status": status}
+        if tool.namespace is not None:
+            item["namespace"] = tool.namespace
+        return item
+    return {"type": "custom_tool_call", "id": "ctc_standin", "call_id": tool.call_id,
+            "name": tool.name, "input": payload, "status": status}
 
 
 class _Stream:
@@ -133,20 +175,10 @@ class _Stream:
         return True
 
     def _tool(self) -> None:
-        tool = self.reply.tool
-        assert tool is not None
         index = len(self.output)
-        payload = tool.input if isinstance(tool.input, str) else json.dumps(tool.input)
-        item: dict[str, Any] = {"type": "custom_tool_call", "id": "ctc_standin",
-                                "call_id": tool.call_id, "name": tool.name, "input": "",
-                                "status": "in_progress"}
-        key = "input"
-        if tool.namespace is not None:  # a function inside a namespace (an MCP server's)
-            item = {"type": "function_call", "id": "fc_standin", "call_id": tool.call_id,
-                    "name": tool.name, "namespace": tool.namespace, "arguments": "",
-                    "status": "in_progress"}
-            key = "arguments"
+        done = _tool_item(self.reply, "completed")
+        key = "arguments" if done["type"] == "function_call" else "input"
+        item = {**done, key: "", "status": "in_progress"}
         self.emit("response.output_item.added", output_index=index, item=item)
-        done = {**item, key: payload, "status": "completed"}
         self.output.append(done)
         self.emit("response.output_item.done", output_index=index, item=done)
