@@ -6,6 +6,17 @@ answers. No policy lives here — this process runs with the agent's environment
 agent can be steered by what it reads, so every decision is the server's. A refusal comes
 back as a tool error (`is_error`) whose text starts with `refused by rule '<rule>'`, and
 no socket means a tool error saying so: this process never starts a supervisor.
+
+Every tool is annotated read-only (`readOnlyHint`), on purpose. Claude Code 2.1.328 in plan
+mode — what laneboard runs a fenced claude lane in — refuses any MCP tool not marked
+read-only, whatever `--allowedTools` or a PreToolUse hook says ("Cannot call
+mcp__laneboard__delegate while in plan mode", observed), so a fenced claude orchestrator
+could not delegate at all. The hint is true from the calling lane's side: a tool changes
+nothing of the caller's, and what a delegate may change is bounded by the control server's
+`fence` rule (a delegation never reaches a wider fence than the caller's own unless
+`lanes.<caller>.delegate_wider` names the pair). The hint alone grants nothing — plan
+mode still needs laneboard's `--allowedTools mcp__laneboard__*` — and no other tool gains
+anything by it.
 """
 
 from __future__ import annotations
@@ -30,8 +41,14 @@ def build_server(socket: str, token: str) -> Any:
     """The MCPServer named `laneboard` with the conductor's tools, bound to `socket`."""
     from mcp.server import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.types import ToolAnnotations
 
     server = MCPServer(name="laneboard", instructions=INSTRUCTIONS)
+    # See the module docstring: the caller's fence is the control server's to hold.
+    # `structured_output=False`: each result is one JSON document as text. With the SDK's
+    # default a `str` result is also sent as structured content `{"result": "<json>"}`,
+    # and Claude Code 2.1.328 hands the model that (observed): the answer JSON-in-JSON.
+    read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False)
 
     async def forward(method: str, params: dict[str, Any]) -> str:
         clean = {k: v for k, v in params.items() if v is not None}
@@ -43,15 +60,15 @@ def build_server(socket: str, token: str) -> Any:
             raise ToolError(f"laneboard: {e}") from None
         return json.dumps(result, indent=1, default=str)
 
-    @server.tool(description="Every lane: id, role, model, tier, fence, input, state, what it is for.")
+    @server.tool(annotations=read_only, structured_output=False, description="Every lane: id, role, model, tier, fence, input, state, what it is for.")
     async def lanes() -> str:
         return await forward("lanes", {})
 
-    @server.tool(description="The router's decision for a task, with its reason (a dry run).")
+    @server.tool(annotations=read_only, structured_output=False, description="The router's decision for a task, with its reason (a dry run).")
     async def route(task: str, untrusted: bool = False) -> str:
         return await forward("route", {"task": task, "untrusted": untrusted})
 
-    @server.tool(description="Hand a task to another lane (the router picks when lane is "
+    @server.tool(annotations=read_only, structured_output=False, description="Hand a task to another lane (the router picks when lane is "
                  "omitted); returns run, lane, rule, answer, artifact, usage. wait=false "
                  "returns {run} at once: ask result(run) later.")
     async def delegate(task: str, lane: str | None = None, wait: bool = True,
@@ -59,22 +76,22 @@ def build_server(socket: str, token: str) -> Any:
         return await forward("delegate", {"task": task, "lane": lane, "wait": wait,
                                           "timeout_s": timeout_s, "untrusted": untrusted})
 
-    @server.tool(description="Ask the plan-mode reviewer to review the diff against base; "
+    @server.tool(annotations=read_only, structured_output=False, description="Ask the plan-mode reviewer to review the diff against base; "
                  "returns its findings and the review artifact.")
     async def review(base: str | None = None, focus: str | None = None) -> str:
         return await forward("review", {"base": base, "focus": focus})
 
-    @server.tool(description="ESCALATE or SKIP for untrusted text, from the local helper "
+    @server.tool(annotations=read_only, structured_output=False, description="ESCALATE or SKIP for untrusted text, from the local helper "
                  "(fails closed: anything but a clean SKIP is ESCALATE).")
     async def triage(text: str) -> str:
         return await forward("triage", {"text": text})
 
-    @server.tool(description="A commit message for the diff (default: the staged diff) "
+    @server.tool(annotations=read_only, structured_output=False, description="A commit message for the diff (default: the staged diff) "
                  "from the local helper.")
     async def commit_message(diff: str | None = None) -> str:
         return await forward("commit_message", {"diff": diff})
 
-    @server.tool(description="The state or answer of a run started with wait=false.")
+    @server.tool(annotations=read_only, structured_output=False, description="The state or answer of a run started with wait=false.")
     async def result(run: str) -> str:
         return await forward("result", {"run": run})
 

@@ -78,8 +78,15 @@ def claude_mcp_config(lane: str, token: str, python: str, socket: Path | str) ->
 
 def write_claude_config(folder: Path, lane: str, token: str, python: str,
                         socket: Path | str) -> Path:
-    """Write the lane's MCP config (0600, atomically) into `folder`; return its path."""
-    path = folder / f"mcp-{lane}.json"
+    """Write the lane's MCP config (0600, atomically) into `folder`; return its path.
+
+    The name carries a digest of the control socket: a claude harness keeps its files in
+    one folder per lane *name*, shared by every session that has a lane of that name, and
+    two sessions' `main` lanes must not overwrite each other's token and socket."""
+    import hashlib
+
+    tag = hashlib.sha256(str(socket).encode()).hexdigest()[:10]
+    path = folder / f"mcp-{lane}-{tag}.json"
     data = json.dumps(claude_mcp_config(lane, token, python, socket), indent=1)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:

@@ -1,0 +1,217 @@
+"""The conductor with a REAL Claude Code as the orchestrator: laneboard attaches its MCP
+server to an interactive claude lane, the model (a stand-in Anthropic endpoint, scripted)
+answers with a `tool_use` of `mcp__laneboard__delegate`, the delegate (a real command lane
+in tmux) answers, and the stand-in then sees that answer inside the `tool_result` of
+main's next request. A delegation the policy refuses comes back as an error tool result
+that names the rule.
+
+Real parts: the pinned `claude` 2.1.328 in a tmux pane on a private socket (as laneboard
+runs it: `--mcp-config … --strict-mcp-config --allowedTools mcp__laneboard__*`, plan fence,
+laneboard's PreToolUse hook, through laneboard's gateway), the real `laneboard mcp` that
+Claude Code starts from that config, the control server inside a real in-process
+`Supervisor`, and the conductor's command-lane program. Only the model is a stand-in.
+Nobody answers a permission prompt: laneboard never does, and the test does not either —
+the tool runs because laneboard pre-allowed its own tools, or the turn does not finish.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from laneboard.conductor import ControlServer, start_control_server
+from laneboard.config import load_config as load_file
+from laneboard.harnesses.claude.launch import seed_isolated_config
+from laneboard.lanes.supervisor import Supervisor
+from laneboard.standins import Reply, StandinServer
+from tests.fixtures.conductor import LANE_SCRIPT
+from tests.fixtures.lanes import CLAUDE_KEY
+from tests.fixtures.tmux import async_wait_until
+
+pytestmark = [pytest.mark.tmux, pytest.mark.slow]
+
+needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+
+DELEGATE = "mcp__laneboard__delegate"
+
+
+@dataclass
+class Conducted:
+    sup: Supervisor
+    control: ControlServer
+    workspace: Path
+
+
+def _command_lane(name: str, role: str, ws: Path) -> str:
+    return (
+        f"  {name}:\n    role: {role}\n    harness: command\n"
+        f"    command: [{sys.executable}, -u, {LANE_SCRIPT}]\n"
+        "    ready: \"READY>\\\\s*\\\\Z\"\n    fence: full\n"
+        f"    cwd: {ws}\n    env: {{LANEBOARD_LANE: {name}, "
+        f"PYTHONPATH: {Path(__file__).parents[1]}}}\n"
+    )
+
+
+def _config(tmp: Path, ws: Path, base_url: str) -> Path:
+    claude_dir = tmp / "claude-config"  # outside the workspace: a plan lane's tree is checked
+    seed_isolated_config(claude_dir, ws, api_key=CLAUDE_KEY)
+    cfg = tmp / "laneboard.yaml"
+    cfg.write_text(
+        "version: 1\ntmux: {session: lbcl}\n"
+        f"providers:\n  anthropic: {{harness: claude-code, base_url: \"{base_url}\", "
+        "api_key_env: LB_TEST_ANTHROPIC_KEY}\n"
+        "models:\n  anthropic/claude-standin-1: {alias: big, tier: orchestrator}\n"
+        "lanes:\n"
+        "  main:\n    role: orchestrator\n    harness: claude-code\n    model: big\n"
+        f"    fence: plan\n    cwd: {ws}\n    delegates: [coder]\n    delegate_wider: [coder]\n"
+        f"    env: {{CLAUDE_CONFIG_DIR: \"{claude_dir}\", CLAUDE_CODE_MAX_RETRIES: \"2\", "
+        f"LB_TEST_ANTHROPIC_KEY: \"{CLAUDE_KEY}\"}}\n"
+        + _command_lane("coder", "coder", ws)
+        + _command_lane("helper", "helper", ws)
+        + "routing:\n  default: main\n"
+        f"artifacts: {{dir: {tmp / 'artifacts'}}}\n"
+    )
+    return cfg
+
+
+@pytest.fixture
+async def conducted(
+    tmux_socket: str, tmp_path: Path, standin: StandinServer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Conducted]:
+    # A short state dir: the control socket's path must fit a unix socket (107 bytes).
+    state = Path(tempfile.mkdtemp(prefix="lbq"))
+    os.chmod(state, 0o700)
+    monkeypatch.setenv("LANEBOARD_STATE_DIR", str(state))
+    monkeypatch.setenv("LANEBOARD_TMUX_SOCKET", tmux_socket)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    subprocess.run(["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "--allow-empty", "-m", "start"], check=True)
+    cfg = _config(tmp_path, ws, standin.url)
+    sup = Supervisor(load_file(str(cfg)), workspace=ws)
+    control = await start_control_server(sup)
+    try:
+        await sup.start()
+        yield Conducted(sup, control, ws)
+    finally:
+        await control.close()
+        for rt in list(sup.lanes.values()):
+            if rt.harness is not None:
+                await rt.harness.stop()
+        await sup.close()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _tool_results(body: Any) -> list[tuple[bool, str]]:
+    """(is_error, text) of every `tool_result` block a Messages request carries back."""
+    found = []
+    messages = body.get("messages") if isinstance(body, dict) else None
+    for msg in messages or []:
+        content = msg.get("content") if isinstance(msg, dict) else None
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            inner = block.get("content")
+            if isinstance(inner, list):
+                text = "".join(str(b.get("text", "")) for b in inner if isinstance(b, dict))
+            else:
+                text = str(inner or "")
+            found.append((bool(block.get("is_error")), text))
+    return found
+
+
+def _tool_names(body: Any) -> list[str]:
+    return [str(t.get("name")) for t in (body.get("tools") or []) if isinstance(t, dict)]
+
+
+def _answering(calls: list[Any], call_id: str) -> list[tuple[bool, str]]:
+    """The tool results of the request that answers the tool_use `toolu_<call_id>`."""
+    for call in calls:
+        for msg in call.body.get("messages") or []:
+            for block in msg.get("content") if isinstance(msg.get("content"), list) else []:
+                if isinstance(block, dict) and block.get("tool_use_id") == f"toolu_{call_id}":
+                    return _tool_results({"messages": [msg]})
+    return []
+
+
+@needs_claude
+async def test_claude_main_delegates_through_laneboard_mcp(
+    conducted: Conducted, standin: StandinServer
+) -> None:
+    sup = conducted.sup
+    spec = sup.spec_for(sup.lanes["main"])
+    assert spec.control_socket == str(conducted.control.path) and spec.lane_token
+    assert set(sup.conductor) == {"main"}  # lanes without `delegates` get no server
+    standin.script(
+        Reply.tool_call(DELEGATE, {"task": "write the parser", "lane": "coder"},
+                        call_id="d1"),
+        Reply.text("main: the coder wrote it"),
+        dialect="anthropic",
+    )
+    turn = await sup.send("main", "get the parser written", timeout=240)
+    calls = [c for c in standin.calls("anthropic") if isinstance(c.body, dict)]
+    assert turn.state == "done", (turn.error, [c.body for c in calls])
+    assert turn.reply == "main: the coder wrote it"
+    # Claude Code started laneboard's server from --mcp-config: its tools are offered to the
+    # model (2.1.328 connects MCP servers in the background: a first request sent before
+    # `laneboard mcp` answered names it as "not yet available but will be announced"),
+    # and --strict-mcp-config: never a tool of any other MCP server.
+    first = json.dumps(calls[0].body)
+    assert DELEGATE in _tool_names(calls[0].body) or (
+        "not yet available" in first and "laneboard" in first), _tool_names(calls[0].body)
+    assert DELEGATE in _tool_names(calls[-1].body), _tool_names(calls[-1].body)
+    ours = {f"mcp__laneboard__{t}" for t in ("lanes", "route", "delegate", "review", "triage",
+                                             "commit_message", "result")}
+    for call in calls:
+        assert {n for n in _tool_names(call.body) if n.startswith("mcp__")} <= ours
+    # The stand-in sees the delegated answer inside main's next request: the tool result.
+    results = _answering(calls, "d1")
+    assert results, [c.body.get("messages") for c in calls]
+    [(is_error, text)] = results
+    assert not is_error, text
+    doc = json.loads(text)
+    assert doc.get("lane") == "coder" and doc.get("state") == "done", text
+    assert "answer[coder]: write the parser" in doc["answer"]
+    # The hop was recorded by the control server as main → coder, with its artifact.
+    [run] = conducted.control.runs.values()
+    [hop] = [conducted.control.hops[h] for h in run.hops]
+    assert (hop.caller, hop.lane, hop.state) == ("main", "coder", "done")
+    artifact = hop.artifact
+    assert artifact
+    await async_wait_until(lambda: Path(artifact).is_file(), timeout=20)
+
+
+@needs_claude
+async def test_claude_main_refused_delegation_names_the_rule(
+    conducted: Conducted, standin: StandinServer
+) -> None:
+    """`helper` is a configured lane but not in `lanes.main.delegates`: the tool result
+    Claude Code sends back is an error naming the `delegates` rule, and nothing ran."""
+    standin.script(
+        Reply.tool_call(DELEGATE, {"task": "tidy the imports", "lane": "helper"},
+                        call_id="d2"),
+        Reply.text("main: I will do it another way"),
+        dialect="anthropic",
+    )
+    turn = await conducted.sup.send("main", "tidy the imports", timeout=240)
+    calls = [c for c in standin.calls("anthropic") if isinstance(c.body, dict)]
+    assert turn.state == "done", (turn.error, [c.body for c in calls])
+    assert turn.reply == "main: I will do it another way"
+    [(is_error, text)] = _answering(calls, "d2")
+    assert is_error, text
+    assert "refused by rule 'delegates'" in text and "'helper'" in text, text
+    assert "lanes.main.delegates" in text, text
+    assert not conducted.control.hops  # refused before any hop opened
+    helper = conducted.sup.lanes["helper"]
+    assert helper.prompts == 0
