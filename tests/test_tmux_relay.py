@@ -278,10 +278,11 @@ async def test_pane_stream_decodes_split_utf8_and_bounds_memory() -> None:
     assert stream.start > 0 and stream.text_since(stream.start).endswith("x" * 10)
 
 
-def test_quote_command_arg_refuses_line_breaks() -> None:
+def test_quote_command_arg_keeps_each_command_on_one_line() -> None:
     assert quote_command_arg("it's") == "'it'\\''s'"
-    with pytest.raises(ValueError):
-        quote_command_arg("a\nb")
+    # anything but plain printable ASCII: double quotes, every other byte octal-escaped
+    assert quote_command_arg("a\nb;$") == '"a\\012b\\073\\044"'
+    assert "\n" not in quote_command_arg("x\r\n" * 3)
 
 
 @pytest.mark.parametrize(

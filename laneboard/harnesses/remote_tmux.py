@@ -12,7 +12,10 @@ the local machine change, each a hook of the lower layers:
 - launcher and status files are written, read and removed on the remote host, in a
   private directory there (`remote_state_dir`, default `~/.cache/laneboard/run/<socket>`,
   created 0700 and checked ours and not a symlink before use).
-- a paste goes in through `load-buffer -` on stdin: no prompt file on either machine.
+- the commands of a send and a status (paste, keys, captures, pane queries) go through the
+  control client's channel when it runs (`TmuxServer.run_for`): one round trip each, not
+  an SSH session each; without it a paste goes in through `load-buffer -` on stdin (no
+  prompt file on either machine).
 
 A dropped link loses nothing: the lanes live in the remote tmux server. The control
 client's stream closes with the link; the next call re-opens the link (`SshLink.ensure`,
@@ -23,11 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from laneboard.harnesses.paste_safe import Sanitised, sanitise
+from laneboard.errors import HarnessError
+from laneboard.harnesses.paste_safe import sanitise
 from laneboard.harnesses.private_fs import socket_tag
 from laneboard.harnesses.ssh_link import SshLink, SshLinkError
 from laneboard.harnesses.tmux import TmuxError, TmuxRelay, safe_session_name
@@ -136,28 +139,24 @@ class RemoteTmuxRelay(TmuxRelay):
         rc, out, _err = await self.link.run(["cat", "--", str(path)])
         return out if rc == 0 else None
 
-    async def paste(
-        self, pane: str, text: str | bytes, *, bracketed: bool = True, keep_newlines: bool = False
-    ) -> Sanitised:
-        """As `TmuxRelay.paste`, but the text travels on ssh's stdin (`load-buffer -`)."""
-        safe = sanitise(text)
-        if safe.changed:
-            log.warning("prompt for %s: %s", pane, safe.note)
-        if not safe.text:
-            return safe
-        buffer = f"lb-{uuid.uuid4().hex[:12]}"
-        flags = "-d" + ("p" if bracketed else "") + ("r" if keep_newlines else "")
+    async def _paste_by_process(self, pane: str, text: str, buffer: str, flags: str) -> None:
+        """As `TmuxRelay._paste_by_process`, but the text travels on ssh's stdin
+        (`load-buffer -`): no prompt file on either machine. Only used while no control
+        client runs for the pane (`TmuxRelay.paste` goes through it when one does). The
+        text is already sanitised by `paste`; checked again, as this hook writes into a
+        pane on its own."""
+        if sanitise(text).text != text:
+            raise HarnessError(f"paste into {pane}: the text is not sanitised (a caller's bug)")
         try:
             await self.run(
                 "load-buffer", "-b", buffer, "-",
                 ";", "paste-buffer", flags, "-b", buffer, "-t", pane,
-                input=safe.text.encode("utf-8"),
+                input=text.encode("utf-8"),
             )  # fmt: skip
         except TmuxError:
             with contextlib.suppress(TmuxError):
                 await self.run("delete-buffer", "-b", buffer)
             raise
-        return safe
 
     # -- the person at the keyboard -----------------------------------------------------
 

@@ -22,16 +22,22 @@ tmux's environment), runs the argv verbatim, and writes the exit status to a sta
 because `#{pane_dead_status}` was seen empty in tmux 3.3a. Windows keep `remain-on-exit`,
 so a finished lane keeps its scrollback until `kill_lane`.
 
-Prompts go in as a bracketed paste from a temp file (`load-buffer` + `paste-buffer -p`),
-which survives quotes, `$VARS`, backticks, unicode and 100 KB; the submit key is a separate
-step, retried once when the caller's `verify` predicate says the prompt was not taken.
+Prompts go in as a bracketed paste through a named buffer (`paste-buffer -p`), which
+survives quotes, `$VARS`, backticks, unicode and 100 KB: filled by `set-buffer` commands
+through the session's open control client (each byte outside plain ASCII octal-escaped,
+see `tmux_control.quote_command_arg`), or, when this process has no client for the pane,
+by `load-buffer` from a private temp file. The submit key is a separate step, retried
+once when the caller's `verify` predicate says the prompt was not taken.
 Every text that goes into a pane (pastes and literal `send-keys`) is first passed through
 `paste_safe.sanitise`: ESC, the other C0 controls but tab and newline, DEL and C1 would be
 read as keys (an early paste-end marker, Ctrl-C, Ctrl-D), so they are removed, with a log
 note. No other module runs `send-keys`, `paste-buffer` or `load-buffer`.
 
-Output arrives through a control-mode client per session (see `tmux_control.py`). Every other
-call is one `tmux` process run with asyncio, so nothing blocks the event loop.
+Output arrives through a control-mode client per session (see `tmux_control.py`). The
+commands of a send and of a status (paste, keys, captures, pane queries, the lane list) go
+through that same client when it runs (`TmuxServer.run_for`: no process per command, and
+for a remote lane no SSH session per command); every other call, and those when no client
+runs, is one `tmux` process run with asyncio, so nothing blocks the event loop.
 
 Errors: `TmuxError` (a `HarnessError`) when a tmux command fails, `HarnessTimeout` when a
 wait passes its deadline, `LaneWindowError` (also a `HarnessError`) when a lane window
@@ -55,6 +61,7 @@ import uuid
 from laneboard.errors import HarnessError, HarnessTimeout
 from laneboard.harnesses.paste_safe import REMOVED, Sanitised, sanitise
 from laneboard.harnesses.private_fs import create_private_file
+from laneboard.harnesses.tmux_control import ControlClient, ControlClientGone, ControlCommandError
 from laneboard.harnesses.tmux_server import (
     DEFAULT_SOCKET,
     OPTION_PREFIX,
@@ -72,6 +79,10 @@ from laneboard.harnesses.tmux_server import (
 from laneboard.harnesses.tmux_windows import TmuxWindows
 
 log = logging.getLogger(__name__)
+
+#: Characters of a paste per control-mode `set-buffer` line (at most 16 bytes each once
+#: quoted, so a line stays under 64 KiB).
+_PASTE_CHUNK = 4096
 
 __all__ = [  # the relay's public face: importers need only this module
     "DEFAULT_SOCKET",
@@ -120,8 +131,8 @@ class TmuxRelay(TmuxWindows):
             if safe.changed:
                 log.warning("keys for %s: %s", pane, safe.note)
         if keys:
-            await self.run(
-                "send-keys", "-t", pane, *(["-l"] if literal else []), "--", *map(_tmux_arg, keys)
+            await self.run_for(
+                pane, "send-keys", "-t", pane, *(["-l"] if literal else []), "--", *keys
             )
         return safe
 
@@ -141,11 +152,52 @@ class TmuxRelay(TmuxWindows):
             log.warning("prompt for %s: %s", pane, safe.note)
         if not safe.text:
             return safe
-        path = create_private_file(
-            self._private_dir("prompts") / f"{uuid.uuid4().hex}.txt", safe.text.encode("utf-8")
-        )
         buffer = f"lb-{uuid.uuid4().hex[:12]}"
         flags = "-d" + ("p" if bracketed else "") + ("r" if keep_newlines else "")
+        control = self._control_of(pane)
+        if control is not None:
+            try:
+                await self._paste_through(control, pane, safe.text, buffer, flags)
+                return safe
+            except ControlClientGone as e:
+                if e.sent:  # it may have pasted: never paste twice
+                    raise TmuxError(["paste-buffer"], f"{e}; the paste may have arrived", 1) from e
+        await self._paste_by_process(pane, safe.text, buffer, flags)
+        return safe
+
+    async def _paste_through(
+        self, control: ControlClient, pane: str, text: str, buffer: str, flags: str
+    ) -> None:
+        """The paste as control-mode commands: `set-buffer` (the text quoted by
+        `quote_command_arg`: line breaks, quotes, `;`, `\\`, `$` reach tmux as they are;
+        over `_PASTE_CHUNK` characters in appended pieces, to keep each line short), then
+        `paste-buffer -d`. A one-piece paste goes in one write: if `set-buffer` failed,
+        `paste-buffer` finds no buffer and fails too. A paste in pieces is pasted only
+        once every piece is in, so a failed piece never pastes a part."""
+        pieces = [text[i : i + _PASTE_CHUNK] for i in range(0, len(text), _PASTE_CHUNK)]
+        sets = [
+            ("set-buffer", *(("-a",) if i else ()), "-b", buffer, "--", piece)
+            for i, piece in enumerate(pieces)
+        ]
+        paste = ("paste-buffer", flags, "-b", buffer, "-t", pane)
+        try:
+            if len(sets) == 1:
+                await control.commands([*sets, paste])
+            else:
+                await control.commands(sets)
+                await control.commands([paste])
+        except ControlCommandError as e:
+            with contextlib.suppress(HarnessError):
+                await control.command("delete-buffer", "-b", buffer)
+            raise TmuxError(["paste-buffer"], str(e).removeprefix("tmux: "), 1) from None
+
+    async def _paste_by_process(self, pane: str, text: str, buffer: str, flags: str) -> None:
+        """The paste as one `tmux` process (no control client for the pane): the text in
+        a private temp file, `load-buffer` + `paste-buffer -d` in one command. A hook: on
+        another host the text travels on ssh's stdin instead (`remote_tmux`)."""
+        path = create_private_file(
+            self._private_dir("prompts") / f"{uuid.uuid4().hex}.txt", text.encode("utf-8")
+        )
         try:
             await self.run(
                 "load-buffer", "-b", buffer, _tmux_arg(str(path)),
@@ -157,7 +209,6 @@ class TmuxRelay(TmuxWindows):
             raise
         finally:
             path.unlink(missing_ok=True)
-        return safe
 
     async def deliver(
         self,

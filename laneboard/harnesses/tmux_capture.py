@@ -8,11 +8,9 @@ screen and scrollback come from `capture-pane`. Every wait polls with a deadline
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import time
 
-from laneboard.errors import HarnessError
 from laneboard.harnesses import ansi
 from laneboard.harnesses.tmux_control import ControlClient, PaneStream
 from laneboard.harnesses.tmux_server import LaneWindowError, Predicate, TmuxServer
@@ -47,35 +45,22 @@ class TmuxCapture(TmuxServer):
 
     async def capture(self, pane: str, *, styled: bool = False, scrollback: bool = True) -> str:
         """The pane's text: all scrollback plus the screen (or the screen only), wrapped
-        lines joined. Plain text unless `styled` (then SGR escapes are kept, `-e`)."""
+        lines joined. Plain text unless `styled` (then SGR escapes are kept, `-e`).
+
+        Asked through the session's control client when this process has one for the
+        pane (no `tmux` process per call: a screen mirror and the send path's checks call
+        this many times a second), else by running `tmux` (`run_for`)."""
         args = ["capture-pane", "-p", "-t", pane]
         if scrollback:
             args += ["-J", "-S", "-", "-E", "-"]
         if styled:
             args.append("-e")
-        out = await self.run(*args)
+        out = await self.run_for(pane, *args, replay=True)
         return out if styled else ansi.strip(out)
 
     async def screen(self, pane: str, *, styled: bool = False) -> str:
-        """The visible screen only (what a person attached to the pane would see).
-
-        Asked through the session's control client when this process has one for the
-        pane (no `tmux` process per call: a screen mirror calls this up to 10×/s), else
-        by running `tmux`.
-        """
-        control = self._control_of(pane)
-        if control is not None:
-            args = ["capture-pane", "-p", "-t", pane] + (["-e"] if styled else [])
-            with contextlib.suppress(HarnessError):
-                text = "\n".join(await control.command(*args)) + "\n"
-                return text if styled else ansi.strip(text)
+        """The visible screen only (what a person attached to the pane would see)."""
         return await self.capture(pane, styled=styled, scrollback=False)
-
-    def _control_of(self, pane: str) -> ControlClient | None:
-        for control in self._controls.values():
-            if control.running and pane in control.streams:
-                return control
-        return None
 
     async def stream(self, pane: str) -> PaneStream:
         """The live output stream of `pane` (attaches the session's control client if

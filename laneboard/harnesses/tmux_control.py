@@ -56,11 +56,46 @@ def unescape_output(data: bytes) -> bytes:
     return b"".join(out)
 
 
+#: Bytes a quoted control-mode argument may carry as they are; every other byte is
+#: written as a `\\ooo` octal escape inside double quotes (see `quote_command_arg`).
+_PLAIN = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ,.-_/:=+@%^&*()[]<>?!|"
+)
+_ESCAPED = {b: chr(b) if b in _PLAIN else f"\\{b:03o}" for b in range(256)}
+
+
 def quote_command_arg(arg: str) -> str:
-    """Quote one argument for a tmux command line written to a control client."""
-    if "\n" in arg or "\r" in arg:
-        raise ValueError("control-mode commands cannot carry line breaks; use a tmux process")
-    return "'" + arg.replace("'", "'\\''") + "'"
+    """Quote one argument for a tmux command line written to a control client, so tmux's
+    parser gives back exactly `arg`.
+
+    Why two forms: a control-mode command is one line, so an argument holding a line
+    break (a pasted prompt) cannot travel inside single quotes. An argument of plain
+    printable ASCII without a line break goes in single quotes (no escapes there); any
+    other goes in double quotes with every byte outside `_PLAIN` (quotes, `\\`, `$`,
+    `~`, `;`, `#`, braces, controls, every UTF-8 byte) as a `\\ooo` octal escape,
+    which tmux 3.3a's parser turns back into that byte: no variable or tilde expansion,
+    no command separator, no line end (tests/test_tmux_control_path.py). NUL is refused
+    (ValueError): tmux's arguments are C strings and would end there; text meant for a
+    pane never holds one (`paste_safe` removes it).
+    """
+    if "\x00" in arg:
+        raise ValueError("a tmux command argument cannot hold NUL")
+    if arg.isascii() and arg.isprintable():
+        return "'" + arg.replace("'", "'\\''") + "'"
+    return '"' + "".join(_ESCAPED[b] for b in arg.encode("utf-8", "surrogatepass")) + '"'
+
+
+class ControlCommandError(HarnessError):
+    """tmux answered a control-mode command with `%error` (the command ran and failed)."""
+
+
+class ControlClientGone(HarnessError):
+    """The control client is not running, or ended before tmux answered. `sent` says
+    whether the command had been written (it may then have run)."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class PaneStream:
@@ -277,25 +312,56 @@ class ControlClient:
     async def command(self, *args: str, timeout: float = 10.0) -> list[str]:
         """Run one tmux command through this client; returns its output lines.
 
-        Faster than forking `tmux` (no process start), but arguments cannot hold line
-        breaks. Raises HarnessError with tmux's message on `%error`.
+        Faster than forking `tmux` (no process start; over SSH no new session). Raises
+        ControlCommandError with tmux's message on `%error`, ControlClientGone when the
+        client is not running or ends first, HarnessTimeout after `timeout`.
         """
-        if not self.running or self._proc is None or self._proc.stdin is None:
-            raise HarnessError(f"tmux control client for session {self.session!r} is not running")
-        fut: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._pending.append(fut)
-        line = " ".join(quote_command_arg(a) for a in args) + "\n"
-        self._proc.stdin.write(line.encode())
-        await self._proc.stdin.drain()
+        return (await self.commands([args], timeout=timeout))[0]
+
+    async def commands(
+        self, commands: Sequence[Sequence[str]], *, timeout: float = 10.0
+    ) -> list[list[str]]:
+        """Run several tmux commands in order, written in one go (one line each: tmux
+        answers every command of a `a ; b` line with a block of its own, and a line per
+        command keeps one answer per pending future). Every command runs even when an
+        earlier one fails; then the first failure is raised (ControlCommandError), else
+        the output lines of each are returned."""
+        proc = self._proc
+        if not self.running or proc is None or proc.stdin is None:
+            raise ControlClientGone(
+                f"tmux control client for session {self.session!r} is not running", sent=False
+            )
+        loop = asyncio.get_running_loop()
+        futs: list[asyncio.Future[list[str]]] = []
+        lines = []
+        for args in commands:
+            futs.append(loop.create_future())
+            lines.append(" ".join(quote_command_arg(a) for a in args) + "\n")
+        # futures queued and lines written with no await between: concurrent callers
+        # cannot interleave, so the n-th answer block belongs to the n-th pending future
+        self._pending.extend(futs)
+        proc.stdin.write("".join(lines).encode("utf-8", "surrogatepass"))
         try:  # asyncio.wait: Python 3.11's wait_for can swallow a cancel (see `wait`)
-            done, _ = await asyncio.wait({fut}, timeout=timeout)
+            await proc.stdin.drain()
+            done, _ = await asyncio.wait(futs, timeout=timeout)
         except asyncio.CancelledError:
-            fut.cancel()
+            for fut in futs:
+                fut.cancel()
             raise
-        if not done:
-            fut.cancel()
-            raise HarnessTimeout(f"tmux did not answer {args[0]!r} within {timeout:.0f}s")
-        return fut.result()
+        except (ConnectionError, OSError) as exc:
+            raise ControlClientGone(
+                f"tmux control client for session {self.session!r} ended: {exc}", sent=True
+            ) from exc
+        # every exception is retrieved (asyncio logs the ones nobody looked at)
+        errors = [fut.exception() for fut in futs if fut.done() and not fut.cancelled()]
+        if len(done) < len(futs):
+            for fut in futs:
+                fut.cancel()
+            raise HarnessTimeout(f"tmux did not answer {commands[0][0]!r} within {timeout:.0f}s")
+        for error in errors:
+            if error is not None:
+                raise error
+        return [fut.result() for fut in futs]
 
     async def close(self) -> None:
         """Detach (close stdin), wait briefly, then kill; closes every stream."""
@@ -368,7 +434,9 @@ class ControlClient:
         if fut.done():
             return
         if error:
-            fut.set_exception(HarnessError("tmux: " + ("\n".join(lines) or "command failed")))
+            fut.set_exception(
+                ControlCommandError("tmux: " + ("\n".join(lines) or "command failed"))
+            )
         else:
             fut.set_result(lines)
 
@@ -422,6 +490,8 @@ class ControlClient:
         while self._pending:
             fut = self._pending.popleft()
             if not fut.done():
-                fut.set_exception(HarnessError(f"tmux control client ended: {reason}"))
+                fut.set_exception(
+                    ControlClientGone(f"tmux control client ended: {reason}", sent=True)
+                )
         for stream in self.streams.values():
             stream.close()

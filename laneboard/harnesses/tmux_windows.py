@@ -156,7 +156,7 @@ class TmuxWindows(TmuxCapture):
         Returns [] when the server is not running.
         """
         try:
-            out = await self.run("list-panes", "-a", "-F", _PANE_FORMAT)
+            out = await self.run_for(None, "list-panes", "-a", "-F", _PANE_FORMAT, replay=True)
         except TmuxError as exc:
             if exc.no_server:
                 return []
