@@ -41,8 +41,9 @@ State machine per lane: stopped → starting → ready ⇄ busy → waiting → 
   moves the lane to the next model of its chain and cools the failed one down; a model the
   user picked explicitly is strict and the turn fails visibly. A switch asked for while the
   lane is busy waits until it is idle.
-- Liveness is checked by pid (`core.procs.pid_alive`, a zombie is dead) — no tmux process
-  per poll — and confirmed through the harness before a restart.
+- Liveness is checked by pid (`core.procs.pid_alive`, a zombie is dead; a local lane's end
+  is awaited on a pidfd, `core.procs.wait_exit`, not polled) — no tmux process per poll —
+  and confirmed through the harness before a restart.
 
 Why this is long (~800 lines): what is left here is the ordering of one lane's life —
 start, pump, monitor, death and restart, send under its locks — and each step publishes
@@ -72,7 +73,7 @@ from laneboard.config import LoadedConfig
 from laneboard.core.harness_kinds import kind
 from laneboard.core.hub import Hub
 from laneboard.core.names import workspace_session
-from laneboard.core.procs import pid_alive
+from laneboard.core.procs import pid_alive, wait_exit
 from laneboard.errors import HarnessError, HarnessTimeout, LaneError, ProviderError
 from laneboard.harnesses.base import (
     ErrorRaised,
@@ -128,6 +129,8 @@ class Supervisor:
     """Runs the configured lanes. One per cockpit, `laneboard up`, or CLI command."""
 
     POLL_S = 0.5
+    WATCH_S = 30.0
+    """How long a local lane's monitor waits on its process's end before looking again."""
     CLOSE_S = 5.0
     """How long `close()` waits for its cancelled tasks to finish."""
 
@@ -432,7 +435,9 @@ class Supervisor:
         while not self._closed and rt.harness is harness:
             pid = rt.pid
             if local and pid is not None and pid_alive(pid):
-                await asyncio.sleep(self.POLL_S)  # a heartbeat interval, not synchronisation
+                # woken by the kernel when the process ends (a pidfd), not a poll per lane;
+                # the timeout only re-reads rt.pid and rt.harness now and then
+                await wait_exit(pid, self.WATCH_S, poll=self.POLL_S)
                 continue
             try:
                 health = await harness.health()
