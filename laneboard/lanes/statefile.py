@@ -4,18 +4,32 @@ tmux says what is running; this small JSON file says what it has cost and what t
 chose. It lives in the user state dir (or $LANEBOARD_STATE_DIR), one file per tmux socket
 and session, written atomically so a crash leaves the old or the new file, never half.
 The same directory holds the cross-process lock files.
+
+Saving is write-behind (`save_soon`): the caller's state is copied at once (a snapshot,
+cheap) and written — temp file, fsync, rename, a few ms — by a task off the caller's path,
+so a send no longer waits for the disk (issue 15). Saves asked for while one is being
+written are coalesced into one more write of the newest state; writes never reorder (a
+sequence number: an older snapshot never replaces a newer file); `flush()` waits for
+everything asked so far, and a write still pending when its task is cancelled (the loop
+is ending) is done at once, synchronously.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from laneboard.errors import LaneboardError
 from laneboard.harnesses.private_fs import ensure_private_dir, socket_tag
+
+log = logging.getLogger(__name__)
 
 
 def state_dir() -> Path:
@@ -64,6 +78,12 @@ class LaneRecord:
 class StateFile:
     path: Path
     lanes: dict[str, LaneRecord] = field(default_factory=dict)
+    _asked: int = field(default=0, repr=False)
+    """Sequence number of the newest snapshot asked to be saved."""
+    _written: int = field(default=0, repr=False)
+    """Sequence number of the snapshot on disk (guarded by `_write_lock`)."""
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _writer: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, socket: str, session: str) -> StateFile:
@@ -85,10 +105,70 @@ class StateFile:
     def lane(self, lane: str) -> LaneRecord:
         return self.lanes.setdefault(lane, LaneRecord())
 
+    def _snapshot(self) -> tuple[int, dict[str, Any]]:
+        self._asked += 1
+        lanes = {k: dict(v.__dict__) for k, v in sorted(self.lanes.items())}
+        return self._asked, {"lanes": lanes}
+
+    def _write(self, seq: int, data: dict[str, Any]) -> None:
+        """Write snapshot `seq` unless a newer one is on disk already (any thread)."""
+        with self._write_lock:
+            if seq <= self._written:
+                return
+            atomic_write_json(self.path, data)
+            self._written = seq
+
     def save(self) -> None:
-        atomic_write_json(
-            self.path, {"lanes": {k: v.__dict__ for k, v in sorted(self.lanes.items())}}
-        )
+        """Write the state now (synchronously). Raises OSError."""
+        self._write(*self._snapshot())
+
+    def save_soon(self) -> None:
+        """Save the state as it is now, without waiting for the disk (module docstring).
+        Outside a running event loop this is `save()`. A failed write is logged, not
+        raised: the state is a convenience, a turn never fails over it."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.save()
+            return
+        self._asked += 1  # the newest state is wanted; the writer snapshots it
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_behind(), name=f"statefile-{self.path.name}")
+            self._writer.add_done_callback(self._writer_done)
+
+    @property
+    def pending(self) -> bool:
+        """True while a save asked for is not on disk yet."""
+        return self._asked > self._written
+
+    async def _write_behind(self) -> None:
+        while self._asked > self._written:
+            seq, data = self._snapshot()
+            try:
+                await asyncio.to_thread(self._write, seq, data)
+            except (OSError, LaneboardError) as e:
+                log.warning("could not save lane state to %s: %s", self.path, e)
+                return
+
+    def _writer_done(self, task: asyncio.Task[None]) -> None:
+        """A writer cancelled (the loop is ending), even before its first step: what was
+        asked for is written now, synchronously, not lost."""
+        if task.cancelled() and self.pending:
+            try:
+                self.save()
+            except (OSError, LaneboardError) as e:
+                log.warning("could not save lane state to %s: %s", self.path, e)
+
+    async def flush(self) -> None:
+        """Wait until every save asked for so far is on disk (or failed, logged)."""
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await asyncio.shield(writer)
+        if self.pending:
+            try:
+                await asyncio.to_thread(self.save)
+            except (OSError, LaneboardError) as e:
+                log.warning("could not save lane state to %s: %s", self.path, e)
 
 
 def lock_path(socket: str | None, name: str) -> Path:

@@ -743,6 +743,7 @@ class Supervisor:
         for rt in self.lanes.values():
             await detach(rt.harness)
         self._save()
+        await self.statefile.flush()
         self.hub.close()
         # detaches the control clients and SSH links; tmux (here and remote) keeps the lanes
         await self.relays.close()
@@ -1059,7 +1060,6 @@ class Supervisor:
         self.hub.publish(TurnCompleted(rt.id, prompt, result, route))
 
     def _save(self) -> None:
-        try:
-            self.statefile.save()
-        except OSError as e:  # state is a convenience; never fail a turn over it
-            log.warning("could not save lane state: %s", e)
+        # write-behind: a turn's result does not wait for the fsync (statefile docstring);
+        # a failed write is logged there, never failing a turn; close() flushes
+        self.statefile.save_soon()
