@@ -91,6 +91,13 @@ def send(
 
     async def go() -> dict[str, object]:
         sup = Supervisor(loaded)
+        from laneboard.conductor.attach import attach_running
+
+        # A lane this process starts (a codex exec run) gets the running supervisor's
+        # conductor too, or one line on stderr saying why it cannot delegate.
+        note = await attach_running(sup, lane)
+        if note:
+            click.echo(note, err=True)
         if op_id is not None:
             return await _send_once(sup, op_id, lane, send_it)
         return await send_it(sup)

@@ -35,6 +35,7 @@ from laneboard.harnesses.private_fs import create_private_file, ensure_private_d
 __all__ = [
     "MAX_LINE",
     "ControlError",
+    "NotListening",
     "Refused",
     "call",
     "control_socket_path",
@@ -51,6 +52,10 @@ _SUN_PATH_MAX = 107
 
 class ControlError(LaneboardError):
     """The control server could not be reached or answered nonsense."""
+
+
+class NotListening(ControlError):
+    """Nothing listens on the control socket: no supervisor runs for that session."""
 
 
 class Refused(LaneboardError):
@@ -123,7 +128,7 @@ async def call(
     try:
         reader, writer = await asyncio.open_unix_connection(str(socket), limit=MAX_LINE)
     except (FileNotFoundError, ConnectionRefusedError) as e:
-        raise ControlError(
+        raise NotListening(
             f"no laneboard supervisor is listening on {socket} ({e.strerror}); start the "
             "cockpit or `laneboard up --headless` (the MCP server never starts one itself)"
         ) from None

@@ -1,0 +1,199 @@
+"""`laneboard send` to a codex exec lane gives that run laneboard's MCP server too.
+
+The promise: a lane allowed to delegate can delegate whichever laneboard process starts
+it. A codex exec lane is a fresh `codex exec` started by the process that sends the
+prompt — a separate `laneboard send`, not the supervisor — so that process must find the
+running supervisor's control socket (state dir) and compute the lane's token (an HMAC
+under the state dir's key) itself. Without a running supervisor it says so, in one line
+on stderr, and the lane runs without the tools.
+
+Real parts: a real `laneboard up --headless` process on a private tmux socket (its
+`worker` a real command lane in tmux), a real `laneboard send` process, the pinned
+`codex` 0.169.0 it starts as `main` (`codex exec`), and the `laneboard mcp` codex starts.
+Only the model is a stand-in (scripted to call `delegate`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from laneboard.standins import Reply, StandinServer
+from tests.fixtures.conductor import LANE_SCRIPT
+from tests.fixtures.tmux import wait_until
+
+pytestmark = [pytest.mark.tmux, pytest.mark.slow]
+
+needs_codex = pytest.mark.skipif(shutil.which("codex") is None, reason="codex not installed")
+
+NOTE = "runs without laneboard's MCP server"
+
+
+@dataclass
+class Setup:
+    config: Path
+    workspace: Path
+    env: dict[str, str]
+    state: Path
+
+    def laneboard(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "laneboard", "--config", str(self.config),
+                               *args], cwd=self.workspace, env=self.env, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+
+
+def _config(tmp: Path, ws: Path, base_url: str) -> Path:
+    home = tmp / "codex-home"
+    home.mkdir()
+    cfg = tmp / "laneboard.yaml"
+    cfg.write_text(
+        "version: 1\ntmux: {session: lbsa}\n"
+        f"providers:\n  standin: {{harness: codex, base_url: \"{base_url}\", "
+        "api_key_env: LB_TEST_OPENAI_KEY}\n"
+        "models:\n  standin/gpt-standin: {alias: big, tier: orchestrator}\n"
+        "lanes:\n"
+        "  main:\n    role: orchestrator\n    harness: codex\n    mode: exec\n    model: big\n"
+        f"    fence: read-only\n    cwd: {ws}\n    delegates: [worker]\n"
+        "    delegate_wider: [worker]\n"
+        f"    env: {{CODEX_HOME: {home}, LB_TEST_OPENAI_KEY: sk-standin}}\n"
+        "  worker:\n    role: coder\n    harness: command\n"
+        f"    command: [{sys.executable}, -u, {LANE_SCRIPT}]\n"
+        "    ready: \"READY>\\\\s*\\\\Z\"\n    fence: full\n"
+        f"    cwd: {ws}\n    env: {{LANEBOARD_LANE: worker, "
+        f"PYTHONPATH: {Path(__file__).parents[1]}}}\n"
+        "routing:\n  default: main\n"
+        f"artifacts: {{dir: {tmp / 'artifacts'}}}\n"
+    )
+    return cfg
+
+
+@pytest.fixture
+def setup(tmux_socket: str, tmp_path: Path, standin: StandinServer) -> Iterator[Setup]:
+    # A short state dir: the control socket's path must fit a unix socket (107 bytes).
+    state = Path(tempfile.mkdtemp(prefix="lbs"))
+    os.chmod(state, 0o700)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    subprocess.run(["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "--allow-empty", "-m", "start"], check=True)
+    env = {**os.environ, "LANEBOARD_TMUX_SOCKET": tmux_socket, "LANEBOARD_STATE_DIR": str(state),
+           "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env.pop("LANEBOARD_CONFIG", None)
+    s = Setup(_config(tmp_path, ws, standin.openai_base_url), ws, env, state)
+    try:
+        yield s
+    finally:
+        s.laneboard("lanes", "stop", "--all", timeout=60)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def supervisor(s: Setup) -> Iterator[subprocess.Popen[str]]:
+    """A real `laneboard up --headless`, until its control socket listens and `worker` is
+    ready; stopped (SIGINT, then kill) afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "laneboard", "--config", str(s.config), "up", "--headless"],
+        cwd=s.workspace, env=s.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        def ready() -> bool:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            if not any(s.state.rglob("ctl-*.sock")):  # the state dir is short: no fallback
+                return False
+            done = s.laneboard("lanes", "status", "--json", timeout=60)
+            if done.returncode != 0:
+                return False
+            doc = json.loads(done.stdout)
+            rows = doc["lanes"] if isinstance(doc, dict) else doc
+            return any(r.get("id") == "worker" and r.get("state") == "ready" for r in rows)
+
+        wait_until(ready, timeout=120, interval=0.3)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _outputs(body: Any) -> list[str]:
+    """The function-call outputs a Responses request carries back to the model."""
+    items = body.get("input") if isinstance(body, dict) else None
+    found = []
+    for item in items or []:
+        if isinstance(item, dict) and str(item.get("type", "")).endswith("call_output"):
+            out = item.get("output")
+            found.append(out if isinstance(out, str) else json.dumps(out))
+    return found
+
+
+def _laneboard_tools(body: Any) -> list[str]:
+    tools = body.get("tools") if isinstance(body, dict) else None
+    return [str(x.get("name")) for t in tools or [] if isinstance(t, dict)
+            and t.get("type") == "namespace" and t.get("name") == "mcp__laneboard"
+            for x in t.get("tools", []) if isinstance(x, dict)]
+
+
+@needs_codex
+def test_send_to_a_codex_exec_lane_attaches_the_running_conductor(
+    setup: Setup, standin: StandinServer
+) -> None:
+    standin.script(
+        Reply.tool_call("delegate", {"task": "count the parsers", "lane": "worker"},
+                        call_id="call_s1", namespace="mcp__laneboard"),
+        Reply.text("main: the worker counted them"),
+        dialect="responses",
+    )
+    with supervisor(setup):
+        done = setup.laneboard("send", "main", "how many parsers are there", "--json")
+    calls = standin.calls("responses")
+    assert done.returncode == 0, (done.stdout, done.stderr, [c.body for c in calls])
+    assert NOTE not in done.stderr, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["state"] == "done" and doc["reply"] == "main: the worker counted them", doc
+    # codex (started by `laneboard send`, not by the supervisor) had laneboard's tools…
+    assert "delegate" in _laneboard_tools(calls[0].body), calls[0].body.get("tools")
+    # …and the delegation ran in the supervisor's worker: its answer is the tool result.
+    outputs = _outputs(calls[-1].body)
+    assert any("answer[worker]: count the parsers" in o for o in outputs), outputs
+    # The hop is on record (an artifact with its run), rebuilt by `laneboard runs`.
+    def listed() -> list[dict[str, Any]]:
+        out = setup.laneboard("runs", "list", "--json", timeout=60)
+        assert out.returncode == 0, out.stderr
+        return list(json.loads(out.stdout)["runs"])
+
+    wait_until(lambda: len(listed()) == 1, timeout=30, interval=0.3)
+
+
+@needs_codex
+def test_send_without_a_supervisor_says_the_lane_has_no_conductor(
+    setup: Setup, standin: StandinServer
+) -> None:
+    standin.script(Reply.text("main: on my own"), dialect="responses")
+    done = setup.laneboard("send", "main", "how many parsers are there", "--json")
+    calls = standin.calls("responses")
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert json.loads(done.stdout)["reply"] == "main: on my own"
+    notes = [line for line in done.stderr.splitlines() if NOTE in line]
+    assert len(notes) == 1, done.stderr
+    assert "no supervisor is running" in notes[0] and "laneboard up --headless" in notes[0]
+    assert _laneboard_tools(calls[0].body) == []  # codex got no laneboard server at all
+    # A lane that may not delegate has nothing to miss: no note.
+    plain = setup.laneboard("send", "worker", "hello there", "--json")
+    assert plain.returncode == 0, plain.stderr
+    assert NOTE not in plain.stderr
