@@ -7,7 +7,11 @@ routed model for that one call — the same request, in the same wire protocol, 
 tool choice forced to that tool — and put the routed model's call in its place. The call
 keeps the primary's id, so the CLI's tool result answers the turn it belongs to and the
 agent does not notice. If the routed model (and its fallbacks) cannot answer, the
-primary's own call goes on unchanged: routing never costs a lane its turn.
+primary's own call goes on unchanged: routing never costs a lane its turn. Every
+protocol routes, streamed or not (Anthropic `tool_use`, Responses `function_call` /
+`custom_tool_call`, Chat `tool_calls`, Ollama `message.tool_calls`); where the call lives
+is each relay's business (`relay_base`, `relays`, `relays_openai`), asking is
+`routed_call`'s, and whose key the routed call carries is `route_auth`'s.
 
 Names match case-insensitively: exact, `prefix*`, or any glob (`fnmatch`); the first
 route that matches wins (the lanes layer orders per-lane `tools:` before the defaults).
