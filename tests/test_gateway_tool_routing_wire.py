@@ -216,3 +216,42 @@ def _primary_alone(proto: str, stream: bool) -> bytes:
     with StandinServer(models=[model]) as direct:
         direct.script(_call(PRIMARY_CMD, "call_primary"))
         return post(url_of(direct) + path, proto, request_body(proto, model, stream))
+
+
+def test_chat_stream_with_two_routed_calls_asks_for_each_and_keeps_both_ids() -> None:
+    """Parallel tool calls in one Chat stream: the relay holds both, asks for one after
+    the other (the server loops while `pending`), and sends both under their own ids."""
+    from laneboard.gateway.framing import sse
+    from laneboard.gateway.registry import Candidate, ToolRoute
+    from laneboard.gateway.relays import relay_for
+    from laneboard.gateway.wire_fence import WireFence
+
+    route = ToolRoute(("exec_*",), "writer", (Candidate("http://127.0.0.1:9"),))
+    relay = relay_for("chat", WireFence([]), [route])
+    base = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        return sse(None, {**base, "choices": [{"index": 0, "delta": delta,
+                                               "finish_reason": finish}]})
+
+    out: list[bytes] = []
+    for i, cmd in enumerate(["touch a", "touch b"]):
+        out += relay.feed(chunk({"tool_calls": [{
+            "index": i, "id": f"call_{i}", "type": "function",
+            "function": {"name": TOOL, "arguments": json.dumps({"cmd": cmd})}}]}))
+    out += relay.feed(chunk({}, "tool_calls"))
+    asked = []
+    while relay.pending is not None:
+        asked.append(relay.pending.tool_input)
+        out += relay.resolve(json.dumps({"cmd": f"routed {len(asked)}"}), "r-1")
+    out += relay.feed(sse(None, "[DONE]"))
+    assert [json.loads(a)["cmd"] for a in asked] == ["touch a", "touch b"]
+    events = _sse(b"".join(out))
+    calls = [c for e in events if isinstance(e, dict) for ch in e["choices"]
+             for c in (ch.get("delta") or {}).get("tool_calls") or []]
+    assert [(c["id"], json.loads(c["function"]["arguments"])["cmd"]) for c in calls] == [
+        ("call_0", "routed 1"), ("call_1", "routed 2")]
+    assert [ch.get("finish_reason") for e in events if isinstance(e, dict)
+            for ch in e["choices"]][-1] == "tool_calls"
+    assert events[-1] == "[DONE]"
+    assert [r["model"] for r in relay.routed] == ["r-1", "r-1"]
