@@ -12,7 +12,11 @@ screen and keys over a websocket. Whoever reaches that websocket drives the lane
 - the URL with the token is printed once on stdout and never logged: aiohttp's access log
   is off (it would write every path) and textual-serve's banner, which prints the URL, is
   never shown; pages say `Referrer-Policy: no-referrer` so the token does not leave in a
-  Referer header.
+  Referer header;
+- the page is our own copy of textual-serve's, without its Google Fonts stylesheet, under a
+  content security policy that lets it load only this server's files and connect only to
+  its own websocket (the token is in the page; nothing from elsewhere may read it out);
+- the websocket refuses a browser page from another origin (403) even with the token.
 
 The child is not plain `laneboard` because the cockpit command refuses to draw without a
 terminal on stdin/stderr; under the web driver its "terminal" is the pipe textual-serve reads.
@@ -21,6 +25,7 @@ terminal on stdin/stderr; under the web driver its "terminal" is the pipe textua
 from __future__ import annotations
 
 import asyncio
+import html
 import ipaddress
 import secrets
 import shlex
@@ -28,11 +33,9 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import aiohttp_jinja2
 import click
-import jinja2
 from aiohttp import web
 from textual_serve.server import Server
 
@@ -73,11 +76,119 @@ def child_command(config_path: str | None) -> str:
 async def _private_headers(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """No Referer carrying the token elsewhere; no cached copy of a tokened page."""
+    """No Referer carrying the token elsewhere; no cached copy of a tokened page; no framing."""
     response = await handler(request)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def content_security_policy(ws_origin: str, nonce: str) -> str:
+    """The page may load only its own files and talk only to its own websocket.
+
+    The token sits in the page (the websocket URL), so anything the page pulls from another
+    origin is a way out for it: textual-serve's stock page links a Google Fonts stylesheet,
+    and a third-party stylesheet can read attribute values out with CSS selectors. Scripts
+    run only from this server or with the per-page nonce; the terminal's inline styles need
+    'unsafe-inline' for styles, which cannot send anything anywhere under these rules.
+    """
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",
+            "font-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src {ws_origin}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def page_html(*, title: str, static_url: str, websocket_url: str, font_size: int, nonce: str) -> str:
+    """The cockpit's page: textual-serve's, less everything from elsewhere.
+
+    Same element ids and classes as textual-serve's template (textual.js looks for
+    `.textual-terminal`, `#start`, `body.-first-byte`), fonts from the bundled Roboto Mono
+    instead of Google's, and the Restart buttons wired by a nonce'd script instead of
+    inline `onClick` handlers, which the content security policy would block.
+    """
+    e = html.escape
+    static = e(static_url)
+    return f"""<!DOCTYPE html>
+<html>
+  <head>
+    <meta charset="utf-8">
+    <title>{e(title)}</title>
+    <link rel="stylesheet" href="{static}css/xterm.css">
+    <script src="{static}js/textual.js"></script>
+    <style>
+      @font-face {{ font-family: "Roboto Mono"; font-style: normal;
+        src: url("{static}fonts/RobotoMono-VariableFont_wght.ttf") format("truetype"); }}
+      @font-face {{ font-family: "Roboto Mono"; font-style: italic;
+        src: url("{static}fonts/RobotoMono-Italic-VariableFont_wght.ttf") format("truetype"); }}
+      body {{ background: #0c181f; }}
+      .dialog-container {{ position: absolute; width: 100vw; height: 100vh; display: flex;
+        align-items: center; justify-content: center; z-index: 10; }}
+      .shade {{ position: absolute; width: 100%; height: 100%; background: #0c181f; }}
+      .intro {{ width: 640px; height: 240px; font-size: 16px; z-index: 20;
+        font-family: "Roboto Mono", menlo, monospace; text-align: center;
+        color: rgba(255, 255, 255, 0.95); background-color: #12232d; display: flex;
+        flex-direction: column; align-items: center; justify-content: center; margin: 32px; }}
+      body.-first-byte .intro-dialog {{ display: none; }}
+      body .textual-terminal {{ opacity: 0; transition: opacity 0.3s ease-out; }}
+      body.-first-byte .textual-terminal {{ opacity: 1; }}
+      button {{ padding: 16px 32px; background-color: #5e0ba7; color: rgba(255, 255, 255, 0.95);
+        border: none; font-family: "Roboto Mono", menlo, monospace; margin: 16px; }}
+      button:hover {{ background: #ac5af4; cursor: pointer; }}
+      .closed-dialog {{ display: none; }}
+      body.-closed .closed-dialog {{ display: flex; }}
+      #start {{ display: none; }}
+      #start.-delay {{ display: block; }}
+    </style>
+    <script nonce="{e(nonce)}">
+      document.addEventListener("DOMContentLoaded", () => {{
+        for (const button of document.querySelectorAll("button.restart")) {{
+          button.addEventListener("click", () => {{
+            const url = new URL(window.location.href);
+            url.searchParams.delete("delay");
+            window.location.href = url.pathname + url.search;
+          }});
+        }}
+      }});
+    </script>
+  </head>
+  <body>
+    <div class="dialog-container intro-dialog">
+      <div class="shade"></div>
+      <div class="intro">
+        <div>{e(title)}</div>
+        <button type="button" class="restart" id="start">Start</button>
+      </div>
+    </div>
+    <div class="dialog-container closed-dialog">
+      <div class="shade"></div>
+      <div class="intro">
+        <div class="message">Session ended.</div>
+        <button type="button" class="restart">Restart</button>
+      </div>
+    </div>
+    <div id="terminal" class="textual-terminal"
+         data-session-websocket-url="{e(websocket_url)}"
+         data-font-size="{font_size}"></div>
+  </body>
+</html>
+"""
+
+
+def same_origin(origin: str, host: str) -> bool:
+    """Whether a browser's Origin header names the host the request came in on."""
+    _scheme, sep, rest = origin.partition("://")
+    return bool(sep) and rest.lower() == host.lower()
 
 
 class TokenServer(Server):
@@ -94,12 +205,11 @@ class TokenServer(Server):
 
     async def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[_private_headers])
-        aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
         p = self.prefix
         app.add_routes(
             [
                 web.get(f"{p}/", self.handle_token_index, name="index"),
-                web.get(f"{p}/ws", self.handle_websocket, name="websocket"),
+                web.get(f"{p}/ws", self.handle_token_websocket, name="websocket"),
                 web.get(f"{p}/download/{{key}}", self.handle_download, name="download"),
                 web.static(f"{p}/static", self.statics_path, show_index=False, name="static"),
             ]
@@ -107,7 +217,7 @@ class TokenServer(Server):
         return app
 
     async def handle_token_index(self, request: web.Request) -> web.StreamResponse:
-        """textual-serve's page, with the websocket and static URLs under the token."""
+        """The cockpit's page, with the websocket and static URLs under the token."""
         host = request.host
         ws_scheme = "wss" if request.scheme == "https" else "ws"
         router = request.app.router
@@ -116,13 +226,31 @@ class TokenServer(Server):
             font_size = int(request.query.get("fontsize", "16"))
         except ValueError:
             font_size = 16
-        context: dict[str, Any] = {
-            "font_size": font_size,
-            "app_websocket_url": f"{ws_scheme}://{host}{router['websocket'].url_for()}",
-            "config": {"static": {"url": f"{request.scheme}://{host}{static}"}},
-            "application": {"name": self.title},
-        }
-        return aiohttp_jinja2.render_template("app_index.html", request, context)
+        nonce = secrets.token_urlsafe(16)
+        page = page_html(
+            title=self.title,
+            static_url=f"{request.scheme}://{host}{static}",
+            websocket_url=f"{ws_scheme}://{host}{router['websocket'].url_for()}",
+            font_size=max(6, min(font_size, 72)),
+            nonce=nonce,
+        )
+        response = web.Response(text=page, content_type="text/html")
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            f"{ws_scheme}://{host}", nonce
+        )
+        return response
+
+    async def handle_token_websocket(self, request: web.Request) -> web.StreamResponse:
+        """textual-serve's websocket, refused to a page from another origin (403).
+
+        Browsers always send Origin on a websocket; a page on another site that got hold
+        of the URL (history, a paste) would otherwise drive the lanes from the victim's
+        browser. Clients that are not browsers send none and have the token already.
+        """
+        origin = request.headers.get("Origin")
+        if origin is not None and not same_origin(origin, request.host):
+            raise web.HTTPForbidden(text="websocket from another origin refused")
+        return await self.handle_websocket(request)
 
 
 @click.command("serve")
