@@ -62,9 +62,16 @@ def _command_lane(name: str, role: str, ws: Path) -> str:
     )
 
 
-def _config(tmp: Path, ws: Path, base_url: str) -> Path:
+def _config(tmp: Path, ws: Path, base_url: str, fence: str) -> Path:
     claude_dir = tmp / "claude-config"  # outside the workspace: a plan lane's tree is checked
     seed_isolated_config(claude_dir, ws, api_key=CLAUDE_KEY)
+    # A user-scope MCP server of the person's own ("intruder"): --strict-mcp-config (and,
+    # in plan mode, --restricted) must keep it away from the lane.
+    user = claude_dir / ".claude.json"
+    doc = json.loads(user.read_text())
+    doc["mcpServers"] = {"intruder": {"type": "stdio", "command": sys.executable,
+                                      "args": ["-m", "laneboard", "mcp"]}}
+    user.write_text(json.dumps(doc))
     cfg = tmp / "laneboard.yaml"
     cfg.write_text(
         "version: 1\ntmux: {session: lbcl}\n"
@@ -73,7 +80,8 @@ def _config(tmp: Path, ws: Path, base_url: str) -> Path:
         "models:\n  anthropic/claude-standin-1: {alias: big, tier: orchestrator}\n"
         "lanes:\n"
         "  main:\n    role: orchestrator\n    harness: claude-code\n    model: big\n"
-        f"    fence: plan\n    cwd: {ws}\n    delegates: [coder]\n    delegate_wider: [coder]\n"
+        f"    fence: {fence}\n    worktree: false\n    cwd: {ws}\n"
+        "    delegates: [coder]\n    delegate_wider: [coder]\n"
         f"    env: {{CLAUDE_CONFIG_DIR: \"{claude_dir}\", CLAUDE_CODE_MAX_RETRIES: \"2\", "
         f"LB_TEST_ANTHROPIC_KEY: \"{CLAUDE_KEY}\"}}\n"
         + _command_lane("coder", "coder", ws)
@@ -85,8 +93,15 @@ def _config(tmp: Path, ws: Path, base_url: str) -> Path:
 
 
 @pytest.fixture
+def fence() -> str:
+    """main's fence (a test may parametrize it): plan, as a fenced orchestrator runs."""
+    return "plan"
+
+
+@pytest.fixture
 async def conducted(
-    tmux_socket: str, tmp_path: Path, standin: StandinServer, monkeypatch: pytest.MonkeyPatch
+    tmux_socket: str, tmp_path: Path, standin: StandinServer, monkeypatch: pytest.MonkeyPatch,
+    fence: str,
 ) -> AsyncIterator[Conducted]:
     # A short state dir: the control socket's path must fit a unix socket (107 bytes).
     state = Path(tempfile.mkdtemp(prefix="lbq"))
@@ -98,7 +113,7 @@ async def conducted(
     subprocess.run(["git", "init", "-q", str(ws)], check=True)
     subprocess.run(["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@t",
                     "commit", "-q", "--allow-empty", "-m", "start"], check=True)
-    cfg = _config(tmp_path, ws, standin.url)
+    cfg = _config(tmp_path, ws, standin.url, fence)
     sup = Supervisor(load_file(str(cfg)), workspace=ws)
     control = await start_control_server(sup)
     try:
@@ -135,6 +150,20 @@ def _tool_names(body: Any) -> list[str]:
     return [str(t.get("name")) for t in (body.get("tools") or []) if isinstance(t, dict)]
 
 
+def _offers(body: Any, name: str) -> bool:
+    """Whether a request offers tool `name` to the model: in `tools`, or — when Claude Code
+    defers MCP tools behind its ToolSearch (a lane without `--tools`) — named in the list
+    of deferred tools it announces. The model's own tool_use blocks do not count."""
+    if name in _tool_names(body):
+        return True
+    rest = {**body, "messages": [
+        {**m, "content": [b for b in m["content"] if not (
+            isinstance(b, dict) and b.get("type") in ("tool_use", "tool_result"))]}
+        if isinstance(m, dict) and isinstance(m.get("content"), list) else m
+        for m in body.get("messages") or []]}
+    return name in json.dumps(rest)
+
+
 def _answering(calls: list[Any], call_id: str) -> list[tuple[bool, str]]:
     """The tool results of the request that answers the tool_use `toolu_<call_id>`."""
     for call in calls:
@@ -146,9 +175,12 @@ def _answering(calls: list[Any], call_id: str) -> list[tuple[bool, str]]:
 
 
 @needs_claude
+@pytest.mark.parametrize("fence", ["plan", "workspace-write"])
 async def test_claude_main_delegates_through_laneboard_mcp(
-    conducted: Conducted, standin: StandinServer
+    conducted: Conducted, standin: StandinServer, fence: str
 ) -> None:
+    """Plan (Claude Code's plan mode, `--restricted`, the read tools) and a writable main
+    (default mode: the tools are pre-allowed by `--allowedTools` alone)."""
     sup = conducted.sup
     spec = sup.spec_for(sup.lanes["main"])
     assert spec.control_socket == str(conducted.control.path) and spec.lane_token
@@ -168,13 +200,15 @@ async def test_claude_main_delegates_through_laneboard_mcp(
     # `laneboard mcp` answered names it as "not yet available but will be announced"),
     # and --strict-mcp-config: never a tool of any other MCP server.
     first = json.dumps(calls[0].body)
-    assert DELEGATE in _tool_names(calls[0].body) or (
+    assert _offers(calls[0].body, DELEGATE) or (
         "not yet available" in first and "laneboard" in first), _tool_names(calls[0].body)
-    assert DELEGATE in _tool_names(calls[-1].body), _tool_names(calls[-1].body)
+    assert any(_offers(c.body, DELEGATE) for c in calls[1:]), [
+        _tool_names(c.body) for c in calls]
     ours = {f"mcp__laneboard__{t}" for t in ("lanes", "route", "delegate", "review", "triage",
                                              "commit_message", "result")}
     for call in calls:
         assert {n for n in _tool_names(call.body) if n.startswith("mcp__")} <= ours
+        assert "intruder" not in json.dumps(call.body)
     # The stand-in sees the delegated answer inside main's next request: the tool result.
     results = _answering(calls, "d1")
     assert results, [c.body.get("messages") for c in calls]
