@@ -10,7 +10,9 @@ on stderr, and the lane runs without the tools.
 Real parts: a real `laneboard up --headless` process on a private tmux socket (its
 `worker` a real command lane in tmux), a real `laneboard send` process, the pinned
 `codex` 0.169.0 it starts as `main` (`codex exec`), and the `laneboard mcp` codex starts.
-Only the model is a stand-in (scripted to call `delegate`).
+Only the model is a stand-in (scripted to call `delegate`). The fast tests check the
+attachment itself against a real control server listening in this process: the sender
+computes exactly what the server hands its own lanes, and a stale socket attaches nothing.
 """
 
 from __future__ import annotations
@@ -33,8 +35,6 @@ import pytest
 from laneboard.standins import Reply, StandinServer
 from tests.fixtures.conductor import LANE_SCRIPT
 from tests.fixtures.tmux import wait_until
-
-pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
 needs_codex = pytest.mark.skipif(shutil.which("codex") is None, reason="codex not installed")
 
@@ -150,6 +150,8 @@ def _laneboard_tools(body: Any) -> list[str]:
 
 
 @needs_codex
+@pytest.mark.tmux
+@pytest.mark.slow
 def test_send_to_a_codex_exec_lane_attaches_the_running_conductor(
     setup: Setup, standin: StandinServer
 ) -> None:
@@ -181,6 +183,8 @@ def test_send_to_a_codex_exec_lane_attaches_the_running_conductor(
 
 
 @needs_codex
+@pytest.mark.tmux
+@pytest.mark.slow
 def test_send_without_a_supervisor_says_the_lane_has_no_conductor(
     setup: Setup, standin: StandinServer
 ) -> None:
@@ -197,3 +201,83 @@ def test_send_without_a_supervisor_says_the_lane_has_no_conductor(
     plain = setup.laneboard("send", "worker", "hello there", "--json")
     assert plain.returncode == 0, plain.stderr
     assert NOTE not in plain.stderr
+
+
+# -- the attachment itself, against a real control server in this process ----------------
+
+FAST_CONFIG = """\
+version: 1
+tmux: {{session: lbsf}}
+lanes:
+  main: {{role: orchestrator, harness: command, command: [cat], delegates: [helper]}}
+  pool: {{role: coder, harness: command, command: [cat], replicas: 2, delegates: [helper]}}
+  helper: {{role: helper, harness: command, command: [cat]}}
+artifacts: {{dir: {artifacts}}}
+"""
+
+
+@pytest.fixture
+def short_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    state = Path(tempfile.mkdtemp(prefix="lbf"))
+    os.chmod(state, 0o700)
+    monkeypatch.setenv("LANEBOARD_STATE_DIR", str(state))
+    monkeypatch.setenv("LANEBOARD_TMUX_SOCKET", f"lb-test-attach-{os.getpid()}")
+    try:
+        yield state
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _supervisor(tmp_path: Path) -> Any:
+    from laneboard.config import parse_config
+    from laneboard.lanes.supervisor import Supervisor
+
+    text = FAST_CONFIG.format(artifacts=tmp_path / "artifacts")
+    return Supervisor(parse_config(text.encode(), "cfg.yaml"), workspace=tmp_path)
+
+
+async def test_the_sender_attaches_what_the_server_hands_its_own_lanes(
+    short_state: Path, tmp_path: Path
+) -> None:
+    from laneboard.conductor import start_control_server
+    from laneboard.conductor.attach import attach_running
+
+    owner, sender = _supervisor(tmp_path), _supervisor(tmp_path)
+    control = await start_control_server(owner)
+    try:
+        assert await attach_running(sender, "main") is None
+        assert sender.conductor == {"main": owner.conductor["main"]}
+        assert await attach_running(sender, "pool") is None  # a group: every replica
+        assert sender.conductor == owner.conductor
+        assert await attach_running(sender, "helper") is None  # may not delegate: nothing
+        assert "helper" not in sender.conductor
+    finally:
+        await control.close()
+        await owner.close()
+        await sender.close()
+
+
+async def test_a_dead_supervisors_socket_attaches_nothing(
+    short_state: Path, tmp_path: Path
+) -> None:
+    """A supervisor killed with SIGKILL leaves its socket file behind: nothing listens, so
+    the lane gets no server (its tools would only fail) and the sender says why."""
+    import socket as socketlib
+
+    from laneboard.conductor.attach import attach_running
+    from laneboard.conductor.protocol import control_socket_path
+
+    sender = _supervisor(tmp_path)
+    try:
+        path = control_socket_path(sender.socket, sender.session)
+        leftover = socketlib.socket(socketlib.AF_UNIX)
+        leftover.bind(str(path))  # bound, never listening, then closed: a stale file
+        leftover.close()
+        assert path.exists()
+        note = await attach_running(sender, "main")
+        assert note is not None and "no supervisor is running" in note, note
+        assert "\n" not in note and sender.conductor == {}
+        assert not (short_state / "conductor.key").exists()  # nothing created for nothing
+        assert await attach_running(sender, "helper") is None  # nothing to miss: no note
+    finally:
+        await sender.close()
