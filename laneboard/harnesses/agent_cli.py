@@ -17,6 +17,12 @@ prompt (exec), and both need the same plumbing around their own turn logic:
   wait for the end, check the tree; exec lanes go to `send_headless` instead;
 - interrupt, stop and health.
 
+A lane with `host:` (its relay is a `RemoteTmuxRelay`) runs the CLI on that host: the
+binary is looked up THERE (`remote_host.RemoteHost.which`, with the lane's env PATH), a
+headless run goes over the link (`remote_run.RemoteRun`) with only the lane's own env,
+and the tree check is skipped (the tree is on the host; the CLI's own sandbox holds the
+fence there).
+
 What really differs stays in each harness: where the transcript is and how a submit is
 confirmed and the end of a turn recognised (`_begin_turn`, `_complete_turn`), the
 headless run, and the screen rules (`classify`).
@@ -47,6 +53,8 @@ from laneboard.harnesses.base import (
 )
 from laneboard.harnesses.deny import DenyMatcher
 from laneboard.harnesses.headless import HeadlessRun, find_binary
+from laneboard.harnesses.remote_host import remote_host_of
+from laneboard.harnesses.remote_run import RemoteRun
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 from laneboard.harnesses.tree_snapshot import TreeSnapshot, snapshot
 
@@ -103,8 +111,11 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         self.env = dict(env)
         self.pane: Pane | None = None
         self._run: HeadlessRun | None = None
-        self._cwd = str(Path(spec.cwd).resolve())
+        self.remote = remote_host_of(relay)
+        # a remote lane's cwd is a path on its host: not resolved against this machine
+        self._cwd = spec.cwd if self.remote is not None else str(Path(spec.cwd).resolve())
         self.deny = DenyMatcher(spec.deny)
+        self._remote_binary: str | None = None
 
     # -- to implement ----------------------------------------------------------------------
 
@@ -112,7 +123,7 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         """Check the binary (BinaryMissing names the install command); a headless lane is
         ready at once, an interactive one opens (or adopts) its pane and waits for the
         CLI's input box. The same order for every agent CLI, so it lives here once."""
-        path = self._binary_path()
+        path = await self._program()
         self._set_state("starting")
         if self.headless:
             self._set_state("ready")
@@ -165,10 +176,38 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
     def _binary_path(self) -> str:
         return find_binary(self.binary, self.env, self._where(), self.install_hint)
 
+    async def _program(self) -> str:
+        """The CLI's path where the lane runs: on its host for a remote lane (asked once
+        per harness), else on this machine's PATH. BinaryMissing names where it looked."""
+        if self.remote is None:
+            return self._binary_path()
+        if self._remote_binary is None:
+            self._remote_binary = await self.remote.which(
+                self.binary, self.spec.env, what=self._where(), install_hint=self.install_hint
+            )
+        return self._remote_binary
+
+    def remote_env(self) -> dict[str, str]:
+        """What a remote run gets of the environment: the lane's own `env` and its key
+        variable (never this machine's whole environment; PATH and HOME are the host's).
+        Harnesses add their own settings (CODEX_HOME…)."""
+        env = dict(self.spec.env)
+        key = self.spec.api_key_env
+        if key and key in self.env:
+            env[key] = self.env[key]
+        return env
+
+    def _headless_run(self, argv: Sequence[str]) -> HeadlessRun:
+        """One headless process: here, or on the lane's host over its link."""
+        if self.remote is not None:
+            return RemoteRun(self.remote.link, argv, cwd=self._cwd, env=self.remote_env(),
+                             what=self._where())
+        return HeadlessRun(argv, cwd=self._cwd, env=self.env, what=self._where())
+
     def _tree(self) -> TreeSnapshot | None:
         """A snapshot of the working tree before a fenced lane's turn (None: not fenced)."""
-        if not self.fenced:
-            return None
+        if not self.fenced or self.remote is not None:
+            return None  # a remote lane's tree is on its host: its CLI's sandbox holds it
         exclude: list[str] = []
         for own in (*self.own_dirs(), *map(Path, self.spec.tree_ignore)):
             with contextlib.suppress(ValueError):

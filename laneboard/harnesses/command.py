@@ -186,16 +186,25 @@ class CommandHarness(Harness):
             raise HarnessError(
                 f"lane {self.spec.lane!r}: the command harness needs `command:` (an argv list)"
             )
+        from laneboard.harnesses.remote_host import remote_host_of
+
+        host = remote_host_of(self.relay)  # a lane on a host: program and sandbox THERE
         path = self.spec.env.get("PATH", os.environ.get("PATH"))
-        if shutil.which(argv[0], path=path) is None:
+        if host is not None:
+            await host.which(argv[0], self.spec.env, what=f"lane {self.spec.lane!r}",
+                             install_hint=f"your package manager on {host.name}")
+        elif shutil.which(argv[0], path=path) is None:
             raise BinaryMissing(
                 f"lane {self.spec.lane!r}: {argv[0]!r} is not installed or not on PATH"
             )
         cwd = os.path.abspath(self.spec.cwd)
         try:
-            bwrap = await asyncio.to_thread(
-                sandbox.check_sandbox, self.spec.fence, cwd, lane=self.spec.lane
-            )
+            if host is not None:
+                bwrap = await host.check_sandbox(self.spec.fence, cwd, lane=self.spec.lane)
+            else:
+                bwrap = await asyncio.to_thread(
+                    sandbox.check_sandbox, self.spec.fence, cwd, lane=self.spec.lane
+                )
         except sandbox.SandboxUnavailable as exc:
             self._set_state("failed", str(exc))
             raise

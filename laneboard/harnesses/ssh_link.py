@@ -17,6 +17,13 @@ Remote commands are argv lists. ssh sends its command as ONE string that the rem
 login shell parses, so every argument is quoted with `shlex.quote` (`remote_command`):
 `; touch x`, `$(…)` and backticks arrive as text, never as code.
 
+Reverse forwards (`open_reverse`): a lane on the host points its CLI at laneboard's model
+gateway, which listens on THIS machine's 127.0.0.1. `ssh -O forward -R 127.0.0.1:0:…`
+has the host's sshd listen on the host's loopback only (never a network address: that
+needs `GatewayPorts`, which we never ask for) on a port it picks, carrying connections
+back here. The remote port is kept across a reconnect (the new master asks for the same
+one), so a re-adopted lane's base URL stays right.
+
 Reconnect: a dropped link (network, sshd restart, a killed master) is noticed by the
 next `ensure()`, which starts a new master with exponential backoff (0.25 s doubling, at
 most 4 s, within `connect_timeout`). The remote tmux server never depended on the link.
@@ -27,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import shlex
 import socket
@@ -37,6 +45,8 @@ from pathlib import Path
 
 from laneboard.errors import HarnessError
 from laneboard.harnesses.private_fs import ensure_private_dir, runtime_root
+
+log = logging.getLogger(__name__)
 
 _KEY_TROUBLE = (
     "Host key verification failed",
@@ -137,6 +147,7 @@ class SshLink:
         self._lock = asyncio.Lock()
         self._env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         self._forwards: dict[int, str] = {}
+        self._reverse: dict[int, str] = {}  # remote port -> -R spec, re-asked after a reconnect
 
     # -- argv --------------------------------------------------------------------------
 
@@ -200,6 +211,7 @@ class SshLink:
                 else:
                     if had_master:
                         self.reconnects += 1
+                        await self._reopen_reverse()
                     return
                 if time.monotonic() + delay > deadline:
                     raise SshLinkError(
@@ -277,6 +289,8 @@ class SshLink:
         async with self._lock:
             for port in list(self._forwards):
                 await self._cancel_forward(port)
+            for rport in list(self._reverse):
+                await self._cancel_reverse(rport)
             if self._master is not None and self._master.returncode is None:
                 await self._exec(
                     [self.ssh, "-S", str(self.control_path), "-O", "exit", "--",
@@ -345,6 +359,74 @@ class SshLink:
                 [self.ssh, "-S", str(self.control_path), "-O", "cancel", "-L", spec, "--",
                  self.target.destination], timeout=5.0,
             )  # fmt: skip
+
+
+    # -- reverse forwards: the host's loopback to a port here ----------------------------
+
+    async def open_reverse(self, local_port: int) -> int:
+        """Have the host listen on ITS 127.0.0.1 (a port sshd picks) and carry each
+        connection to 127.0.0.1:`local_port` here; returns the host's port. Closed by
+        `close_reverse` or `close`; asked again with the same port after a reconnect."""
+        if not 0 < local_port < 65536:
+            raise SshLinkError(f"not a port: {local_port!r}")
+        await self.ensure()
+        async with self._lock:
+            return await self._forward_reverse(f"127.0.0.1:0:127.0.0.1:{local_port}")
+
+    async def _forward_reverse(self, spec: str) -> int:
+        rc, out, err = await self._exec(
+            [self.ssh, "-S", str(self.control_path), "-O", "forward", "-R", spec, "--",
+             self.target.destination], timeout=10.0,
+        )  # fmt: skip
+        _bind, rport, rest = spec.split(":", 2)
+        if rc != 0 or "failed" in err:  # the mux client may say so and still exit 0
+            raise SshLinkError(
+                f"cannot open a reverse forward on {self.target.name!r} (its loopback to "
+                f"{rest} here): {' '.join(err.split()) or 'ssh refused'}; the host's sshd "
+                "must allow TCP forwarding (AllowTcpForwarding yes or remote)"
+            )
+        if rport == "0":  # ssh prints the port the server allocated
+            words = out.split()
+            if not words or not words[0].isdigit():
+                raise SshLinkError(f"ssh did not say which port {self.target.name!r} opened")
+            rport = words[0]
+        # kept AS ASKED: the master matches a cancel against the spec it was given (a
+        # `0` port stays `0`; the allocated port in a cancel is "port not forwarded")
+        self._reverse[int(rport)] = spec
+        return int(rport)
+
+    async def _reopen_reverse(self) -> None:
+        """After a reconnect the old master's listeners are gone: ask for the same ports
+        (pinned now, so a re-adopted lane's base URL stays right)."""
+        for rport, spec in list(self._reverse.items()):
+            del self._reverse[rport]
+            bind, _asked, rest = spec.split(":", 2)
+            pinned = f"{bind}:{rport}:{rest}"
+            try:
+                await self._forward_reverse(pinned)
+            except SshLinkError as exc:  # the old session may still hold it: said, not fatal
+                self._reverse[rport] = pinned
+                log.warning("host %s: reverse forward %s not re-opened: %s",
+                            self.target.name, pinned, exc)
+
+    def reverse_ports(self) -> dict[int, int]:
+        """{host port: local port} of the open reverse forwards."""
+        return {r: int(spec.rsplit(":", 1)[1]) for r, spec in self._reverse.items()}
+
+    async def close_reverse(self, remote_port: int) -> None:
+        async with self._lock:
+            await self._cancel_reverse(remote_port)
+
+    async def _cancel_reverse(self, remote_port: int) -> None:
+        spec = self._reverse.pop(remote_port, None)
+        if spec is not None and self.up():
+            rc, _out, err = await self._exec(
+                [self.ssh, "-S", str(self.control_path), "-O", "cancel", "-R", spec, "--",
+                 self.target.destination], timeout=5.0,
+            )  # fmt: skip
+            if rc != 0 or "failed" in err:
+                log.warning("host %s: reverse forward %s not cancelled: %s",
+                            self.target.name, spec, " ".join(err.split()))
 
 
 def _free_port() -> int:

@@ -14,6 +14,12 @@ starts and closed when the last one stops (`acquire_forward` / `release_forward`
 lane's spec then names the forward's local port (`forwarded_url`). A lane that runs on the
 provider's own host needs no forward: the loopback URL is right there.
 
+Reverse forwards: a lane that runs on a host but talks to a model endpoint on THIS
+machine's loopback (laneboard's gateway, or a local provider) cannot reach 127.0.0.1 here
+from there. `acquire_reverse` has the host's sshd listen on the host's loopback and carry
+connections back (`SshLink.open_reverse`), shared by the host's lanes per local port and
+closed with the last of them; `reversed` points the lane's spec at the host's port.
+
 `LANEBOARD_SSH_CONFIG` names an ssh config file used instead of `~/.ssh/config` (`ssh -F`),
 e.g. one with its own `UserKnownHostsFile`; the host-key rules do not change with it.
 """
@@ -111,6 +117,7 @@ class LaneRelays:
         self.links: dict[str, SshLink] = {}
         self._remote: dict[str, RemoteTmuxRelay] = {}
         self._forwards: dict[str, _Forward] = {}
+        self._reverse: dict[tuple[str, int], _Forward] = {}  # (host, local port) -> host port
         self._lock = asyncio.Lock()
 
     # -- relays --------------------------------------------------------------------------
@@ -229,6 +236,7 @@ class LaneRelays:
     async def release_forward(self, lane_id: str) -> None:
         """The lane stopped: close every forward it was the last user of."""
         async with self._lock:
+            await self._release_reverse(lane_id)
             for provider_id, fwd in list(self._forwards.items()):
                 fwd.users.discard(lane_id)
                 if fwd.users:
@@ -254,6 +262,61 @@ class LaneRelays:
 
         return replace(spec, base_url=forwarded_url(spec.base_url, port))
 
+    # -- reverse forwards: a remote lane reaching an endpoint here ---------------------
+
+    def _reverse_need(self, spec: HarnessSpec) -> tuple[str, int] | None:
+        """(lane host, local port) when `spec` runs on a host but its base URL is this
+        machine's loopback; None for a local lane or a URL the host serves itself."""
+        host = self.host_of(spec.lane)
+        if host is None or not spec.base_url:
+            return None
+        parts = urlsplit(spec.base_url)
+        if parts.hostname not in _LOOPBACK:
+            return None
+        provider = self.cfg.providers.get(spec.provider) if spec.provider else None
+        if provider is not None and provider.host == host and spec.base_url == provider.base_url:
+            return None  # the model server on the lane's own host: its loopback is right
+        return host, parts.port or (443 if parts.scheme == "https" else 80)
+
+    async def acquire_reverse(self, spec: HarnessSpec) -> int | None:
+        """Open (or share) the reverse forward `spec`'s lane needs to reach its base URL
+        on this machine from its host; the host's port, or None when it needs none."""
+        need = self._reverse_need(spec)
+        if need is None:
+            return None
+        async with self._lock:
+            fwd = self._reverse.get(need)
+            if fwd is None:
+                port = await self.link(need[0]).open_reverse(need[1])
+                fwd = self._reverse[need] = _Forward(port)
+            fwd.users.add(spec.lane)
+            return fwd.port
+
+    def reversed(self, spec: HarnessSpec) -> HarnessSpec:
+        """`spec` with its base URL on the host's end of the open reverse forward, if any."""
+        need = self._reverse_need(spec)
+        fwd = self._reverse.get(need) if need is not None else None
+        if fwd is None or spec.base_url is None:
+            return spec
+        from dataclasses import replace
+
+        return replace(spec, base_url=forwarded_url(spec.base_url, fwd.port))
+
+    def reverse_port(self, host: str, local_port: int) -> int | None:
+        """The host's port of the open reverse forward to `local_port` here, if any."""
+        fwd = self._reverse.get((host, local_port))
+        return fwd.port if fwd is not None else None
+
+    async def _release_reverse(self, lane_id: str) -> None:
+        for key, fwd in list(self._reverse.items()):
+            fwd.users.discard(lane_id)
+            if fwd.users:
+                continue
+            del self._reverse[key]
+            if key[0] in self.links:
+                with contextlib.suppress(HarnessError, OSError):
+                    await self.links[key[0]].close_reverse(fwd.port)
+
     # -- the end -------------------------------------------------------------------------
 
     async def close(self) -> None:
@@ -265,6 +328,7 @@ class LaneRelays:
             with contextlib.suppress(Exception):
                 await relay.close()
         self._forwards.clear()
+        self._reverse.clear()
         for link in self.links.values():
             with contextlib.suppress(Exception):
                 await link.close()

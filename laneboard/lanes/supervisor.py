@@ -348,6 +348,11 @@ class Supervisor:
     # ------------------------------------------------------------------ harnesses
 
     def spec_for(self, rt: LaneRuntime) -> HarnessSpec:
+        # a lane on a host reaches this machine's gateway/endpoint through a reverse forward
+        return self.relays.reversed(self._spec_here(rt))
+
+    def _spec_here(self, rt: LaneRuntime) -> HarnessSpec:
+        """The lane's spec as seen from this machine (its URLs on our loopback)."""
         fallbacks = [] if rt.explicit else rt.candidates[rt.index + 1 :]
         spec = build_spec(self.cfg, rt.id, rt.candidate, fallbacks, self.workspace,
                           conductor=self.conductor.get(rt.id))
@@ -585,6 +590,7 @@ class Supervisor:
         try:
             provider = rt.config.provider or (rt.candidate.provider if rt.candidate else None)
             await self.relays.acquire_forward(rt.id, provider)
+            await self.relays.acquire_reverse(self._spec_here(rt))
         except (HarnessError, LaneError) as e:
             self._fail(rt, f"could not start: no SSH forward to its model server: {e}")
             return

@@ -32,6 +32,14 @@ reach laneboard's matcher, and the entries are compiled into execpolicy rules
 (`codex.rules`) in the lane's own home (isolated, or the overlay), written at every
 harness start. The person's `~/.codex` is never written.
 
+A lane with `host:` runs `codex exec` on that host (`agent_cli`: the binary is looked up
+there, the run goes over the link). Its CODEX_HOME is on the host too: laneboard's own
+files of the lane's isolated home (`config.toml`, the execpolicy `rules/`) are copied into
+a private directory there (or into the CODEX_HOME the lane's env names, a path on the
+host), and the `-o` answer file is a path there, read back through the link (bounded). A
+remote lane on the person's own `~/.codex` (a ChatGPT login) is refused: laneboard does
+not copy a login to another machine.
+
 Raises: BinaryMissing, SetupBlocked (trust or sign-in screen), ProviderError (kind from the
 failure message), HarnessTimeout, FenceViolation (a fenced lane changed the tree, or the
 sandbox could not start), HarnessError (bad config, the CLI exited).
@@ -40,11 +48,13 @@ sandbox could not start), HarnessError (bad config, the CLI exited).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import re
 import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -73,7 +83,6 @@ from laneboard.harnesses.codex.launch import (
     read_model_upgrades,
     seed_isolated_home,
 )
-from laneboard.harnesses.headless import HeadlessRun
 from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 
@@ -113,7 +122,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         env = dict(os.environ if env_base is None else env_base)
         env.update(spec.env)
         self.isolated = False
-        lane_dir = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.lane)
+        lane_dir = _lane_dir(spec.lane)
         if "CODEX_HOME" not in spec.env and spec.base_url:
             home = (state_dir or default_state_dir()) / lane_dir
             home.mkdir(parents=True, exist_ok=True)
@@ -140,6 +149,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         )
         self._rollout: Path | None = None
         self._started_at = time.time()
+        self._remote_home: str | None = None
 
     # -- common ----------------------------------------------------------------------
 
@@ -186,14 +196,18 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
 
     async def send_headless(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         """One `codex exec --json` run, its events published, a TurnResult at the end."""
-        path = self._binary_path()
+        path = await self._program()
         before = self._tree()
         started = time.time()
         self._set_state("busy", "exec run")
         with tempfile.TemporaryDirectory(prefix="laneboard-codex-") as tmp:
             out_file = os.path.join(tmp, "last-message.txt")
+            spec = self.spec
+            if self.remote is not None:
+                out_file = await self._remote_out_file()
+                spec = self._remote_spec()
             argv = build_exec_argv(
-                self.spec,
+                spec,
                 output_file=out_file,
                 prompt=prompt,
                 binary=path,
@@ -205,7 +219,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             finally:
                 self._run = None
                 self._set_state("ready")
-            last = await asyncio.to_thread(_read_or_empty, out_file)
+            last = await self._read_answer(out_file)
         self._check_sandbox(outcome)
         if outcome.failure is not None:
             raise codex_events.provider_error(outcome.failure, self._where())
@@ -235,7 +249,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
     ) -> tuple[int, str]:
         deadline = time.monotonic() + seconds
         offline_since: float | None = None
-        async with HeadlessRun(argv, cwd=self._cwd, env=self.env, what=self._where()) as run:
+        async with self._headless_run(argv) as run:
             self._run = run
             self._turn_started()  # the prompt is in the process's argv
             lines = run.lines(deadline).__aiter__()
@@ -263,6 +277,75 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
                     offline_since = self._publish_note(note, offline_since)
             code = await run.wait()
             return code, run.stderr_text
+
+    # -- a lane on another host (see the module docstring) ---------------------------
+
+    def remote_env(self) -> dict[str, str]:
+        env = super().remote_env()
+        if self._remote_home is not None:
+            env["CODEX_HOME"] = self._remote_home
+        return env
+
+    def _remote_spec(self) -> HarnessSpec:
+        """The spec a remote run is built from: no conductor MCP server (its control
+        socket is a unix socket on this machine, which the host cannot reach)."""
+        if not self.spec.control_socket:
+            return self.spec
+        log.warning("lane %s runs on host %s: delegation (the conductor's MCP server) is "
+                    "not attached there", self.spec.lane, self.remote.name if self.remote else "")
+        return dataclasses.replace(self.spec, control_socket=None, lane_token=None)
+
+    async def _prepare_remote_home(self) -> str:
+        """The lane's CODEX_HOME on its host, with laneboard's files of the local isolated
+        home (`config.toml`, `rules/`) copied in, once per harness."""
+        assert self.remote is not None
+        if self._remote_home is not None:
+            return self._remote_home
+        if not self.isolated:
+            raise HarnessError(
+                f"{self._where()}: a codex lane on host {self.remote.name!r} needs its own "
+                "provider (base_url) or a CODEX_HOME in its env; laneboard does not copy your "
+                "~/.codex login to another machine"
+            )
+        home = self.spec.env.get("CODEX_HOME") or (
+            f"{await self.remote.state_dir()}/codex-homes/{_lane_dir(self.spec.lane)}"
+        )
+        await self.remote.make_dir(home)
+        local = self.codex_home
+        files = [local / "config.toml"]
+        if (local / "rules").is_dir():
+            files += sorted((local / "rules").iterdir())
+        for f in files:
+            if f.is_symlink() or not f.is_file() or f.stat().st_size > 1024 * 1024:
+                continue
+            rel = f.relative_to(local).as_posix()
+            await self.remote.put_file(f"{home}/{rel}", f.read_bytes())
+        self._remote_home = home
+        return home
+
+    async def _remote_out_file(self) -> str:
+        """A fresh path on the host for `codex exec -o` (in the private state dir)."""
+        assert self.remote is not None
+        await self._prepare_remote_home()
+        runs = f"{await self.remote.state_dir()}/runs"
+        await self.remote.make_dir(runs)
+        return f"{runs}/{uuid.uuid4().hex}-last-message.txt"
+
+    async def _read_answer(self, out_file: str) -> str:
+        """The `-o` file's text ("" when exec never wrote it): here, or read on the host
+        through the link (bounded) and removed there."""
+        if self.remote is None:
+            return await asyncio.to_thread(_read_or_empty, out_file)
+        try:
+            got = await self.remote.read_file(out_file)
+        finally:
+            await self.remote.remove_file(out_file)
+        if got is None:
+            return ""
+        if got.truncated:
+            log.warning("lane %s: the answer file on host %s was cut at the read limit",
+                        self.spec.lane, self.remote.name)
+        return got.text
 
     def _publish_note(
         self, note: codex_events.CodexNote, offline_since: float | None
@@ -430,6 +513,11 @@ def _install_rules(
             f"lane {spec.lane!r}: cannot install the fences.deny execpolicy rules "
             f"({exc}); laneboard will not start a codex lane without them"
         ) from exc
+
+
+def _lane_dir(lane: str) -> str:
+    """The lane's id as one safe directory name."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", lane)
 
 
 def _same_dir(a: Path, b: Path) -> bool:

@@ -280,6 +280,8 @@ def check_command_sandbox(cfg: Config) -> list[Check]:
         if not kind(lane.harness).sandboxed:
             continue
         subject = f"lane {lane_id}"
+        if lane.host is not None and lane.fence != "full":
+            continue  # bwrap on its host: host.sandbox (preflight.hosts) starts it there
         if lane.fence == "full":
             out.append(
                 Check(

@@ -7,7 +7,10 @@ anything spawns there.
     host.reachable       the host answers over SSH (key known, login works), live
     host.key-known       its host key is in known_hosts (never accepted by laneboard), live
     host.tmux            tmux is there, 3.2 or newer (control mode subscriptions), live
-    host.binaries        each remote lane's program is on the host's PATH, with its version
+    host.binaries        each remote lane's program is on the HOST's PATH (the lane's env PATH
+                         when set), with its version: never this machine's answer
+    host.sandbox         a fenced lane laneboard sandboxes: bubblewrap installed and started
+                         on the host with the lane's own sandbox argv
     host.model-server    the remote model server answers through the forward, with its models
 
 Why a module of its own: these are the only checks that open SSH connections. Hosts are
@@ -124,31 +127,73 @@ async def _tmux(link: SshLink, subject: str, timeout: float) -> Check:
 async def _binaries(
     cfg: Config, host: str, link: SshLink, subject: str, timeout: float
 ) -> list[Check]:
-    wanted: dict[str, str] = {}
+    """Each remote lane's program on the HOST's PATH (the lane's env PATH when it sets one:
+    that is the PATH the lane gets there), with its version; and for a fenced lane that
+    laneboard sandboxes, bubblewrap on the host — found and started there. Nothing here
+    asks this machine: a program installed here and missing there is a fail."""
+    wanted: dict[tuple[str, str], str] = {}
+    sandboxed: dict[str, tuple[str, str]] = {}
     for lane_id, lane in cfg.lanes.items():
         if lane.host != host:
             continue
         program = lane.command[0] if lane.command else kind(lane.harness).binary
         if program:
-            wanted.setdefault(program, lane_id)
+            wanted.setdefault((program, lane.env.get("PATH", "")), lane_id)
+        if kind(lane.harness).sandboxed and lane.fence != "full":
+            cwd = lane.cwd if lane.cwd and lane.cwd.startswith("/") else "/tmp"
+            sandboxed.setdefault(lane_id, (lane.fence, cwd))
     out = []
-    for program, lane_id in wanted.items():
+    for (program, lane_path), lane_id in wanted.items():
         # `command -v` through sh with the program as $1: its name is never code there
         rc, path, _ = await link.run(
-            ["/bin/sh", "-c", 'command -v -- "$1"', "sh", program], timeout=timeout
+            ["/bin/sh", "-c", _WHICH, "sh", program, lane_path], timeout=timeout
         )
-        if rc != 0 or not path.strip():
+        found = path.strip().splitlines()[0] if path.strip() else ""
+        if rc != 0 or not found.startswith("/"):
+            where = "the lane's env PATH" if lane_path else "its PATH"
             out.append(Check("host.binaries", "fail", f"lanes.{lane_id}",
-                             f"{program!r} is not on {host}'s PATH",
-                             f"install {program} on {host} (or give its full path)"))
+                             f"{program!r} is not on host {host!r} ({where}); it is looked "
+                             "for there, not on this machine",
+                             f"install {program} on {host} (or set the lane's env PATH to "
+                             "where it is there)"))
             continue
-        version = ""
-        if "/" not in program or not lane.command:
-            _rc, vout, _ = await link.run([program, "--version"], timeout=timeout)
-            version = vout.strip().splitlines()[0] if vout.strip() else ""
+        _rc, vout, _ = await link.run([found, "--version"], timeout=timeout)
+        version = vout.strip().splitlines()[0] if vout.strip() else ""
         out.append(Check("host.binaries", "ok", f"lanes.{lane_id}",
-                         f"{path.strip()} on {host}" + (f" ({version})" if version else "")))
+                         f"{found} on {host}" + (f" ({version})" if version else "")))
+    for lane_id, (fence, cwd) in sandboxed.items():
+        out.append(await _sandbox(link, host, lane_id, fence, cwd, timeout))
     return out
+
+
+#: `command -v` of $1, with PATH=$2 when the lane's env sets one.
+_WHICH = '[ -n "$2" ] && PATH=$2; command -v -- "$1"'
+
+
+async def _sandbox(
+    link: SshLink, host: str, lane_id: str, fence: str, cwd: str, timeout: float
+) -> Check:
+    """host.sandbox: bwrap on the host, started there with the lane's own sandbox argv."""
+    from laneboard.harnesses import sandbox
+
+    subject = f"lanes.{lane_id}"
+    rc, path, _ = await link.run(["/bin/sh", "-c", _WHICH, "sh", "bwrap", ""], timeout=timeout)
+    bwrap = path.strip().splitlines()[0] if path.strip() else ""
+    if rc != 0 or not bwrap.startswith("/"):
+        return Check("host.sandbox", "fail", subject,
+                     f"fence {fence} needs bubblewrap on host {host!r} and `bwrap` is not "
+                     "installed there: the lane will not start",
+                     f"{sandbox.INSTALL_HINT} on {host}")
+    rc, out, err = await link.run(
+        sandbox.sandbox_argv(fence, cwd, ["/bin/true"], bwrap=bwrap), timeout=timeout
+    )
+    if rc != 0:
+        why = (err or out).strip().splitlines()
+        return Check("host.sandbox", "fail", subject,
+                     f"bubblewrap did not start on host {host!r} "
+                     f"({why[-1] if why else f'exit {rc}'})",
+                     f"enable unprivileged user namespaces on {host}, or `fence: full`")
+    return Check("host.sandbox", "ok", subject, f"{bwrap} starts a {fence} sandbox on {host}")
 
 
 async def _model_servers(cfg: Config, host: str, link: SshLink, timeout: float) -> list[Check]:

@@ -360,7 +360,8 @@ async def live_checks(
 ) -> list[Check]:
     """Every live check, concurrently. Offline: skips for the ones that would reach out."""
     cfg = loaded.config
-    harnesses = {lane.harness for lane in cfg.lanes.values()}
+    # a lane with `host:` needs its CLI on that host (`preflight.hosts`), not here
+    harnesses = {lane.harness for lane in cfg.lanes.values() if lane.host is None}
     needs_tmux = any(
         lane.mode == "interactive" and lane.harness in TMUX_HARNESSES for lane in cfg.lanes.values()
     )

@@ -1,0 +1,218 @@
+"""Remote agent lanes (issue 17): the REAL codex 0.169.0 on a lane's host, over SSH.
+
+Real parts: a real sshd on 127.0.0.1 (tests/fixtures/sshd.py) is the "host"; the
+supervisor's real ControlMaster; laneboard's real gateway (in the test's private tmux
+server, on THIS machine's loopback); the Responses stand-in is the only model.
+
+What they hold:
+- a codex exec lane with `host: box` runs `codex exec` on the host, through a reverse
+  forward: the lane's base URL names the HOST's port of the forward, not the gateway's
+  (nor the stand-in's), and the stand-in still gets the prompt; the answer comes from the
+  `-o` file on the host, read back through the link; the lane's CODEX_HOME is a private
+  directory on the host (its rollout lands there, never in the local isolated home);
+  `laneboard lanes status --json` and `laneboard send --json` (another process with its
+  own link and forward) show the lane and its answer; stopping the lane closes the
+  forward;
+- the lane's binary is looked up on the host: `codex` is on this machine's PATH (the
+  test's npm cache) but not on the host's login PATH, so a lane without an env PATH fails
+  to start with "not found on host 'box'", and preflight's host.binaries says so, while
+  this machine's `shutil.which("codex")` finds it;
+- a fenced command lane on the host: preflight starts bubblewrap THERE (host.sandbox).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from laneboard.config import parse_config
+from laneboard.lanes.preflight.hosts import host_checks
+from laneboard.lanes.supervisor import Supervisor
+from laneboard.standins import Reply, StandinServer
+from tests.fixtures.sshd import Sshd, sshd  # noqa: F401  (the fixture)
+from tests.fixtures.standins import standin  # noqa: F401  (the fixture)
+from tests.fixtures.tmux import async_wait_until
+from tests.test_remote_supervisor import remote_env  # noqa: F401  (the fixture)
+
+pytestmark = [pytest.mark.slow, pytest.mark.tmux]
+
+NPM_BIN = Path(__file__).resolve().parents[1] / ".cache" / "npm" / "node_modules" / ".bin"
+#: The PATH the lane gets ON THE HOST (its env), where the pinned codex is.
+HOST_PATH = f"{NPM_BIN}:/usr/local/bin:/usr/bin:/bin"
+
+
+def _config(sshd: Sshd, tmp: Path, base_url: str, *, lane_path: str | None) -> str:  # noqa: F811
+    ws = tmp / "ws"
+    ws.mkdir(exist_ok=True)
+    path = f", PATH: \"{lane_path}\"" if lane_path else ""
+    return textwrap.dedent(
+        f"""\
+        version: 1
+        hosts:
+          box: {{ssh: "{sshd.user}@127.0.0.1", port: {sshd.port}, identity_file: "{sshd.identity}"}}
+        providers:
+          standin: {{harness: codex, base_url: "{base_url}", api_key_env: LB_TEST_OPENAI_KEY}}
+        models:
+          standin/gpt-standin: {{alias: big, tier: orchestrator}}
+        lanes:
+          coder:
+            role: coder
+            harness: codex
+            mode: exec
+            model: big
+            fence: read-only
+            cwd: {ws}
+            host: box
+            worktree: false
+            env: {{LB_TEST_OPENAI_KEY: sk-standin-remote{path}}}
+        routing:
+          default: coder
+        artifacts: {{dir: {tmp / 'artifacts'}}}
+        """
+    )
+
+
+def _cli(cfg_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "LANEBOARD_CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "laneboard.cli", *args, "--config", str(cfg_file)],
+        cwd=cfg_file.parent, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+async def test_remote_codex_exec_lane_answers_through_a_reverse_forward(
+    sshd: Sshd, remote_env: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    tmp = remote_env
+    assert NPM_BIN.joinpath("codex").exists(), "the pinned codex (scripts/test.sh installs it)"
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(_config(sshd, tmp, standin.openai_base_url, lane_path=HOST_PATH))
+    standin.script(Reply.text("REMOTE-ANSWER-7 from the stand-in"), dialect="responses")
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    try:
+        await sup.start(["coder"])
+        rt = sup.lanes["coder"]
+        assert rt.state == "ready", rt.last_error
+        assert sup.gateway is not None
+        spec = sup.spec_for(rt)
+        assert spec.base_url is not None
+        url = urlsplit(spec.base_url)
+        link = sup.relays.links["box"]
+        # the lane's URL is the host's end of a reverse forward to the gateway here
+        assert url.hostname == "127.0.0.1"
+        assert url.port not in (sup.gateway.port, standin.port)
+        assert link.reverse_ports() == {url.port: sup.gateway.port}
+
+        result = await sup.send("coder", "say the remote word", timeout=240)
+        assert result.state == "done", result.error
+        assert "REMOTE-ANSWER-7" in result.reply, result
+        assert any("say the remote word" in p for p in standin.prompts("responses"))
+
+        # codex ran with a CODEX_HOME on the host: its rollout is there, not here
+        harness = rt.harness
+        assert harness is not None
+        remote_home = Path(harness.remote_env()["CODEX_HOME"])  # type: ignore[attr-defined]
+        local_home = Path(harness.codex_home)  # type: ignore[attr-defined]
+        assert remote_home != local_home
+        assert list(remote_home.glob("sessions/**/rollout-*.jsonl")), remote_home
+        assert not list(local_home.glob("sessions/**/rollout-*.jsonl"))
+        assert (remote_home / "rules").is_dir()  # the fences.deny execpolicy went along
+        assert str(remote_home).startswith(str(Path.home() / ".cache" / "laneboard" / "run"))
+        assert (remote_home.stat().st_mode & 0o077) == 0
+
+        # another process: `lanes status` sees the lane; `send` runs it with its own link
+        out = _cli(cfg_file, "lanes", "status", "--json")
+        assert out.returncode == 0, out.stderr
+        row = {r["id"]: r for r in json.loads(out.stdout)["lanes"]}["coder"]
+        assert row["state"] == "ready" and row["harness"] == "codex", row
+        standin.script(Reply.text("SECOND-REMOTE-ANSWER"), dialect="responses")
+        sent = _cli(cfg_file, "send", "coder", "and once more", "--wait", "--json")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert "SECOND-REMOTE-ANSWER" in sent.stdout, sent.stdout
+
+        port = url.port
+        await sup.stop_lane("coder")
+        assert link.reverse_ports() == {}
+
+        async def refused() -> bool:
+            import asyncio
+
+            try:
+                _r, w = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                return True
+            w.close()
+            return False
+
+        await async_wait_until(refused, timeout=30)
+    finally:
+        await sup.close()
+
+
+async def test_a_binary_present_here_but_not_on_the_host_is_missing_for_the_remote_lane(
+    sshd: Sshd, remote_env: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    tmp = remote_env
+    assert shutil.which("codex") is not None  # on THIS machine's PATH (tests/conftest.py)
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(_config(sshd, tmp, standin.openai_base_url, lane_path=None))
+    loaded = parse_config(cfg_file.read_bytes(), str(cfg_file))
+
+    sup = Supervisor(loaded, workspace=tmp)
+    try:
+        await sup.start(["coder"])
+        rt = sup.lanes["coder"]
+        assert rt.state == "failed"
+        assert "not found on host 'box'" in (rt.last_error or ""), rt.last_error
+        assert standin.prompts("responses") == []
+    finally:
+        await sup.close()
+
+    checks = await host_checks(loaded, offline=False, timeout=30,
+                               targets={"box": sshd.target("box")})
+    binaries = [c for c in checks if c.id == "host.binaries"]
+    assert [(c.status, c.subject) for c in binaries] == [("fail", "lanes.coder")], checks
+    assert "not on host 'box'" in binaries[0].message
+
+    # with the lane's env PATH naming where codex is on the host: found there, versioned
+    cfg_file.write_text(_config(sshd, tmp, standin.openai_base_url, lane_path=HOST_PATH))
+    ok = await host_checks(parse_config(cfg_file.read_bytes(), str(cfg_file)), offline=False,
+                           timeout=30, targets={"box": sshd.target("box")})
+    found = [c for c in ok if c.id == "host.binaries"]
+    assert [c.status for c in found] == ["ok"] and "codex-cli 0.169.0" in found[0].message
+
+
+async def test_a_fenced_command_lane_has_its_sandbox_started_on_the_host(
+    sshd: Sshd, remote_env: Path  # noqa: F811
+) -> None:
+    tmp = remote_env
+    sshd.trust_host_key()
+    text = textwrap.dedent(
+        f"""\
+        version: 1
+        hosts:
+          box: {{ssh: "{sshd.user}@127.0.0.1", port: {sshd.port}, identity_file: "{sshd.identity}"}}
+        lanes:
+          sh:
+            role: helper
+            harness: command
+            command: [cat]
+            fence: read-only
+            cwd: {tmp}
+            host: box
+        """
+    )
+    checks = await host_checks(parse_config(text.encode(), str(tmp / "x.yaml")),
+                               offline=False, timeout=30, targets={"box": sshd.target("box")})
+    sandbox = [c for c in checks if c.id == "host.sandbox"]
+    assert [c.status for c in sandbox] == ["ok"], checks
+    assert "bwrap" in sandbox[0].message and "on box" in sandbox[0].message
+
