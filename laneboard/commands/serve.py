@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import html
 import ipaddress
+import json
 import secrets
 import shlex
 import signal
@@ -36,7 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from laneboard.commands._common import chosen_config, config_option, load_config_for
@@ -250,7 +252,105 @@ class TokenServer(Server):
         origin = request.headers.get("Origin")
         if origin is not None and not same_origin(origin, request.host):
             raise web.HTTPForbidden(text="websocket from another origin refused")
-        return await self.handle_websocket(request)
+        websocket = web.WebSocketResponse(heartbeat=15)
+        width = terminal_size(request.query.get("width"), 80)
+        height = terminal_size(request.query.get("height"), 24)
+        service: AppService | None = None
+
+        async def close() -> None:
+            await websocket.close()
+
+        try:
+            await websocket.prepare(request)
+            service = AppService(
+                self.command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=close,
+                download_manager=self.download_manager,
+                debug=self.debug,
+            )
+            await service.start(width, height)
+            await relay_browser_messages(websocket, service)
+        except asyncio.CancelledError:
+            await websocket.close()
+        except Exception as exc:  # one connection's failure must not end the server
+            click.echo(f"laneboard serve: a browser connection failed: {exc}", err=True)
+        finally:
+            if service is not None:
+                await service.stop()
+        return websocket
+
+
+MAX_TERMINAL_SIZE = 1000  # columns or rows; more is not a screen, only memory
+
+
+def terminal_size(value: object, default: int) -> int:
+    """A column/row count from the browser, within 1..MAX_TERMINAL_SIZE (else `default`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return default
+    try:
+        size = int(value)
+    except ValueError:
+        return default
+    return max(1, min(size, MAX_TERMINAL_SIZE))
+
+
+BrowserMessage = tuple[str, str | tuple[int, int] | None]
+
+
+def parse_browser_message(text: str) -> BrowserMessage | None:
+    """One message of textual-serve's page, or None when it is not one the page sends.
+
+    The page sends `["stdin", text]`, `["resize", {"width": W, "height": H}]`,
+    `["ping", text]`, `["blur"]` and `["focus"]`. textual-serve's own loop asserts and
+    indexes into whatever arrives, so a malformed frame wrote a traceback to the server's
+    stderr; here it is refused by shape before anything acts on it.
+    """
+    try:
+        envelope = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(envelope, list) or not envelope or not isinstance(envelope[0], str):
+        return None
+    kind, args = envelope[0], envelope[1:]
+    if kind in ("blur", "focus") and not args:
+        return kind, None
+    if kind in ("stdin", "ping") and len(args) == 1 and isinstance(args[0], str):
+        return kind, args[0]
+    if kind == "resize" and len(args) == 1 and isinstance(args[0], dict):
+        width, height = args[0].get("width"), args[0].get("height")
+        if isinstance(width, int) and isinstance(height, int):
+            return kind, (terminal_size(width, 80), terminal_size(height, 24))
+    return None
+
+
+async def relay_browser_messages(websocket: web.WebSocketResponse, service: AppService) -> None:
+    """Keys, sizes and focus from the browser to the cockpit child, until the socket closes.
+
+    A malformed message closes the connection (1003) with one line on stderr — never a
+    traceback, never the message itself (it may hold whatever was typed).
+    """
+    async for message in websocket:
+        if message.type != WSMsgType.TEXT:
+            continue
+        parsed = parse_browser_message(message.data)
+        if parsed is None:
+            await websocket.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"malformed message")
+            click.echo("laneboard serve: closed a browser connection that sent a malformed "
+                       "message", err=True)
+            return
+        kind, data = parsed
+        if kind == "stdin" and isinstance(data, str):
+            await service.send_bytes(data.encode("utf-8"))
+        elif kind == "resize" and isinstance(data, tuple):
+            await service.set_terminal_size(*data)
+        elif kind == "ping" and isinstance(data, str):
+            await websocket.send_json(["pong", data])
+        elif kind == "blur":
+            await service.blur()
+        elif kind == "focus":
+            await service.focus()
 
 
 @click.command("serve")

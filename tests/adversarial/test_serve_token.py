@@ -196,6 +196,61 @@ def test_the_websocket_needs_the_token_and_the_pages_own_origin(
         assert plain_status(f"{served.base}/{token}/static/js/textual.js") == 200
 
 
+MALFORMED_FRAMES = [
+    "not json",
+    "{\"a\": 1}",
+    "[]",
+    "[5]",
+    "[\"stdin\"]",
+    "[\"stdin\", 5]",
+    "[\"stdin\", \"typed-secret-1234\", \"extra\"]",
+    "[\"resize\", {}]",
+    "[\"resize\", {\"width\": \"80\", \"height\": 24}]",
+    "[\"nosuch\", \"typed-secret-1234\"]",
+]
+
+
+def test_malformed_browser_messages_close_that_connection_quietly(
+    tmp_path: Path, tmux_socket: str
+) -> None:
+    """A client holding the token but sending frames the page never sends: its connection
+    closes (1003), the server keeps serving, stderr gets one line each — no traceback and
+    nothing of what was sent. Absurd sizes are clamped, not obeyed."""
+    with serving(tmp_path, tmux_socket) as served:
+        url = ws_url(served, f"/{served.token}/ws")
+
+        async def send(frame: str) -> tuple[aiohttp.WSMsgType, int | None]:
+            async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+                await ws.send_str(frame)
+                while True:
+                    msg = await ws.receive(timeout=60)
+                    if msg.type != aiohttp.WSMsgType.BINARY:
+                        return msg.type, ws.close_code
+
+        async def alive_after_huge_resize() -> bool:
+            async with aiohttp.ClientSession() as session, \
+                    session.ws_connect(url + "?width=999999999&height=-7") as ws:
+                await ws.send_str('["resize", {"width": 1000000000000, "height": 0}]')
+                await ws.send_str('["ping", "still-here"]')
+                while True:
+                    msg = await ws.receive(timeout=60)
+                    if msg.type == aiohttp.WSMsgType.TEXT and "still-here" in msg.data:
+                        return True
+                    if msg.type != aiohttp.WSMsgType.BINARY:
+                        return False
+
+        for frame in MALFORMED_FRAMES:
+            kind, code = asyncio.run(send(frame))
+            assert kind in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), frame
+            assert code == aiohttp.WSCloseCode.UNSUPPORTED_DATA, (frame, code)
+        assert asyncio.run(alive_after_huge_resize())
+        assert served.proc.poll() is None
+    assert "Traceback" not in served.err, served.err
+    assert "typed-secret" not in served.err
+    assert served.err.count("malformed message") == len(MALFORMED_FRAMES), served.err
+    assert served.proc.returncode == 0
+
+
 def _descendants(pid: int) -> set[int]:
     found = {pid}
     frontier = [pid]
