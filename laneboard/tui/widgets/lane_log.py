@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.selection import Selection
 from textual.strip import Strip
 from textual.widgets import Log
@@ -34,12 +35,25 @@ class LaneLog(Log):
     LaneLog { scrollbar-size-vertical: 1; }
     """
 
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """The scrollable size, without a layout of the whole screen when it changes.
+
+    Textual's `Widget.virtual_size` is a layout reactive: each line a `Log` takes in
+    re-laid out and repainted every widget on the screen (with 64 lanes in the table about
+    17 ms a time, most of the cockpit's CPU while lanes stream, and what delayed keys;
+    issue 18). A log's size on screen does not depend on how many lines it holds, so only
+    its scrollbars are updated here (`watch_virtual_size`); a scrollbar that appears or
+    goes still lays the screen out (`show_vertical_scrollbar` is a layout reactive)."""
+
     def __init__(self, lane: str | None = None, *, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(max_lines=MAX_LINES, auto_scroll=True, id=id, classes=classes)
         self.lane = lane
         if lane:
             self.border_title = lane
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
 
     @classmethod
     def _process_line(cls, line: str) -> str:
