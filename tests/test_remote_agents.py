@@ -1,4 +1,5 @@
-"""Remote agent lanes (issue 17): the REAL codex 0.169.0 on a lane's host, over SSH.
+"""Remote agent lanes (issue 17): the REAL codex 0.169.0 and claude 2.1.328 on a lane's
+host, over SSH.
 
 Real parts: a real sshd on 127.0.0.1 (tests/fixtures/sshd.py) is the "host"; the
 supervisor's real ControlMaster; laneboard's real gateway (in the test's private tmux
@@ -13,6 +14,10 @@ What they hold:
   `laneboard lanes status --json` and `laneboard send --json` (another process with its
   own link and forward) show the lane and its answer; stopping the lane closes the
   forward;
+- a claude exec lane the same way (Anthropic stand-in): its PreToolUse fence hook's
+  settings and deny list are files in laneboard's private dir ON THE HOST, and its
+  transcript, read back through the link (bounded: a 64-byte read says it was cut),
+  holds the answer;
 - the lane's binary is looked up on the host: `codex` is on this machine's PATH (the
   test's npm cache) but not on the host's login PATH, so a lane without an env PATH fails
   to start with "not found on host 'box'", and preflight's host.binaries says so, while
@@ -153,6 +158,89 @@ async def test_remote_codex_exec_lane_answers_through_a_reverse_forward(
             return False
 
         await async_wait_until(refused, timeout=30)
+    finally:
+        await sup.close()
+
+
+CLAUDE_KEY = "sk-ant-standin-remote-0123456789abcdef"
+
+
+async def test_remote_claude_exec_lane_answers_with_its_hook_and_transcript_on_the_host(
+    sshd: Sshd, remote_env: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    from laneboard.harnesses.claude.launch import seed_isolated_config
+    from laneboard.harnesses.claude.transcript import project_dir_name
+    from laneboard.harnesses.remote_host import RemoteHost
+    from laneboard.harnesses.remote_tmux import RemoteTmuxRelay
+
+    tmp = remote_env
+    ws = tmp / "ws"
+    ws.mkdir()
+    config_dir = tmp / "claude-config"  # a path on the host (the same machine here)
+    seed_isolated_config(config_dir, ws, api_key=CLAUDE_KEY)
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(textwrap.dedent(
+        f"""\
+        version: 1
+        hosts:
+          box: {{ssh: "{sshd.user}@127.0.0.1", port: {sshd.port}, identity_file: "{sshd.identity}"}}
+        providers:
+          anth: {{harness: claude-code, base_url: "{standin.url}", api_key_env: LB_TEST_ANTHROPIC_KEY}}
+        models:
+          anth/claude-standin-1: {{alias: cs, tier: orchestrator}}
+        fences:
+          deny: ["rm -rf"]
+        lanes:
+          rev:
+            role: coder
+            harness: claude-code
+            mode: exec
+            model: cs
+            fence: read-only
+            cwd: {ws}
+            host: box
+            worktree: false
+            env: {{LB_TEST_ANTHROPIC_KEY: {CLAUDE_KEY}, PATH: "{HOST_PATH}",
+                   CLAUDE_CONFIG_DIR: "{config_dir}", CLAUDE_CODE_MAX_RETRIES: "0"}}
+        routing:
+          default: rev
+        artifacts: {{dir: {tmp / 'artifacts'}}}
+        """
+    ))  # fmt: skip
+    standin.script(Reply.text("CLAUDE-REMOTE-ANSWER 11"), dialect="anthropic")
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    try:
+        await sup.start(["rev"])
+        rt = sup.lanes["rev"]
+        assert rt.state == "ready", rt.last_error
+        assert sup.gateway is not None
+        url = urlsplit(sup.spec_for(rt).base_url or "")
+        assert url.port not in (None, sup.gateway.port, standin.port)
+        link = sup.relays.links["box"]
+        assert link.reverse_ports() == {url.port: sup.gateway.port}
+
+        result = await sup.send("rev", "answer from the host", timeout=240)
+        assert result.state == "done", result.error
+        assert "CLAUDE-REMOTE-ANSWER 11" in result.reply, result
+        assert any("answer from the host" in p for p in standin.prompts("anthropic"))
+
+        relay = sup.relay_for(rt)
+        assert isinstance(relay, RemoteTmuxRelay)
+        host = RemoteHost(relay)
+        state = await host.state_dir()
+        # the fence hook ran from files on the host, in laneboard's private dir there
+        settings = await host.read_file(f"{state}/claude-hooks/rev/settings.json")
+        assert settings is not None and "pre-tool-use" in settings.text
+        deny = await host.read_file(f"{state}/claude-hooks/rev/deny.json")
+        assert deny is not None and json.loads(deny.text) == {"deny": ["rm -rf"]}
+        # the transcript is on the host; read back through the link, it holds the answer
+        session = str(result.extra["session_id"])
+        path = f"{config_dir}/projects/{project_dir_name(str(ws))}/{session}.jsonl"
+        transcript = await host.read_file(path)
+        assert transcript is not None and not transcript.truncated
+        assert "CLAUDE-REMOTE-ANSWER 11" in transcript.text
+        cut = await host.read_file(path, limit=64)
+        assert cut is not None and cut.truncated and len(cut.text.encode()) <= 64
     finally:
         await sup.close()
 

@@ -27,6 +27,15 @@ the person at the cockpit. Never `--dangerously-skip-permissions`. The shared pl
 (pane, ready wait, tree check, dialogs, control) is `agent_cli.AgentCliHarness`; the
 command line, environment and config dir are `claude.launch`.
 
+A lane with `host:` runs `claude -p` on that host (`agent_cli`: binary looked up there,
+the run over the link, only the lane's own env and its endpoint/key variables sent). The
+fence hook must run THERE too: its settings and deny list are written into a private
+directory on the host, with the hook run by an interpreter on the host that has laneboard
+(the lane env's LANEBOARD_PYTHON, else this interpreter's path, else `python3`, each
+tried there). With no such interpreter a lane with a deny list does not start: it would
+run with its deny list unenforced. Delegation (the conductor's MCP server, a unix socket
+here) is not attached on a host.
+
 Raises: BinaryMissing (no `claude`), SetupBlocked (trust / API-key / onboarding dialog),
 ProviderError (API error; kind from the HTTP status), HarnessTimeout (a deadline passed),
 FenceViolation (a fenced lane changed the tree), HarnessError (the CLI exited).
@@ -37,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -64,7 +74,6 @@ from laneboard.harnesses.claude.launch import (
     default_state_dir,
 )
 from laneboard.harnesses.claude.transcript import TurnView
-from laneboard.harnesses.headless import HeadlessRun
 from laneboard.harnesses.jsonl import JsonlTail
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 from laneboard.harnesses.watchdog import RepetitionWatchdog
@@ -111,7 +120,7 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         )
         self.config_dir = config_dir_of(self.env)
         self.session_id = str(uuid.uuid4())
-        lane_dir = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.lane)
+        lane_dir = _lane_dir(spec.lane)
         self.hook_dir = (state_dir or default_state_dir()) / lane_dir
 
     def _hook_settings(self) -> str:
@@ -127,6 +136,60 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
                 f"({exc}); laneboard will not start a claude lane without them"
             ) from exc
         return args[1]
+
+    # -- a lane on another host (see the module docstring) ---------------------------
+
+    def remote_env(self) -> dict[str, str]:
+        """The lane's own env and key (agent_cli), and what `build_env` derives: the base
+        URL, the key as ANTHROPIC_API_KEY, nonessential traffic off."""
+        env = super().remote_env()
+        env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        if self.spec.base_url and "ANTHROPIC_BASE_URL" in self.env:
+            env["ANTHROPIC_BASE_URL"] = self.env["ANTHROPIC_BASE_URL"]
+        key = self.spec.api_key_env
+        if key and key not in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN") and self.env.get(key):
+            env["ANTHROPIC_API_KEY"] = self.env["ANTHROPIC_API_KEY"]
+        return env
+
+    async def _remote_hook_python(self) -> str | None:
+        """An interpreter on the host that can run laneboard's hook, or None."""
+        assert self.remote is not None
+        for python in (self.spec.env.get("LANEBOARD_PYTHON"), sys.executable, "python3"):
+            if not python:
+                continue
+            rc, _out, _err = await self.remote.link.run(
+                [python, "-c", "import laneboard.harnesses.claude.hooks"], timeout=60.0
+            )
+            if rc == 0:
+                return python
+        return None
+
+    async def _remote_hook_settings(self) -> str | None:
+        """The fence hook's settings file ON THE HOST (deny list beside it), written for
+        every run; None when the lane has no deny list and no laneboard runs there."""
+        assert self.remote is not None
+        python = await self._remote_hook_python()
+        if python is None:
+            if self.spec.deny:
+                raise HarnessError(
+                    f"{self._where()}: its fences.deny is enforced by a hook laneboard answers, "
+                    f"and no interpreter on host {self.remote.name!r} has laneboard; install "
+                    "laneboard there and set LANEBOARD_PYTHON in the lane's env to it. "
+                    "laneboard will not run the lane with its deny list unenforced"
+                )
+            log.warning("lane %s on host %s: no laneboard there, so no PreToolUse hook "
+                        "(its deny list is empty)", self.spec.lane, self.remote.name)
+            return None
+        folder = f"{await self.remote.state_dir()}/claude-hooks/{_lane_dir(self.spec.lane)}"
+        await self.remote.make_dir(folder)
+        deny_file = f"{folder}/deny.json"
+        settings = f"{folder}/settings.json"
+        await self.remote.put_file(
+            deny_file, json.dumps({"deny": list(self.spec.deny)}, indent=2).encode()
+        )
+        doc = claude_hooks.settings_doc(Path(deny_file), python)
+        await self.remote.put_file(settings, json.dumps(doc, indent=2).encode())
+        return settings
 
     # -- common ----------------------------------------------------------------------
 
@@ -312,11 +375,16 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
 
     async def send_headless(self, prompt: str, *, timeout: float = 600.0) -> TurnResult:
         """One `claude -p` run: stream-json parsed into events, a TurnResult at the end."""
-        path = self._binary_path()
+        path = await self._program()
         session_id = str(uuid.uuid4())
+        if self.remote is not None:
+            settings, mcp = await self._remote_hook_settings(), None
+        else:
+            settings = self._hook_settings()
+            mcp = conductor_config(self.spec, self.hook_dir)
         argv = build_argv(
             self.spec, session_id=session_id, headless=True, binary=path, prompt=prompt,
-            settings=self._hook_settings(), mcp_config=conductor_config(self.spec, self.hook_dir),
+            settings=settings, mcp_config=mcp,
         )  # fmt: skip
         before = self._tree()
         started = time.time()
@@ -327,7 +395,7 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         watchdog = RepetitionWatchdog()
         streamed = False
         try:
-            async with HeadlessRun(argv, cwd=self._cwd, env=self.env, what=self._where()) as run:
+            async with self._headless_run(argv) as run:
                 self._run = run
                 self._turn_started()  # the prompt is in the process's argv
                 async for line in run.lines(deadline):
@@ -393,3 +461,8 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
             },
         )
         return self._finish(turn)
+
+
+def _lane_dir(lane: str) -> str:
+    """The lane's id as one safe directory name."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", lane)
