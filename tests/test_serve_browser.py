@@ -358,3 +358,40 @@ def test_the_cockpit_in_a_real_browser(tmp_path: Path, tmux_socket: str) -> None
     assert not any(p in served.err for p in pieces), served.err
     assert files_holding(tmp_path / "state", pieces) == []
     assert served.proc.returncode == 0, served.err
+
+
+def test_quitting_the_cockpit_ends_the_session_and_restart_brings_it_back(
+    tmp_path: Path, tmux_socket: str
+) -> None:
+    """The page's own "Session ended" dialog and its Restart button work under the page's
+    content security policy (they are wired by a nonce'd script, not inline handlers), and
+    the lanes outlive the browser's cockpit, as they outlive a terminal one."""
+    with serving(tmp_path, tmux_socket) as served, chromium(tmp_path) as driver:
+        driver.get(served.url)
+        wait_screen(driver, r"│ webecho +orch +● ready", timeout=90)
+        lane_pid = _lane_pid(tmux_socket, "webecho")
+        closed = driver.find_element(By.CSS_SELECTOR, ".closed-dialog")
+        assert not closed.is_displayed()
+
+        driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys(
+            Keys.CONTROL, "q")
+        wait_until(lambda: closed.is_displayed(), timeout=60)
+        assert "Session ended." in closed.text
+
+        closed.find_element(By.CSS_SELECTOR, "button.restart").click()
+        wait_until(lambda: driver.execute_script(
+            "return document.readyState === 'complete' && !!window.__laneboardTerminal "
+            "&& !document.body.classList.contains('-closed')"), timeout=60)
+        wait_screen(driver, LANE_TABLE)
+        wait_screen(driver, r"│ webecho +orch +● ready", timeout=90)
+        assert driver.current_url == served.url
+        assert _lane_pid(tmux_socket, "webecho") == lane_pid  # the same lane process, adopted
+
+
+def _lane_pid(socket: str, lane: str) -> str:
+    rows = subprocess.run(["tmux", "-L", socket, "list-panes", "-a", "-F",
+                           "#{window_name}\t#{pane_pid}"],
+                          capture_output=True, text=True, check=False).stdout.splitlines()
+    pids = [pid for name, _, pid in (r.partition("\t") for r in rows) if name == lane]
+    assert len(pids) == 1, rows
+    return pids[0]
