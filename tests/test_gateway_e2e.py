@@ -172,9 +172,9 @@ async def test_claude_429_on_primary_is_answered_by_the_fallback(
         fallback.script(Reply.text("From the fallback."))
         url = gateway.route(
             "coder", "claude-code", base_url=primary.url, model="claude-primary",
-            profile="primary",
+            profile="primary", provider="anthropic",
             fallbacks=[{"base_url": fallback.url, "model": "claude-fallback",
-                        "profile": "backup"}],
+                        "profile": "backup", "provider": "anthropic"}],
         )
         h = ClaudeCodeHarness(_claude_spec(url, workdir, tmp_path),
                               state_dir=tmp_path / "state")

@@ -143,8 +143,11 @@ def route_lane(
 ) -> str:
     """Register `lane_id` with the gateway and return the base URL its harness gets.
 
-    `spec_fields`: `base_url` (the provider's; required), `model`, `fallbacks` (a sequence
-    of `{base_url, model, profile, cost}`), `profile`, `cost`, `strict`, `deny`, `secrets`,
+    `spec_fields`: `base_url` (the provider's; required), `model`, `provider` and
+    `key_env` (the lane's own provider: a fallback of another provider never gets the
+    lane's headers, see `gateway.route_auth`), `fallbacks` (a sequence of `{base_url,
+    model, profile, cost, provider, key_env, keyless}`; without `provider` a fallback
+    counts as another provider's), `profile`, `cost`, `strict`, `deny`, `secrets`,
     `artifacts` (the folder the lane's `turn` artifacts go to; None: none kept), `tools`
     (per-tool routes: `{patterns, lane, home, candidates: [{base_url, model, profile,
     cost, provider, key_env, keyless}]}`, see `gateway.route_auth` for the last three).
@@ -157,11 +160,13 @@ def route_lane(
     token = old.token if old is not None else new_token()
     first = Candidate(upstream_base(harness, upstream), spec_fields.get("model"),
                       str(spec_fields.get("profile") or upstream_base(harness, upstream)),
-                      spec_fields.get("cost"))
+                      spec_fields.get("cost"), spec_fields.get("provider"),
+                      spec_fields.get("key_env"))
     rest: Sequence[Mapping[str, Any]] = spec_fields.get("fallbacks") or ()
     cands = [first] + [
         Candidate(upstream_base(harness, str(f.get("base_url") or upstream)), f.get("model"),
-                  str(f.get("profile") or f.get("base_url") or first.profile), f.get("cost"))
+                  str(f.get("profile") or f.get("base_url") or first.profile), f.get("cost"),
+                  f.get("provider"), f.get("key_env"), bool(f.get("keyless", False)))
         for f in rest
     ]
     reg.put(LaneRoute(
@@ -190,7 +195,7 @@ def status(folder: Path) -> dict[str, Any]:
     lanes: dict[str, Any] = {}
     if isinstance(usage, dict):
         keys = ("requests", "input_tokens", "output_tokens", "cost_usd", "refused",
-                "redactions", "fallbacks")
+                "redactions", "fallbacks", "failover_skipped", "routes_skipped")
         lanes = {lane: {k: v.get(k) for k in keys} for lane, v in usage.items()
                  if isinstance(v, dict)}
     return {

@@ -33,11 +33,13 @@ class LaneCounts:
     degenerate: int = 0
     routes_skipped: int = 0
     """Routed tool calls left with the primary: no candidate had a credential."""
+    failover_skipped: int = 0
+    """Fallback candidates on another provider left out: no credential for them."""
 
     def public(self) -> dict[str, Any]:
         """The `status --json` shape of one lane."""
         keys = ("requests", "input_tokens", "output_tokens", "cost_usd", "refused",
-                "redactions", "fallbacks")
+                "redactions", "fallbacks", "failover_skipped")
         d = asdict(self)
         return {k: d[k] for k in keys}
 

@@ -40,7 +40,7 @@ class Candidate:
     `gateway.route_auth`); None: unknown."""
     key_env: str | None = None
     """The variable holding this provider's key, read from the gateway's environment when
-    a routed call goes to it from another provider's lane."""
+    a routed call or a fallback goes to it from another provider's lane."""
     keyless: bool = False
     """The provider takes no credential (a local Ollama)."""
 
@@ -102,11 +102,7 @@ class LaneRoute:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> LaneRoute:
-        cands = tuple(
-            Candidate(str(c["base_url"]), c.get("model"), str(c.get("profile", "default")),
-                      c.get("cost"))
-            for c in raw["candidates"]
-        )
+        cands = tuple(Candidate.from_json(c) for c in raw["candidates"])
         return cls(
             token=str(raw["token"]), lane=str(raw["lane"]), harness=str(raw["harness"]),
             candidates=cands, strict=bool(raw.get("strict", False)),

@@ -1,19 +1,23 @@
-"""Whose credential a routed tool call carries.
+"""Whose credential a request to another candidate carries: routed calls and failover.
 
 Why this matters: the lane's client (Claude Code, Codex, an HTTP harness) sends its own
-provider's key in its auth headers. A routed call (see `gateway.tool_routing`) may go to
-another provider: forwarding the caller's headers there would hand the lane's key to a
-third party. So:
+provider's key in its auth headers. The gateway may send a request of that lane to a
+candidate of another provider — a routed tool call (see `gateway.tool_routing`) or a
+fallback after the primary failed (`gateway.upstream.send_chain`). Forwarding the
+caller's headers there would hand the lane's key to a third party. So, for both:
 
-- same provider as the lane (`ToolRoute.home == Candidate.provider`): the caller's
-  headers pass through untouched, exactly as for the lane's own request;
+- the lane's own provider (`home`, the lane's primary candidate's provider, equal to
+  `Candidate.provider`): the caller's headers pass through untouched, exactly as for the
+  lane's own request; the primary candidate itself always gets them (`own=True`);
 - another provider: only protocol headers from an allow-list survive (never auth,
   cookies, account or organisation ids), and the provider's own key is read from the
   gateway's environment (`Candidate.key_env`, the provider's `api_key_env` or its
   harness's default variable, as laneboard resolves it everywhere) and written in the
   protocol's auth header; a provider that takes no key (a local Ollama) gets none;
-- no key to be had: the candidate is skipped (`None`), and when no candidate is left the
-  primary's call stands ("route skipped: no credential").
+- no key to be had: the candidate is skipped (a message naming the variable, never a
+  value): a routed call whose every candidate is skipped leaves the primary's call
+  standing ("route skipped: no credential"); a failover with no candidate left gives the
+  CLI an error in its own protocol naming why.
 
 An unknown provider on either side counts as "another provider": the lane's key only goes
 where the config says it belongs.
@@ -37,19 +41,23 @@ FOREIGN_KEEP = frozenset({
 })
 
 
-def same_provider(route: ToolRoute, cand: Candidate) -> bool:
-    return route.home is not None and cand.provider is not None and route.home == cand.provider
+def same_provider(home: str | None, cand: Candidate) -> bool:
+    """Whether `cand` is the lane's own provider `home` (both known and equal)."""
+    return home is not None and cand.provider is not None and home == cand.provider
 
 
-def routed_headers(
+def provider_headers(
     proto: Protocol,
     caller: Mapping[str, str],
-    route: ToolRoute,
+    home: str | None,
     cand: Candidate,
     environ: Mapping[str, str],
+    *,
+    own: bool = False,
 ) -> CIMultiDict[str] | str:
-    """The headers for `cand`, or why it cannot be asked (a message naming no secret)."""
-    if same_provider(route, cand):
+    """The headers for `cand` of a lane whose provider is `home` (`own`: `cand` is the
+    lane's primary), or why it cannot be asked (a message naming no secret)."""
+    if own or same_provider(home, cand):
         return forward_headers(caller)
     out: CIMultiDict[str] = CIMultiDict()
     for k, v in caller.items():
@@ -70,3 +78,14 @@ def routed_headers(
         return out
     return (f"no credential: provider {cand.provider or cand.base_url} names no api_key_env "
             "and is not the lane's own provider")
+
+
+def routed_headers(
+    proto: Protocol,
+    caller: Mapping[str, str],
+    route: ToolRoute,
+    cand: Candidate,
+    environ: Mapping[str, str],
+) -> CIMultiDict[str] | str:
+    """The headers of a routed call to `cand` (the lane's provider is `route.home`)."""
+    return provider_headers(proto, caller, route.home, cand, environ)

@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 from laneboard.artifacts.redact import Redactor
 from laneboard.gateway.counters import Counters, cost_of
@@ -37,8 +38,9 @@ from laneboard.gateway.protocols import (
     protocol_of,
     stream_error,
 )
-from laneboard.gateway.registry import LaneRoute, Registry
+from laneboard.gateway.registry import Candidate, LaneRoute, Registry
 from laneboard.gateway.relays import PendingCall, Relay, relay_for
+from laneboard.gateway.route_auth import provider_headers
 from laneboard.gateway.routed_call import ask_routed
 from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, atomic_private_json, redaction_key
 from laneboard.gateway.turns import Turn, TurnWriter, prompt_of, whole_text
@@ -46,6 +48,7 @@ from laneboard.gateway.upstream import (
     CONNECT_TIMEOUT_S,
     READ_TIMEOUT_S,
     Cooldowns,
+    failover_status,
     send_chain,
 )
 from laneboard.gateway.wire_fence import WireFence
@@ -183,14 +186,33 @@ class Gateway:
                     requested_model=str(requested) if requested is not None else None,
                     redactions=redactions)
         assert self._session is not None
+        # a fallback on another provider gets that provider's key, never the lane's
+        home = route.candidates[0].provider if route.candidates else None
+
+        def auth(cand: Candidate, own: bool) -> CIMultiDict[str] | str:
+            return provider_headers(proto, request.headers, home, cand, os.environ, own=own)
+
         attempt = await send_chain(
             self._session, route.candidates, request.method, rest, request.query_string,
-            request.headers, bodies, self.cooldowns, strict=route.strict,
+            request.headers, bodies, self.cooldowns, strict=route.strict, auth=auth,
         )
         counts.fallbacks += len(attempt.hops)
+        counts.failover_skipped += len(attempt.skipped)
+        for why in attempt.skipped:
+            log.warning("lane %s: failover candidate skipped: %s", route.lane, why)
         if attempt.hops:
             log.info("lane %s: failover %s", route.lane, " → ".join(attempt.hops))
         resp = attempt.response
+        if resp is not None and attempt.skipped and failover_status(resp.status):
+            # the last candidate failed and the others had no credential: say why, in
+            # the CLI's protocol, instead of the bare provider error
+            status, retry = resp.status, resp.headers.get("Retry-After")
+            resp.release()
+            resp = None
+            attempt.error = (f"HTTP {status} from {_label(attempt.candidate)} and no fallback "
+                             f"left ({'; '.join(attempt.skipped)})")
+            attempt.status = status
+            attempt.retry_after = retry
         turn.hops = tuple(attempt.hops)
         cand = attempt.candidate
         if cand is not None and cand.model:
@@ -199,9 +221,12 @@ class Gateway:
         if resp is None:
             counts.errors += 1
             self._save()
-            turn.status, turn.error = 502, str(attempt.error)
+            turn.status, turn.error = attempt.status, str(attempt.error)
             self.turns.write(record, turn, self._redactor(route))
-            return _error(proto, 502, f"laneboard gateway: {attempt.error}")
+            out = _error(proto, attempt.status, f"laneboard gateway: {attempt.error}")
+            if attempt.retry_after:
+                out.headers["Retry-After"] = attempt.retry_after
+            return out
         relay = relay_for(proto, self._fence(route.deny), route.tools)
 
         async def ask(pending: PendingCall) -> tuple[Any, str | None]:
@@ -335,6 +360,12 @@ async def _write_quietly(out: web.StreamResponse, data: bytes) -> None:
 async def _eof_quietly(out: web.StreamResponse) -> None:
     with contextlib.suppress(ConnectionResetError, BrokenPipeError, RuntimeError):
         await out.write_eof()
+
+
+def _label(cand: Candidate | None) -> str:
+    if cand is None:
+        return "the upstream"
+    return cand.model or cand.base_url
 
 
 def _error(proto: Protocol, status: int, message: str) -> web.Response:

@@ -8,17 +8,21 @@ same request, before the CLI sees anything; a provider profile that failed is co
 A strict choice (a model the user picked) has one candidate: its failure goes back to the
 CLI as the provider sent it, visibly.
 
-Headers: the client's own (its auth included) pass through untouched and are never
-logged; hop-by-hop headers and `accept-encoding` are dropped, so the gateway reads plain
-bytes it can inspect.
+Headers: the client's own (its auth included) go to the lane's own provider untouched and
+are never logged; hop-by-hop headers and `accept-encoding` are dropped, so the gateway
+reads plain bytes it can inspect. A fallback on ANOTHER provider must not see the lane's
+key: the caller passes `auth`, which gives each candidate its own headers or the reason it
+cannot be asked (`gateway.route_auth.provider_headers`: that provider's key from the
+gateway's environment, none: the candidate is skipped and the reason kept in
+`Attempt.skipped`, never a value).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import aiohttp
 from multidict import CIMultiDict
@@ -82,6 +86,12 @@ class Attempt:
     error: str = ""
     body: bytes = b""
     """A failed last attempt's body (already read), relayed to the CLI as is."""
+    status: int = 502
+    """The status a CLI gets when `response` is None."""
+    retry_after: str | None = None
+    skipped: list[str] = field(default_factory=list)
+    """Candidates left out for want of a credential: `<model>: <reason naming the
+    variable>` (never a value)."""
 
 
 def target_url(base: str, rest: str, query: str) -> str:
@@ -100,16 +110,33 @@ async def send_chain(
     cooldowns: Cooldowns,
     *,
     strict: bool,
+    auth: Callable[[Candidate, bool], CIMultiDict[str] | str] | None = None,
 ) -> Attempt:
     """Try candidates in order; return the first response that is not a failover failure.
 
     `body_for[model]` is the request body with that model written in (None: unchanged).
+    `auth(candidate, is_primary)`: its headers, or why it cannot be asked (it is then
+    skipped before anything is sent to it); None: `headers` for every candidate (only
+    for a chain of one provider).
     """
-    order = list(cands[:1]) if strict else cooldowns.order(cands)
     hops: list[str] = []
-    last: Attempt = Attempt(None, None, hops, "no upstream configured")
-    fwd = forward_headers(headers)
-    for i, cand in enumerate(order):
+    skipped: list[str] = []
+    sendable: list[tuple[Candidate, CIMultiDict[str]]] = []
+    for i, cand in enumerate(list(cands[:1]) if strict else cands):
+        got = forward_headers(headers) if auth is None else auth(cand, i == 0)
+        if isinstance(got, str):
+            skipped.append(f"{cand.model or cand.base_url}: {got}")
+        else:
+            sendable.append((cand, got))
+    # cooling profiles last, as `Cooldowns.order` (pairs: a Candidate holds a dict)
+    cooling = [cooldowns.cooling(c.profile) for c, _ in sendable]
+    order = sendable if strict else (
+        [p for p, cool in zip(sendable, cooling, strict=True) if not cool]
+        + [p for p, cool in zip(sendable, cooling, strict=True) if cool])
+    last: Attempt = Attempt(None, None, hops, "no upstream configured", skipped=skipped)
+    if not order and skipped:
+        last.error = "no candidate left: " + "; ".join(skipped)
+    for i, (cand, fwd) in enumerate(order):
         final = i == len(order) - 1
         data = body_for.get(cand.model, body_for[None])
         try:
@@ -120,7 +147,8 @@ async def send_chain(
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
             cooldowns.cool(cand.profile, None)
             hops.append(f"{cand.model or cand.base_url}: unreachable")
-            last = Attempt(None, cand, hops, f"upstream unreachable: {type(e).__name__}")
+            last = Attempt(None, cand, hops, f"upstream unreachable: {type(e).__name__}",
+                           skipped=skipped)
             continue
         if failover_status(resp.status) and not final and not strict:
             cooldowns.cool(cand.profile, resp.headers.get("Retry-After"))
@@ -129,5 +157,7 @@ async def send_chain(
             continue
         if failover_status(resp.status):
             cooldowns.cool(cand.profile, resp.headers.get("Retry-After"))
-        return Attempt(resp, cand, hops)
+        return Attempt(resp, cand, hops, skipped=skipped)
+    if skipped and order:
+        last.error += f" and no fallback left ({'; '.join(skipped)})"
     return last

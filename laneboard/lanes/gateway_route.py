@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,19 +84,49 @@ def _cost(cfg: Config, cand: ResolvedModel) -> dict[str, float] | None:
     return cost.model_dump(exclude_none=True) if cost is not None else None
 
 
+def provider_key_env(cfg: Config, provider_id: str | None) -> str | None:
+    """The variable holding `provider_id`'s key: its `api_key_env`, else its harness's
+    default (as every harness resolves it); None: unknown provider or none."""
+    provider = cfg.providers.get(provider_id) if provider_id else None
+    if provider is None:
+        return None
+    return provider.api_key_env or kind(provider.harness).key_env
+
+
 def _fallback(cfg: Config, spec: HarnessSpec, cand: ResolvedModel) -> dict[str, Any] | None:
     """A fallback the gateway may try inside one request: only one that speaks the lane's
     protocol (its provider runs the same harness kind), since the gateway forwards the
-    CLI's request body as it is."""
+    CLI's request body as it is. It carries its provider and key variable: a fallback on
+    another provider than the lane's gets its own key from the gateway's environment,
+    never the lane's headers (`gateway.route_auth`)."""
     provider = cfg.providers.get(cand.provider)
     if provider is None or provider.harness != spec.harness:
         return None
+    key_env = provider_key_env(cfg, cand.provider)
     return {
         "base_url": provider.base_url or kind(spec.harness).public_endpoint,
         "model": cand.provider_id,
         "profile": cand.profile or cand.provider,
         "cost": _cost(cfg, cand),
+        "provider": cand.provider,
+        "key_env": key_env,
+        "keyless": key_env is None and kind(provider.harness).auth_probe == "none",
     }
+
+
+def gateway_key_names(cfg: Config) -> list[str]:
+    """Every key variable the gateway may need: the one of each configured provider (a
+    lane's fallbacks and routed tools go to them with their own key)."""
+    names = {provider_key_env(cfg, pid) for pid in cfg.providers}
+    return sorted(n for n in names if n)
+
+
+def gateway_keys(cfg: Config, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The values of `gateway_key_names` this process has (the supervisor's own
+    environment: where lanes get their keys too), handed to the gateway when it is
+    spawned (`gateway.client.ensure_gateway`), never through a file or argv."""
+    env = os.environ if environ is None else environ
+    return {n: env[n] for n in gateway_key_names(cfg) if env.get(n, "").strip()}
 
 
 def gateway_spec(
@@ -128,9 +158,14 @@ def gateway_spec(
     # the switch, which the gateway's would hide.
     in_request = kind(spec.harness).transport == "tmux"
     chain = [f for f in (_fallback(cfg, spec, c) for c in fallbacks) if f is not None]
+    lane_cfg = cfg.lanes.get(spec.lane)
+    home = model.provider if model else (lane_cfg.provider if lane_cfg else None)
     fields: dict[str, Any] = {
         "base_url": upstream,
         "model": None,
+        # the lane's own provider: only a fallback of the same one gets the CLI's headers
+        "provider": home,
+        "key_env": key_env,
         "profile": (model.profile or model.provider) if model else None,
         "cost": _cost(cfg, model) if model else None,
         "fallbacks": chain if in_request and not strict else [],
