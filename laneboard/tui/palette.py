@@ -40,6 +40,9 @@ EVERYDAY: tuple[tuple[str, Where, str], ...] = (
     ("Usage: prompts, tokens and cost per lane and tier", "app", "show_usage"),
     ("Toggle grid view of every lane", "screen", "toggle_grid"),
     ("Filter the lane list by state: all → busy → waiting → failed", "screen", "filter_lanes"),
+    ("Search the lane list by id, role or model (/ in the list)", "screen", "search_lanes"),
+    ("Grid: next page of lanes", "screen", "grid_page(1)"),
+    ("Grid: previous page of lanes", "screen", "grid_page(-1)"),
     ("Attach to the selected lane's tmux pane", "screen", "attach"),
     ("Interrupt the selected lane's turn", "screen", "interrupt"),
     ("Cancel the selected delegation run (interrupts every lane on it)", "screen",
@@ -62,7 +65,7 @@ def key_for(bindings: Sequence[BindingType], action: str) -> str:
     reads it: `F1`, `ctrl+g` (the first of alternatives such as `ctrl+s,ctrl+j`)."""
     for b in bindings:
         if isinstance(b, Binding) and b.action == action:
-            key = b.key.split(",")[0]
+            key = b.key_display or b.key.split(",")[0]  # `[` rather than left_square_bracket
             return key.upper() if key[:1] == "f" and key[1:].isdigit() else key
     return ""
 

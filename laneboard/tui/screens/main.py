@@ -30,13 +30,14 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 
 from laneboard.core.names import TRIAGE_RULE
 from laneboard.errors import LaneboardError
@@ -45,6 +46,7 @@ from laneboard.tui.buffers import PaneBuffers
 from laneboard.tui.link import CockpitLink, link_of
 from laneboard.tui.widgets.lane_grid import LaneGrid
 from laneboard.tui.widgets.lane_log import LaneLog
+from laneboard.tui.widgets.lane_search import LaneSearch
 from laneboard.tui.widgets.lane_table import LaneTable
 from laneboard.tui.widgets.prompt_bar import LaneSuggester, PromptBar
 from laneboard.tui.widgets.route_preview import RoutePreview
@@ -75,11 +77,16 @@ class MainScreen(Screen[None]):
         Binding("f6", "interrupt", "Interrupt", show=False),
         Binding("f7", "cancel_run", "Cancel run", show=False),
         Binding("f8", "filter_lanes", "Filter", show=False),
+        Binding("ctrl+f", "search_lanes", "Search lanes", show=False),
         Binding("ctrl+r", "review_answer", "Review"),
         Binding("ctrl+t", "review_diff", "Review diff", show=False),
         Binding("ctrl+d", "show_diff", "Diff", show=False),
         Binding("pageup", "scroll_pane(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_pane(1)", "Scroll down", show=False),
+        Binding("left_square_bracket", "grid_page(-1)", "Grid: previous page", show=False,
+                key_display="["),
+        Binding("right_square_bracket", "grid_page(1)", "Grid: next page", show=False,
+                key_display="]"),
         Binding("escape", "focus_prompt", "Prompt", show=False),
         Binding("f5", "toggle_untrusted", "Untrusted input", show=False),
     ]
@@ -115,6 +122,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="top"):
             yield table
             yield RunTree(id="runs")
+        yield LaneSearch(id="lane-search")
         yield LaneLog(id="pane")
         yield LaneGrid(id="grid")
         yield RoutePreview(id="preview")
@@ -124,6 +132,10 @@ class MainScreen(Screen[None]):
     @property
     def lane_table(self) -> LaneTable:
         return self.query_one("#lanes", LaneTable)
+
+    @property
+    def lane_search(self) -> LaneSearch:
+        return self.query_one("#lane-search", LaneSearch)
 
     @property
     def pane(self) -> LaneLog:
@@ -200,6 +212,8 @@ class MainScreen(Screen[None]):
         if self.lane_table.selected_lane != lane:
             self.lane_table.select(lane)
         self._show_in(self.pane, lane)
+        if self.grid:
+            self.lane_grid.show_lane(lane)  # its page (PageChanged refills and mirrors)
         self.lane_grid.mark_selected(lane)
         self._mirror_visible()
 
@@ -225,6 +239,16 @@ class MainScreen(Screen[None]):
         if self.cockpit.ready:
             lanes = [log.lane for log in self._visible_logs() if log.lane]
             self.post_message(m.MirrorRequested(lanes))
+
+    def on_lane_grid_page_changed(self, event: LaneGrid.PageChanged) -> None:
+        """Another page of the grid: refill its logs, mirror exactly its lanes."""
+        if not self.grid:
+            return
+        for log in self.lane_grid.logs():
+            if log.lane:
+                self._show_in(log, log.lane)
+        self.lane_grid.mark_selected(self.selected)
+        self._mirror_visible()
 
     def on_screen_mirrored(self, event: m.ScreenMirrored) -> None:
         self._screens[event.lane] = event.screen
@@ -255,6 +279,31 @@ class MainScreen(Screen[None]):
         """Narrow the lane list to busy, waiting or failed lanes (64 lanes need it)."""
         self.lane_table.cycle_filter()
 
+    def action_search_lanes(self) -> None:
+        """Open the search bar under the lane list (`/` there, or the palette)."""
+        self.lane_search.open()
+
+    def on_lane_table_search_requested(self, event: LaneTable.SearchRequested) -> None:
+        self.action_search_lanes()
+
+    @on(Input.Changed, "#lane-search")
+    def _on_search_changed(self, event: Input.Changed) -> None:
+        self.lane_table.set_query(event.value)
+
+    def on_lane_search_step(self, event: LaneSearch.Step) -> None:
+        self.lane_table.step(event.delta)
+
+    def on_lane_search_closed(self, event: LaneSearch.Closed) -> None:
+        """Back to the list: Enter keeps the search (its count stays in the list's
+        border), Esc has cleared it."""
+        self.lane_search.close()
+        self.lane_table.focus()
+
+    def action_grid_page(self, direction: int) -> None:
+        """Turn the grid's page (PageChanged then refills and re-mirrors)."""
+        if self.grid:
+            self.lane_grid.turn_page(direction)
+
     def action_toggle_untrusted(self) -> None:
         self.untrusted = not self.untrusted
         self.notify("untrusted input: " + ("on — routed as mail/web text" if self.untrusted else "off"))
@@ -263,6 +312,10 @@ class MainScreen(Screen[None]):
         self.prompt_bar.focus_prompt()
 
     def action_scroll_pane(self, direction: int) -> None:
+        """PageUp/PageDown: scroll the pane; in the grid, turn its page."""
+        if self.grid and self.lane_grid.pages > 1:
+            self.lane_grid.turn_page(direction)
+            return
         log = self.pane if not self.grid else self.lane_grid.log_for(self.selected or "")
         if log is not None:
             log.scroll_to(y=log.scroll_y + direction * max(log.size.height - 1, 1), animate=False)

@@ -9,12 +9,20 @@ With many lanes the person wants the ones that need them: `cycle_filter` shows o
 waiting or failed lanes (all → busy → waiting → failed → all), named in the border title.
 Every lane's `LaneInfo` is kept while hidden, so leaving the filter loses nothing, and a
 lane entering or leaving the filter rebuilds the rows in their original order.
+
+A person who knows the lane by name searches instead (`/` here, or the palette; the
+`LaneSearch` bar under the list): `set_query` keeps the lanes whose id, role or model
+contains the text, case-insensitive, on top of the state filter. Whenever either narrows
+the list, the border's subtitle says how many lanes it shows ("3 of 40 lanes"), so a
+short list is never mistaken for all of them.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.timer import Timer
@@ -44,6 +52,8 @@ ROLE_SHORT = {"orchestrator": "orch", "reviewer": "reviewer", "coder": "coder", 
 FILTERS = ("all", "busy", "waiting", "failed")
 """The states the list can be narrowed to, in the order the filter key cycles them."""
 FILTER_MARK = " · only "
+SEARCH_KEY = "slash"
+"""The key that opens the search bar while the list has focus (`/`, as in less and vim)."""
 COLUMNS = (("lane", "lane"), ("role", "role"), ("state", "state"), ("model", "model · tier"),
            ("fence", "fence"), ("usage", "usage"))
 
@@ -75,13 +85,21 @@ def fence_cell(info: LaneInfo) -> Text:
     return Text(label, style=themed(style))
 
 
+def matches(info: LaneInfo, query: str) -> bool:
+    """Whether the lane's id, role (also as the list shows it) or model contains `query`
+    (already case-folded)."""
+    fields = (info.id, info.role, ROLE_SHORT.get(info.role, ""), info.model or "")
+    return any(query in f.casefold() for f in fields)
+
+
 class LaneTable(DataTable[Text | str]):
     """Every lane, one row each; the highlighted row is the selected lane."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "lane('start')", "Start", show=True),
         Binding("x", "lane('stop')", "Stop", show=True),
         Binding("r", "lane('restart')", "Restart", show=True),
+        Binding(SEARCH_KEY, "search", "Search", show=True, key_display="/"),
     ]
 
     class Selected(Message):
@@ -98,12 +116,17 @@ class LaneTable(DataTable[Text | str]):
             super().__init__()
             self.lane, self.action = lane, action
 
+    class SearchRequested(Message):
+        """Open the search bar (the screen owns it; the table only filters)."""
+
     def __init__(self, *, motion: bool = True, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
         self.motion = motion
         self._infos: dict[str, LaneInfo] = {}
         self._shown: set[str] = set()
         self.state_filter = "all"
+        self.search_text = ""
+        """The search text (`set_query`); "" shows every lane the state filter lets by."""
         self._frame = 0
         self._spinner: Timer | None = None
 
@@ -133,6 +156,8 @@ class LaneTable(DataTable[Text | str]):
             self.add_row(*self._cells(info), key=info.id)
         elif wanted or info.id in self._shown:  # entered or left the filter: keep the order
             self._rebuild()
+        if new:
+            self._sync_count()
         self._sync_spinner()
 
     def cycle_filter(self) -> str:
@@ -143,21 +168,50 @@ class LaneTable(DataTable[Text | str]):
         self.border_title = base if self.state_filter == "all" else f"{base}{FILTER_MARK}{self.state_filter}"
         return self.state_filter
 
+    def set_query(self, text: str) -> None:
+        """Show only lanes whose id, role or model contains `text` (case-insensitive),
+        within the state filter; "" ends the search. The selection stays on its lane
+        while that lane still matches."""
+        query = text.strip().casefold()
+        if query == self.search_text:
+            return
+        self.search_text = query
+        self._rebuild()
+
     def _passes(self, info: LaneInfo) -> bool:
-        return self.state_filter == "all" or info.state == self.state_filter
+        if self.state_filter != "all" and info.state != self.state_filter:
+            return False
+        return not self.search_text or matches(info, self.search_text)
+
+    def _sync_count(self) -> None:
+        """The subtitle: how many lanes are shown, whenever a filter or search narrows."""
+        if self.state_filter == "all" and not self.search_text:
+            self.border_subtitle = ""
+            return
+        search = f"/{self.search_text} · " if self.search_text else ""
+        self.border_subtitle = f"{search}{len(self._shown)} of {len(self._infos)} lanes"
 
     def _rebuild(self) -> None:
         """The rows again from every lane's info, in first-seen order; the selection kept
-        when its lane is still shown (else the first row's lane becomes selected)."""
+        when its lane is still shown (else the first row's lane becomes selected).
+
+        The highlight events of the rebuild itself (the cursor passes row 0 on its way
+        back) are held back: delivered late, they moved the selection to a lane the
+        person had left, one keystroke later. One `Selected` says where it ends up."""
         keep = self.selected_lane
-        self.clear(columns=False)
-        self._shown = set()
-        for info in self._infos.values():
-            if self._passes(info):
-                self._shown.add(info.id)
-                self.add_row(*self._cells(info), key=info.id)
-        if keep in self._shown:
-            self.move_cursor(row=self.get_row_index(keep))
+        with self.prevent(DataTable.RowHighlighted):
+            self.clear(columns=False)
+            self._shown = set()
+            for info in self._infos.values():
+                if self._passes(info):
+                    self._shown.add(info.id)
+                    self.add_row(*self._cells(info), key=info.id)
+            if keep in self._shown:
+                self.move_cursor(row=self.get_row_index(keep))
+        now = self.selected_lane
+        if now is not None and now != keep:
+            self.post_message(self.Selected(now))
+        self._sync_count()
 
     def info(self, lane: str) -> LaneInfo | None:
         return self._infos.get(lane)
@@ -193,6 +247,9 @@ class LaneTable(DataTable[Text | str]):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table is self and event.row_key.value is not None:
             self.post_message(self.Selected(str(event.row_key.value)))
+
+    def action_search(self) -> None:
+        self.post_message(self.SearchRequested())
 
     def action_lane(self, action: str) -> None:
         lane = self.selected_lane
