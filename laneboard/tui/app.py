@@ -640,6 +640,7 @@ class LaneboardApp(App[None]):
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+        gc.unfreeze()  # what the cockpit held may be collected again (a host process lives on)
 
     async def on_unmount(self) -> None:
         await self.shutdown()
