@@ -54,7 +54,17 @@ class Setup:
                               text=True, timeout=timeout, check=False)
 
 
-def _config(tmp: Path, ws: Path, base_url: str) -> Path:
+def _lead(tmp: Path, ws: Path) -> str:
+    """An interactive codex orchestrator (a pane in tmux, started by whoever starts it)."""
+    home = tmp / "codex-home-lead"
+    home.mkdir()
+    return ("  lead:\n    role: orchestrator\n    harness: codex\n    model: big\n"
+            f"    fence: read-only\n    cwd: {ws}\n    delegates: [worker]\n"
+            "    delegate_wider: [worker]\n"
+            f"    env: {{CODEX_HOME: {home}, LB_TEST_OPENAI_KEY: sk-standin}}\n")
+
+
+def _config(tmp: Path, ws: Path, base_url: str, *, lead: bool = False) -> Path:
     home = tmp / "codex-home"
     home.mkdir()
     cfg = tmp / "laneboard.yaml"
@@ -73,14 +83,23 @@ def _config(tmp: Path, ws: Path, base_url: str) -> Path:
         "    ready: \"READY>\\\\s*\\\\Z\"\n    fence: full\n"
         f"    cwd: {ws}\n    env: {{LANEBOARD_LANE: worker, "
         f"PYTHONPATH: {Path(__file__).parents[1]}}}\n"
-        "routing:\n  default: main\n"
+        + (_lead(tmp, ws) if lead else "")
+        + "routing:\n  default: main\n"
         f"artifacts: {{dir: {tmp / 'artifacts'}}}\n"
     )
     return cfg
 
 
 @pytest.fixture
-def setup(tmux_socket: str, tmp_path: Path, standin: StandinServer) -> Iterator[Setup]:
+def lead() -> bool:
+    """Whether the config has the interactive `lead` lane (a test may parametrize it)."""
+    return False
+
+
+@pytest.fixture
+def setup(
+    tmux_socket: str, tmp_path: Path, standin: StandinServer, lead: bool
+) -> Iterator[Setup]:
     # A short state dir: the control socket's path must fit a unix socket (107 bytes).
     state = Path(tempfile.mkdtemp(prefix="lbs"))
     os.chmod(state, 0o700)
@@ -92,7 +111,7 @@ def setup(tmux_socket: str, tmp_path: Path, standin: StandinServer) -> Iterator[
     env = {**os.environ, "LANEBOARD_TMUX_SOCKET": tmux_socket, "LANEBOARD_STATE_DIR": str(state),
            "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     env.pop("LANEBOARD_CONFIG", None)
-    s = Setup(_config(tmp_path, ws, standin.openai_base_url), ws, env, state)
+    s = Setup(_config(tmp_path, ws, standin.openai_base_url, lead=lead), ws, env, state)
     try:
         yield s
     finally:
@@ -101,9 +120,10 @@ def setup(tmux_socket: str, tmp_path: Path, standin: StandinServer) -> Iterator[
 
 
 @contextlib.contextmanager
-def supervisor(s: Setup) -> Iterator[subprocess.Popen[str]]:
-    """A real `laneboard up --headless`, until its control socket listens and `worker` is
-    ready; stopped (SIGINT, then kill) afterwards."""
+def supervisor(s: Setup, *ready_lanes: str) -> Iterator[subprocess.Popen[str]]:
+    """A real `laneboard up --headless`, until its control socket listens and `worker` (and
+    `ready_lanes`) are ready; stopped (SIGINT, then kill) afterwards."""
+    wanted = {"worker", *ready_lanes}
     proc = subprocess.Popen(
         [sys.executable, "-m", "laneboard", "--config", str(s.config), "up", "--headless"],
         cwd=s.workspace, env=s.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -118,7 +138,7 @@ def supervisor(s: Setup) -> Iterator[subprocess.Popen[str]]:
                 return False
             doc = json.loads(done.stdout)
             rows = doc["lanes"] if isinstance(doc, dict) else doc
-            return any(r.get("id") == "worker" and r.get("state") == "ready" for r in rows)
+            return wanted <= {r.get("id") for r in rows if r.get("state") == "ready"}
 
         wait_until(ready, timeout=120, interval=0.3)
         yield proc
@@ -201,6 +221,45 @@ def test_send_without_a_supervisor_says_the_lane_has_no_conductor(
     plain = setup.laneboard("send", "worker", "hello there", "--json")
     assert plain.returncode == 0, plain.stderr
     assert NOTE not in plain.stderr
+
+
+def _mcp_servers_of(lane: str, socket_dir: Path) -> set[int]:
+    """Pids of running `laneboard mcp` servers given to `lane` with a control socket under
+    `socket_dir` (read from /proc: what codex really started)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"laneboard\0mcp" not in cmdline or f"LANEBOARD_LANE={lane}".encode() not in environ:
+            continue
+        sock = next((v for v in environ if v.startswith(b"LANEBOARD_CONTROL_SOCKET=")), b"")
+        if sock.partition(b"=")[2].startswith(os.fsencode(socket_dir)):
+            found.add(int(entry))
+    return found
+
+
+@needs_codex
+@pytest.mark.tmux
+@pytest.mark.slow
+@pytest.mark.parametrize("lead", [True])
+def test_lanes_restart_from_another_terminal_keeps_the_conductor(
+    setup: Setup, standin: StandinServer
+) -> None:
+    """`laneboard lanes restart lead` in a second process while `up` supervises: the new
+    codex pane gets laneboard's MCP server again (it used to come back without it)."""
+    with supervisor(setup, "lead"):
+        wait_until(lambda: bool(_mcp_servers_of("lead", setup.state)), timeout=90, interval=0.3)
+        before = _mcp_servers_of("lead", setup.state)
+        done = setup.laneboard("lanes", "restart", "lead", "--json")
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert NOTE not in done.stderr, done.stderr
+        wait_until(lambda: bool(_mcp_servers_of("lead", setup.state) - before), timeout=90,
+                   interval=0.3)
 
 
 # -- the attachment itself, against a real control server in this process ----------------

@@ -78,6 +78,12 @@ def _lane_action(name: str, doc: str) -> click.Command:
             try:
                 for lane_id in ids:
                     sup.lane(lane_id)  # unknown lane → LaneError before anything happens
+                if name != "stop":  # a lane (re)started here keeps the running conductor
+                    from laneboard.conductor.attach import attach_running
+
+                    for lane_id in ids:
+                        if note := await attach_running(sup, lane_id):
+                            click.echo(note, err=True)
                 rows: list[dict[str, object]] = []
                 for lane_id in ids:
                     if name == "start":
