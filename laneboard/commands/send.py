@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     "defer_if_busy",
     is_flag=True,
     help="When the lane's screen shows it busy (a turn still running, a dialog open), wait "
-    "until it is ready instead of typing into it; the wait counts against --timeout.",
+    "until it is ready instead of typing into it; the wait counts against --timeout, and a "
+    "lane still busy then gets nothing (exit 1, 'stayed busy').",
 )
 @config_option
 def send(

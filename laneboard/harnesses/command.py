@@ -174,7 +174,15 @@ class CommandHarness(Harness):
             asyncio.create_task(self._monitor(self.stream), name=f"lane-{self.spec.lane}-exit"),
         ]
         try:
-            await self._wait_ready()
+            if self.adopted:
+                # Running already, perhaps mid-turn (its ready pattern then is not on
+                # screen): waiting `ready_timeout` for it held an adopting `send
+                # --defer-if-busy` past its own --timeout, and a turn longer than that
+                # failed the start, which stopped a working lane. Whether it is idle is
+                # `wait_idle`'s question, asked under the sender's own deadline.
+                await self._check_alive()
+            else:
+                await self._wait_ready()
         except HarnessError as exc:
             self._set_state("failed", str(exc))
             raise
@@ -221,10 +229,13 @@ class CommandHarness(Harness):
             height=self.height,
         )
 
+    async def _check_alive(self) -> None:
+        if not await self.relay.is_alive(self.pane_id):
+            raise HarnessError(await self._exit_message("exited at start"))
+
     async def _wait_ready(self) -> None:
         if self._ready_re is None:
-            if not await self.relay.is_alive(self.pane_id):
-                raise HarnessError(await self._exit_message("exited at start"))
+            await self._check_alive()
             return
         found = False
         pattern = self._ready_re

@@ -129,6 +129,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HarnessFactory = Callable[[HarnessSpec, "Supervisor"], Harness]
+#: How much longer `deliver` backs up a deferred send than the send's own deadline.
+DEFER_GRACE_S = 5.0
 __all__ = ["SENDING", "HarnessFactory", "LaneRuntime", "Supervisor", "workspace_session"]
 
 
@@ -395,11 +397,15 @@ class Supervisor:
         if self.gateway is not None or not uses_gateway(self.cfg, rt.id):
             return
         from laneboard.gateway.client import ensure_gateway
+        from laneboard.lanes.gateway_route import gateway_key_names, gateway_keys
         from laneboard.lanes.statefile import state_dir
 
         await self.relay.ensure_session(self.session, cwd=self.workspace)
+        # the provider keys its fallbacks and routed tools may need, from our environment
+        # (the tmux window would only have the tmux server's), never through a file or argv
         self.gateway = await asyncio.to_thread(
-            ensure_gateway, self.socket, self.session, state_dir()
+            ensure_gateway, self.socket, self.session, state_dir(),
+            gateway_keys(self.cfg), gateway_key_names(self.cfg),
         )
         self._spawn(self._follow_gateway_usage(), "gateway-usage")
 
@@ -640,9 +646,13 @@ class Supervisor:
             self._fail(rt, str(e) if str(e).startswith("could not start") else f"could not start: {e}")
             return
         except BaseException:
-            # cancelled (the supervisor is shutting down) or a bug: never leave `starting`
+            # cancelled (the supervisor is shutting down, a `deliver` gave up) or a bug:
+            # never leave `starting`, nor the harness's watchers running — an exit
+            # monitor outliving its relay kept `laneboard send` from ever exiting
             rt.harness = None
             pump.cancel()
+            with contextlib.suppress(BaseException):
+                await harness.detach()
             raise
         health = await harness.health()
         rt.pid = health.pid
@@ -881,8 +891,11 @@ class Supervisor:
             self.send(lane_id, prompt, timeout=timeout, started=started, defer=defer)
         )
         either: set[asyncio.Future[Any]] = {started, task}
+        # A deferred send ends itself at its deadline, saying why (LaneError: still busy,
+        # nothing sent); this wait only backs it up, a little later, so the reason wins.
+        limit = timeout if defer is None else timeout + DEFER_GRACE_S
         try:
-            await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             task.cancel()
             raise
