@@ -340,3 +340,36 @@ async def test_a_dead_supervisors_socket_attaches_nothing(
         assert await attach_running(sender, "helper") is None  # nothing to miss: no note
     finally:
         await sender.close()
+
+
+@pytest.mark.tmux
+async def test_a_cockpit_beside_a_supervisor_attaches_its_conductor(
+    short_state: Path, tmp_path: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cockpit opened while another process supervises the session serves no control
+    server of its own, yet starts and restarts lanes: those get the running one's."""
+    from laneboard.conductor import start_control_server
+    from laneboard.config import parse_config
+    from laneboard.lanes.published import SupervisorLock
+    from laneboard.tui.app import make_app
+    from tests.fixtures.tmux import async_wait_until
+
+    monkeypatch.setenv("LANEBOARD_TMUX_SOCKET", tmux_socket)
+    loaded = parse_config(FAST_CONFIG.format(artifacts=tmp_path / "artifacts").encode(), "c.yaml")
+    owner = _supervisor(tmp_path)
+    lock = SupervisorLock(owner.socket, owner.session)
+    lock.acquire()
+    control = await start_control_server(owner)
+    try:
+        app = make_app(loaded, workspace=tmp_path, motion=False)
+        async with app.run_test(size=(100, 30)):
+            await async_wait_until(lambda: app.supervisor.supervised_by is not None
+                                   and bool(app.supervisor.conductor), timeout=30)
+            assert app.supervisor.conductor == owner.conductor
+            assert set(owner.conductor) == {"main", "pool-1", "pool-2"}
+            await async_wait_until(lambda: all(rt.state == "ready" for rt in
+                                               app.supervisor.lanes.values()), timeout=60)
+    finally:
+        await control.close()
+        lock.release()
+        await owner.close()

@@ -28,7 +28,7 @@ from laneboard.errors import LaneboardError
 if TYPE_CHECKING:
     from laneboard.lanes.supervisor import Supervisor
 
-__all__ = ["PROBE_TIMEOUT_S", "attach_running", "lanes_named"]
+__all__ = ["PROBE_TIMEOUT_S", "attach_every", "attach_running", "lanes_named"]
 
 #: Seconds to wait for the running control server's answer to the probe.
 PROBE_TIMEOUT_S = 10.0
@@ -46,10 +46,21 @@ async def attach_running(sup: Supervisor, lane: str) -> str | None:
     delegate; the reason it was not attached (one line), or None when attached or when the
     lane may not delegate anyway (then there is nothing to miss). Never raises a
     LaneboardError: a lane without the tools still runs."""
-    targets = [lid for lid in lanes_named(sup, lane) if policy.allowed_delegates(sup.cfg, lid)]
+    return await _attach(sup, lanes_named(sup, lane), f"{lane} runs")
+
+
+async def attach_every(sup: Supervisor) -> str | None:
+    """`attach_running` for every lane that may delegate, with one probe (a cockpit opened
+    beside `laneboard up` starts and restarts lanes too)."""
+    return await _attach(sup, list(sup.cfg.lanes), "the lanes that may delegate run")
+
+
+async def _attach(sup: Supervisor, lanes: list[str], who_run: str) -> str | None:
+    """Attach those of `lanes` that may delegate; `who_run` starts the note ("main runs")."""
+    targets = [lid for lid in lanes if policy.allowed_delegates(sup.cfg, lid)]
     if not targets or all(lid in sup.conductor for lid in targets):
         return None
-    lead = f"laneboard: {lane} runs without laneboard's MCP server (no conductor tools): "
+    lead = f"laneboard: {who_run} without laneboard's MCP server (no conductor tools): "
     try:
         path = control_socket_path(sup.socket, sup.session)
         await asyncio.wait_for(_probe(path), PROBE_TIMEOUT_S)

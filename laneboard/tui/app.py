@@ -304,6 +304,11 @@ class LaneboardApp(App[None]):
         await asyncio.to_thread(preload_harnesses, kinds)  # imports off the UI loop
         if self._lock is not None and self._control is None:
             await self._start_control()  # before the lanes: delegating lanes need its socket
+        elif sup.supervised_by is not None:  # beside `up`: lanes started here get its conductor
+            from laneboard.conductor.attach import attach_every
+
+            if note := await attach_every(sup):
+                self.notify(note, title="conductor", severity="warning", timeout=8)
         await sup.start()
         self._to_screen(m.LanesChanged())
         # What is loaded by now lives as long as the cockpit: out of the collector's reach,
