@@ -245,6 +245,84 @@ async def test_remote_claude_exec_lane_answers_with_its_hook_and_transcript_on_t
         await sup.close()
 
 
+async def test_remote_interactive_claude_lane_reads_its_transcript_through_the_link(
+    sshd: Sshd, remote_env: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    """Claude Code in a pane of the host's tmux; the answer comes from its transcript on
+    the host, mirrored here over the master (`remote_files.RemoteMirror`). After the
+    master is killed the lane is re-adopted (same pane), the mirror restarts, and the
+    next answer is read the same way."""
+    import os
+    import signal
+
+    from laneboard.harnesses.claude.launch import seed_isolated_config
+
+    tmp = remote_env
+    ws = tmp / "ws"
+    ws.mkdir()
+    config_dir = tmp / "claude-config"
+    seed_isolated_config(config_dir, ws, api_key=CLAUDE_KEY)
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(textwrap.dedent(
+        f"""\
+        version: 1
+        hosts:
+          box: {{ssh: "{sshd.user}@127.0.0.1", port: {sshd.port}, identity_file: "{sshd.identity}"}}
+        providers:
+          anth: {{harness: claude-code, base_url: "{standin.url}", api_key_env: LB_TEST_ANTHROPIC_KEY}}
+        models:
+          anth/claude-standin-1: {{alias: cs, tier: orchestrator}}
+        lanes:
+          rev:
+            role: reviewer
+            harness: claude-code
+            model: cs
+            fence: plan
+            cwd: {ws}
+            host: box
+            worktree: false
+            env: {{LB_TEST_ANTHROPIC_KEY: {CLAUDE_KEY}, PATH: "{HOST_PATH}",
+                   CLAUDE_CONFIG_DIR: "{config_dir}", CLAUDE_CODE_MAX_RETRIES: "0"}}
+        routing:
+          default: rev
+        artifacts: {{dir: {tmp / 'artifacts'}}}
+        """
+    ))  # fmt: skip
+    standin.script(Reply.text("PANE-ANSWER-ONE"), Reply.text("PANE-ANSWER-TWO"),
+                   dialect="anthropic")
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    try:
+        await sup.start(["rev"])
+        rt = sup.lanes["rev"]
+        assert rt.state == "ready", rt.last_error
+        harness = rt.harness
+        assert harness is not None and harness.mirror is not None  # type: ignore[attr-defined]
+        mirror = harness.mirror  # type: ignore[attr-defined]
+        assert mirror.remote_path.startswith(str(config_dir))
+        first = await sup.send("rev", "first question over ssh", timeout=240)
+        assert first.state == "done", first.error
+        assert "PANE-ANSWER-ONE" in first.reply, first
+        assert mirror.path.read_text().count("PANE-ANSWER-ONE") >= 1
+
+        link = sup.relays.links["box"]
+        master = link.master_pid
+        assert master is not None
+        os.kill(master, signal.SIGKILL)
+        await async_wait_until(
+            lambda: rt.harness is not None and rt.harness is not harness and rt.state == "ready",
+            timeout=120,
+        )
+        assert rt.harness is not None and rt.harness.adopted and rt.restarts == 0
+        assert not mirror.path.exists()  # the old harness let go of its mirror
+        second = await sup.send("rev", "second question after the drop", timeout=240)
+        assert second.state == "done", second.error
+        assert "PANE-ANSWER-TWO" in second.reply and "PANE-ANSWER-ONE" not in second.reply
+        prompts = standin.prompts("anthropic")
+        assert any("second question after the drop" in p for p in prompts), prompts
+    finally:
+        await sup.close()
+
+
 async def test_a_binary_present_here_but_not_on_the_host_is_missing_for_the_remote_lane(
     sshd: Sshd, remote_env: Path, standin: StandinServer  # noqa: F811
 ) -> None:

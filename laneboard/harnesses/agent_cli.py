@@ -53,6 +53,7 @@ from laneboard.harnesses.base import (
 )
 from laneboard.harnesses.deny import DenyMatcher
 from laneboard.harnesses.headless import HeadlessRun, find_binary
+from laneboard.harnesses.remote_files import RemoteMirror
 from laneboard.harnesses.remote_host import remote_host_of
 from laneboard.harnesses.remote_run import RemoteRun
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
@@ -116,6 +117,8 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         self._cwd = spec.cwd if self.remote is not None else str(Path(spec.cwd).resolve())
         self.deny = DenyMatcher(spec.deny)
         self._remote_binary: str | None = None
+        #: a remote interactive lane's transcript, mirrored here (`remote_files`)
+        self.mirror: RemoteMirror | None = None
 
     # -- to implement ----------------------------------------------------------------------
 
@@ -262,6 +265,8 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         deadline = time.monotonic() + timeout
         await self._wait_ready(max(1.0, deadline - time.monotonic()))
         before = self._tree()
+        if self.mirror is not None:
+            await self.mirror.catch_up()  # old lines must not look new to `_begin_turn`
         turn = self._begin_turn()
         started = time.time()
         self._set_state("busy", "prompt sent")
@@ -290,7 +295,7 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
             self.session,
             self.spec.lane,
             argv,
-            self.env,
+            self.remote_env() if self.remote is not None else self.env,
             self._cwd,
             dict(metadata),
             adopt=adopt,
@@ -436,8 +441,23 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         elif self.pane is not None:
             await self.pane.keys("Escape")
 
+    async def _mirror_transcript(self, remote_path: str) -> None:
+        """Mirror the remote lane's transcript at `remote_path` (on its host) here."""
+        assert self.remote is not None
+        if self.mirror is not None:
+            await self.mirror.close()
+        self.mirror = await RemoteMirror(self.remote.link, remote_path,
+                                         label=self.spec.lane).start()
+
+    async def detach(self) -> None:
+        """Let go of a remote lane's transcript mirror; the lane keeps running."""
+        mirror, self.mirror = self.mirror, None
+        if mirror is not None:
+            await mirror.close()
+
     async def stop(self) -> None:
         """Kill the pane or the headless process (transcripts stay on disk)."""
+        await self.detach()
         if self._run is not None:
             await self._run.kill()
         if self.pane is not None:

@@ -195,7 +195,16 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
 
     @property
     def transcript(self) -> Path:
+        if self.mirror is not None:  # a remote lane: its transcript as mirrored here
+            return self.mirror.path
         return claude_transcript.transcript_path(self.config_dir, self._cwd, self.session_id)
+
+    def remote_transcript(self) -> str:
+        """The transcript's path ON THE HOST: under the lane env's CLAUDE_CONFIG_DIR, else
+        `.claude` in the login's home there (a relative path is relative to it)."""
+        folder = self.spec.env.get("CLAUDE_CONFIG_DIR") or ".claude"
+        project = claude_transcript.project_dir_name(self._cwd)
+        return f"{folder.rstrip('/')}/projects/{project}/{self.session_id}.jsonl"
 
     def classify(self, screen: str) -> claude_screen.ClaudeScreen:
         return claude_screen.classify(screen)
@@ -206,9 +215,14 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
     async def _start_pane(self, path: str) -> None:
         """Claude Code in the lane's pane with a known `--session-id` (so the transcript
         path is known); a running pane of the same fence is adopted with its session."""
+        if self.remote is not None:
+            settings, mcp = await self._remote_hook_settings(), None
+        else:
+            settings = self._hook_settings()
+            mcp = conductor_config(self.spec, self.hook_dir)
         argv = build_argv(
-            self.spec, session_id=self.session_id, binary=path, settings=self._hook_settings(),
-            mcp_config=conductor_config(self.spec, self.hook_dir),
+            self.spec, session_id=self.session_id, binary=path, settings=settings,
+            mcp_config=mcp,
         )
         log.info("starting claude-code lane %s", self.spec.lane, extra={"lane": self.spec.lane})
         meta = {
@@ -231,6 +245,8 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         await self._open_pane(argv, meta, adoptable)
         if self.adopted:
             log.info("adopted running claude-code lane %s", self.spec.lane)
+        if self.remote is not None:  # the session id is final now (adoption may change it)
+            await self._mirror_transcript(self.remote_transcript())
 
     # -- interactive turn ------------------------------------------------------------
 
