@@ -1,5 +1,5 @@
 """Remote agent lanes (issue 17): the REAL codex 0.169.0 and claude 2.1.328 on a lane's
-host, over SSH.
+host, over SSH — exec and interactive.
 
 Real parts: a real sshd on 127.0.0.1 (tests/fixtures/sshd.py) is the "host"; the
 supervisor's real ControlMaster; laneboard's real gateway (in the test's private tmux
@@ -319,6 +319,54 @@ async def test_remote_interactive_claude_lane_reads_its_transcript_through_the_l
         assert "PANE-ANSWER-TWO" in second.reply and "PANE-ANSWER-ONE" not in second.reply
         prompts = standin.prompts("anthropic")
         assert any("second question after the drop" in p for p in prompts), prompts
+    finally:
+        await sup.close()
+
+
+async def test_remote_interactive_codex_lane_reads_its_rollout_through_the_link(
+    sshd: Sshd, remote_env: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    """Codex in a pane of the host's tmux, its CODEX_HOME (trust seeded) on the host; the
+    rollout is found THERE (`find` over the link) and mirrored here; after a dropped
+    master the lane is re-adopted and its next answer is not the old one."""
+    import os
+    import signal
+
+    tmp = remote_env
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(
+        _config(sshd, tmp, standin.openai_base_url, lane_path=HOST_PATH)
+        .replace("    mode: exec\n", "")
+    )
+    standin.script(Reply.text("ROLLOUT-ONE"), Reply.text("ROLLOUT-TWO"), dialect="responses")
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    try:
+        await sup.start(["coder"])
+        rt = sup.lanes["coder"]
+        assert rt.state == "ready", rt.last_error
+        assert rt.config.mode == "interactive"
+        first = await sup.send("coder", "first codex question over ssh", timeout=240)
+        assert first.state == "done", first.error
+        assert "ROLLOUT-ONE" in first.reply, first
+        harness = rt.harness
+        assert harness is not None and harness.mirror is not None  # type: ignore[attr-defined]
+        remote_home = harness.remote_env()["CODEX_HOME"]  # type: ignore[attr-defined]
+        assert harness.mirror.remote_path.startswith(f"{remote_home}/sessions/")  # type: ignore[attr-defined]
+        local_home = Path(harness.codex_home)  # type: ignore[attr-defined]
+        assert not list(local_home.glob("sessions/**/rollout-*.jsonl"))
+
+        link = sup.relays.links["box"]
+        master = link.master_pid
+        assert master is not None
+        os.kill(master, signal.SIGKILL)
+        await async_wait_until(
+            lambda: rt.harness is not None and rt.harness is not harness and rt.state == "ready",
+            timeout=120,
+        )
+        assert rt.harness is not None and rt.harness.adopted and rt.restarts == 0
+        second = await sup.send("coder", "second codex question", timeout=240)
+        assert second.state == "done", second.error
+        assert "ROLLOUT-TWO" in second.reply and "ROLLOUT-ONE" not in second.reply, second
     finally:
         await sup.close()
 

@@ -36,7 +36,10 @@ A lane with `host:` runs `codex exec` on that host (`agent_cli`: the binary is l
 there, the run goes over the link). Its CODEX_HOME is on the host too: laneboard's own
 files of the lane's isolated home (`config.toml`, the execpolicy `rules/`) are copied into
 a private directory there (or into the CODEX_HOME the lane's env names, a path on the
-host), and the `-o` answer file is a path there, read back through the link (bounded). A
+host), and the `-o` answer file is a path there, read back through the link (bounded).
+Interactive on a host: the pane runs in the host's tmux with only the lane's env, the
+rollout is found in the host's CODEX_HOME (`find` over the link) and mirrored here as it
+grows (`remote_files.RemoteMirror`), so the turn logic reads it as a local file. A
 remote lane on the person's own `~/.codex` (a ChatGPT login) is refused: laneboard does
 not copy a login to another machine.
 
@@ -80,6 +83,7 @@ from laneboard.harnesses.codex.launch import (
     build_exec_argv,
     build_interactive_argv,
     default_state_dir,
+    parse_model_upgrades,
     read_model_upgrades,
     seed_isolated_home,
 )
@@ -166,9 +170,13 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
         if self.isolated:
             seed_isolated_home(self.codex_home, self._cwd)
-        upgrades = (
-            await read_model_upgrades(path, self.env) if self.spec.model else {}
-        )
+        if self.remote is not None:
+            await self._prepare_remote_home()  # the seeded config.toml goes along
+            upgrades = await self._remote_model_upgrades(path) if self.spec.model else {}
+        else:
+            upgrades = (
+                await read_model_upgrades(path, self.env) if self.spec.model else {}
+            )
         argv = build_interactive_argv(
             self.spec, binary=path, provider_options=self.provider_options,
             model_upgrades=upgrades,
@@ -178,19 +186,21 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             "harness": self.kind,
             "model": self.spec.model or "",
             "fence": self.spec.fence,
-            "codex_home": str(self.codex_home),
+            "codex_home": self._remote_home or str(self.codex_home),
         }
 
         def adoptable(window: LaneWindow) -> bool:
             return (
                 window.harness == self.kind
                 and window.metadata.get("fence") == self.spec.fence
-                and window.metadata.get("codex_home") == str(self.codex_home)
+                and window.metadata.get("codex_home") == meta["codex_home"]
             )
 
         pane = await self._open_pane(argv, meta, adoptable)
         if self.adopted:
             self._started_at = float(pane.window.metadata.get("created") or 0.0)
+        if self.remote is not None:  # an adopted lane's rollout exists: mirror it now
+            await self._find_remote_rollout()
 
     # -- exec ------------------------------------------------------------------------
 
@@ -323,6 +333,37 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         self._remote_home = home
         return home
 
+    async def _remote_model_upgrades(self, path: str) -> dict[str, str]:
+        """`codex debug models` run on the host (its catalog, its version)."""
+        assert self.remote is not None
+        rc, out, _err = await self.remote.link.run([path, "debug", "models"], timeout=30.0)
+        return parse_model_upgrades(out) if rc == 0 else {}
+
+    async def _find_remote_rollout(self) -> None:
+        """The newest rollout in the lane's CODEX_HOME on the host modified since the lane
+        started (`find -printf`: mtime and path; the home is `$1`, never code), mirrored
+        here from then on (`remote_files.RemoteMirror`)."""
+        assert self.remote is not None
+        home = await self._prepare_remote_home()
+        rc, out, _err = await self.remote.link.run(
+            ["/bin/sh", "-c",
+             '[ -d "$1/sessions" ] || exit 0; '
+             'find "$1/sessions" -type f -name "rollout-*.jsonl" -printf "%T@ %p\\n"',
+             "sh", home], timeout=30.0,
+        )  # fmt: skip
+        newest: tuple[float, str] | None = None
+        for line in out.splitlines() if rc == 0 else []:
+            stamp, _, found = line.partition(" ")
+            try:
+                when = float(stamp)
+            except ValueError:
+                continue
+            if when >= self._started_at - 1 and (newest is None or when > newest[0]):
+                newest = (when, found)
+        if newest is not None:
+            await self._mirror_transcript(newest[1])
+            self._rollout = self.mirror.path if self.mirror is not None else None
+
     async def _remote_out_file(self) -> str:
         """A fresh path on the host for `codex exec -o` (in the private state dir)."""
         assert self.remote is not None
@@ -396,7 +437,17 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         await self._verify_submitted(tail, view)
         return await self._await_turn_end(tail, view, deadline)
 
+    async def _pump_async(self, tail: JsonlTail, turn: codex_events.RolloutTurn) -> None:
+        """`_pump`, after looking for a remote lane's rollout on its host."""
+        if self.remote is not None and self.mirror is None:
+            await self._find_remote_rollout()
+        if self.mirror is not None and tail.path is None:
+            tail.path = self.mirror.path
+        self._pump(tail, turn)
+
     def _pump(self, tail: JsonlTail, turn: codex_events.RolloutTurn) -> None:
+        if tail.path is None and self.remote is not None:
+            return  # found on the host by `_pump_async`
         if tail.path is None:
             found = codex_events.find_rollout(self.codex_home, newer_than=self._started_at - 1)
             if found is None:
@@ -409,7 +460,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         """Busy screen or `task_started` proves the submit; else press Enter once more."""
 
         async def started() -> bool:
-            self._pump(tail, turn)
+            await self._pump_async(tail, turn)
             scr = await self._screen()
             if turn.started or turn.complete or scr.state in ("busy", "waiting-permission"):
                 return True
@@ -424,7 +475,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         idle_since: float | None = None
         escaped = False
         while True:
-            self._pump(tail, turn)
+            await self._pump_async(tail, turn)
             if turn.error is not None and not turn.complete:
                 idle_since = idle_since or time.monotonic()
             if turn.complete:

@@ -169,6 +169,11 @@ async def read_model_upgrades(binary: str, env: Mapping[str, str]) -> dict[str, 
             proc.kill()
         await proc.wait()
         return {}
+    return parse_model_upgrades(out)
+
+
+def parse_model_upgrades(out: bytes | str) -> dict[str, str]:
+    """`{model: upgrade}` from the JSON `codex debug models` printed ({} when it is not)."""
     try:
         doc = json.loads(out)
     except ValueError:
