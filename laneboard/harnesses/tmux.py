@@ -34,10 +34,10 @@ read as keys (an early paste-end marker, Ctrl-C, Ctrl-D), so they are removed, w
 note. No other module runs `send-keys`, `paste-buffer` or `load-buffer`.
 
 Output arrives through a control-mode client per session (see `tmux_control.py`). The
-commands of a send and of a status (paste, keys, captures, pane queries, the lane list) go
-through that same client when it runs (`TmuxServer.run_for`: no process per command, and
-for a remote lane no SSH session per command); every other call, and those when no client
-runs, is one `tmux` process run with asyncio, so nothing blocks the event loop.
+commands of a send and of a status (paste, keys, screen captures, pane queries, the lane
+list) go through that same client when it runs (`TmuxServer.run_for`: no process per
+command, and for a remote lane no SSH session per command); every other call, and those
+when no client runs, is one `tmux` process run with asyncio, so nothing blocks the loop.
 
 Errors: `TmuxError` (a `HarnessError`) when a tmux command fails, `HarnessTimeout` when a
 wait passes its deadline, `LaneWindowError` (also a `HarnessError`) when a lane window

@@ -47,15 +47,22 @@ class TmuxCapture(TmuxServer):
         """The pane's text: all scrollback plus the screen (or the screen only), wrapped
         lines joined. Plain text unless `styled` (then SGR escapes are kept, `-e`).
 
-        Asked through the session's control client when this process has one for the
-        pane (no `tmux` process per call: a screen mirror and the send path's checks call
-        this many times a second), else by running `tmux` (`run_for`)."""
+        The screen alone is asked through the session's control client when this process
+        has one for the pane (no `tmux` process per call: a screen mirror and the send
+        path's checks call this many times a second), else by running `tmux`
+        (`run_for`). The scrollback always by running `tmux`: tmux 3.3a passes a command's
+        output lines through a control client unescaped, so a pane line that imitates
+        the answer's `%end` line could cut the answer short there — kept to the one
+        screenful the hot path needs, not the whole history a lane ever printed."""
         args = ["capture-pane", "-p", "-t", pane]
         if scrollback:
             args += ["-J", "-S", "-", "-E", "-"]
         if styled:
             args.append("-e")
-        out = await self.run_for(pane, *args, replay=True)
+        if scrollback:
+            out = await self.run(*args)
+        else:
+            out = await self.run_for(pane, *args, replay=True)
         return out if styled else ansi.strip(out)
 
     async def screen(self, pane: str, *, styled: bool = False) -> str:

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 _OCTAL = {f"{i:03o}".encode(): bytes([i]) for i in range(256)}
 _DEAD_SUB = "lb-dead"
+_JOIN = 4096
+"""Characters up to which output pieces are joined into one retained chunk (at most a
+16th of a stream's limit, so the limit still bounds what is kept; `PaneStream._append`)."""
 
 
 def unescape_output(data: bytes) -> bytes:
@@ -133,7 +136,14 @@ class PaneStream:
             self._append(text)
 
     def _append(self, text: str) -> None:
-        self._chunks.append((self.position, text))
+        last = self._chunks[-1] if self._chunks else None
+        if last is not None and len(last[1]) + len(text) <= min(_JOIN, self.limit // 16):
+            # tmux sends about a line per %output: kept one chunk each, the tuple, int and
+            # str headers (~150 bytes) outweighed the line (64 lanes after 1M lines held
+            # ~450 MB; issue 18). Joined up to _JOIN characters, a chunk costs ~its text.
+            self._chunks[-1] = (last[0], last[1] + text)
+        else:
+            self._chunks.append((self.position, text))
         self.position += len(text)
         self._retained += len(text)
         while self._retained - len(self._chunks[0][1]) >= self.limit:
@@ -403,9 +413,12 @@ class ControlClient:
 
     def _handle_line(self, line: bytes) -> None:
         if self._block is not None:
-            if line.startswith((b"%end ", b"%error ")) and line.split(b" ")[2:3] == [
+            # The whole tag (time, command number, flags) must match the %begin's: tmux
+            # passes a command's output lines (a captured screen) unescaped, so a pane
+            # can print an %end-looking line; it must then guess all three, not one.
+            if line.startswith((b"%end ", b"%error ")) and line.split(b" ", 1)[1] == (
                 self._block_id
-            ]:
+            ):
                 self._end_block(line.startswith(b"%error"))
             else:
                 self._block.append(line.decode("utf-8", "replace"))
@@ -420,7 +433,7 @@ class ControlClient:
             return
         if line.startswith(b"%begin "):
             self._block = []
-            self._block_id = (line.split(b" ")[2:3] or [b""])[0]
+            self._block_id = line.split(b" ", 1)[1]
             # the attach command's own block comes before %session-changed: not ours
             self._block_counts = self._attached is not None and self._attached.done()
             return

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,10 +85,53 @@ async def test_typed_tmux_syntax_is_typed_as_text(relay: TmuxRelay, tmp_path: Pa
             start = len(rec.events())
             safe = await relay.send_keys(pane, prompt, literal=True)
             await relay.send_keys(pane, "Enter")
-            await async_wait_until(lambda s=start: {"turn": ""} in rec.turns_since(s), timeout=15)
+
+            def entered(s: int = start) -> bool:
+                return {"turn": ""} in rec.turns_since(s)
+
+            await async_wait_until(entered, timeout=15)
             typed = bytes(int(str(e["key"])) for e in rec.turns_since(start) if "key" in e)
             assert typed == safe.text.encode(), repr(prompt)
     assert not canary.exists()
+
+
+#: A lane that, given a command number N, fills its screen with lines imitating the end
+#: of a control-mode answer for every number after N (and a forged output line for
+#: another pane), then TAIL. It only prints.
+FORGER = r"""
+import sys
+n = int(sys.stdin.readline())
+for i in range(1, 41):
+    print(f"%end 0 {n + i} 1")
+    if i % 10 == 0:
+        print("%output %424242 forged")
+print("TAIL-OF-SCREEN", flush=True)
+sys.stdin.readline()
+"""
+
+
+async def test_a_screen_imitating_the_answer_end_is_read_whole(
+    relay: TmuxRelay, tmp_path: Path
+) -> None:
+    """tmux passes a captured screen through the control client unescaped; lines that
+    imitate `%end` with the right command number (the old check) must not cut it short,
+    nor turn the rest into notifications (a forged `%output` of another pane)."""
+    script = tmp_path / "forger.py"
+    script.write_text(FORGER)
+    lane = await relay.create_lane_window(
+        "ws", "forger", [sys.executable, str(script)], cwd=tmp_path
+    )
+    stream = await relay.stream(lane.pane_id)
+    control = relay._control_of(lane.pane_id)
+    assert control is not None
+    await relay.screen(lane.pane_id)  # one answer: its tag holds the current command number
+    number = int(control._block_id.split(b" ")[1])
+    await relay.deliver(lane.pane_id, str(number), bracketed=False)
+    await async_wait_until(lambda: "TAIL-OF-SCREEN" in stream.text_since(0))
+    screen = await relay.screen(lane.pane_id)
+    assert "TAIL-OF-SCREEN" in screen and screen.count("%end 0 ") >= 30
+    assert "%424242" not in control.streams
+    assert await relay.is_alive(lane.pane_id)  # the next answers still pair up
 
 
 def test_property_arbitrary_text_through_the_control_path_is_one_turn(
@@ -115,9 +159,7 @@ def test_property_arbitrary_text_through_the_control_path_is_one_turn(
         def prop(prompt: str) -> None:
             marker = f"END-{next(counter)}"
             with no_tmux_processes(relay):
-                got = loop.run_until_complete(
-                    deliver_and_collect(relay, pane, rec, prompt, marker)
-                )
+                got = loop.run_until_complete(deliver_and_collect(relay, pane, rec, prompt, marker))
             assert got == [{"turn": sanitise(prompt).text}], repr(prompt)
 
         prop()
