@@ -132,7 +132,7 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
             self._set_state("ready")
             return
         await self._start_pane(path)
-        await self._wait_ready(self.ready_timeout)
+        await self._wait_ready(self.ready_timeout, running=self.adopted)
         self._set_state("ready")
 
     @abstractmethod
@@ -318,9 +318,15 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
         tail = "\n".join(screen.splitlines()[-8:])
         return HarnessError(f"{self._where()}: {self.program} exited. Last screen:\n{tail}")
 
-    async def _wait_ready(self, within: float) -> None:
+    async def _wait_ready(self, within: float, *, running: bool = False) -> None:
+        """Wait for the CLI's input box. `running` (an adopted pane): a turn or a dialog
+        on screen counts as up too. Waiting for the input box there held an adopting `send
+        --defer-if-busy` past its own --timeout, and a turn longer than `within` failed
+        the start, which stopped the pane with its turn; whether the CLI is idle is
+        `wait_idle`'s question, under the sender's deadline."""
         assert self.pane is not None
         pane = self.pane
+        up = ("ready", "busy", "waiting-permission") if running else ("ready",)
 
         async def probe() -> bool | None:
             if not await pane.alive():
@@ -329,7 +335,7 @@ class AgentCliHarness(Harness, Generic[TurnT, ScreenT]):
             if scr.state == "setup-blocked":
                 self._set_state("failed", "setup dialog")
                 raise SetupBlocked(f"{self._where()}: {scr.detail}")
-            return True if scr.state == "ready" else None
+            return True if scr.state in up else None
 
         await poll_until(
             probe, within=within, what=f"{self._where()}: waiting for ready", pane=pane
