@@ -356,6 +356,8 @@ async def test_remote_interactive_codex_lane_reads_its_rollout_through_the_link(
         assert not list(local_home.glob("sessions/**/rollout-*.jsonl"))
 
         link = sup.relays.links["box"]
+        forwards = link.reverse_ports()
+        assert len(forwards) == 1
         master = link.master_pid
         assert master is not None
         os.kill(master, signal.SIGKILL)
@@ -364,6 +366,8 @@ async def test_remote_interactive_codex_lane_reads_its_rollout_through_the_link(
             timeout=120,
         )
         assert rt.harness is not None and rt.harness.adopted and rt.restarts == 0
+        # the new master asked for the same host port: the running pane's base URL holds
+        assert link.reverse_ports() == forwards and link.master_pid not in (None, master)
         second = await sup.send("coder", "second codex question", timeout=240)
         assert second.state == "done", second.error
         assert "ROLLOUT-TWO" in second.reply and "ROLLOUT-ONE" not in second.reply, second

@@ -402,12 +402,20 @@ class SshLink:
             del self._reverse[rport]
             bind, _asked, rest = spec.split(":", 2)
             pinned = f"{bind}:{rport}:{rest}"
-            try:
-                await self._forward_reverse(pinned)
-            except SshLinkError as exc:  # the old session may still hold it: said, not fatal
-                self._reverse[rport] = pinned
-                log.warning("host %s: reverse forward %s not re-opened: %s",
-                            self.target.name, pinned, exc)
+            delay = 0.25
+            while True:
+                try:
+                    await self._forward_reverse(pinned)
+                    break
+                except SshLinkError as exc:
+                    if delay > 4.0:  # said, not fatal: the lane's next turn will say more
+                        self._reverse[rport] = pinned
+                        log.warning("host %s: reverse forward %s not re-opened: %s",
+                                    self.target.name, pinned, exc)
+                        break
+                # the dropped session's sshd may still hold the port for a moment
+                await asyncio.sleep(delay)  # backoff between attempts, not a sync point
+                delay *= 2
 
     def reverse_ports(self) -> dict[int, int]:
         """{host port: local port} of the open reverse forwards."""
