@@ -37,13 +37,21 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(socket: str, token: str) -> Any:
-    """The MCPServer named `laneboard` with the conductor's tools, bound to `socket`."""
+def build_server(socket: str, token: str, ready: str | None = None) -> Any:
+    """The MCPServer named `laneboard` with the conductor's tools, bound to `socket`;
+    `ready`: a file to touch once the client has listed the tools (see `mcp_attach`)."""
     from mcp.server import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import ToolAnnotations
 
-    server = MCPServer(name="laneboard", instructions=INSTRUCTIONS)
+    class Server(MCPServer):
+        async def list_tools(self) -> Any:
+            tools = await super().list_tools()
+            if ready:
+                _touch(ready)
+            return tools
+
+    server = Server(name="laneboard", instructions=INSTRUCTIONS)
     # See the module docstring: the caller's fence is the control server's to hold.
     # `structured_output=False`: each result is one JSON document as text. With the SDK's
     # default a `str` result is also sent as structured content `{"result": "<json>"}`,
@@ -98,9 +106,21 @@ def build_server(socket: str, token: str) -> Any:
     return server
 
 
+def _touch(path: str) -> None:
+    """Create the readiness marker (0600, never through a symlink); a failure only
+    leaves the harness waiting out its bound, so it is not an error of the tool list."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    os.close(fd)
+
+
 def serve(socket: str | None = None) -> None:
     """Run the stdio MCP server; the socket and token come from the environment that
     laneboard set for the lane (`LANEBOARD_CONTROL_SOCKET`, `LANEBOARD_LANE_TOKEN`)."""
+    from laneboard.harnesses.mcp_attach import READY_ENV
+
     path = socket or os.environ.get(SOCKET_ENV, "")
     token = os.environ.get(TOKEN_ENV, "")
-    build_server(path, token).run("stdio")
+    build_server(path, token, os.environ.get(READY_ENV) or None).run("stdio")

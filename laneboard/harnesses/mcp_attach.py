@@ -11,16 +11,24 @@ laneboard, so the harness layer can call them without importing the supervisor.
   server and no other), and `--allowedTools mcp__laneboard__*`: laneboard pre-allows its
   own tools — their policy is enforced by the control server — and never answers any
   other permission prompt. The config file holds the token, so it is written 0600.
+  Claude Code 2.1.328 connects MCP servers in the background and sends a prompt typed
+  before `laneboard mcp` answered with laneboard's tools "not yet available" (observed;
+  a plan lane has no ToolSearch to wait for them), so the server touches a marker
+  (`LANEBOARD_MCP_READY`, next to the config) when it first lists its tools, and the
+  harness waits for it (`wait_ready`) before it calls the lane ready.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
-__all__ = ["SERVER_NAME", "STARTUP_TIMEOUT_S", "TOOL_TIMEOUT_S", "claude_args", "claude_mcp_config", "codex_args", "server_env",
+__all__ = ["READY_ENV", "SERVER_NAME", "STARTUP_TIMEOUT_S", "TOOL_TIMEOUT_S", "claude_args",
+           "claude_mcp_config", "codex_args", "ready_marker", "server_env", "wait_ready",
            "write_claude_config"]
 
 SERVER_NAME = "laneboard"
@@ -29,6 +37,8 @@ _TOOLS = "mcp__laneboard__*"
 #: machine) and for one tool call (a delegate's whole turn, plus margin).
 STARTUP_TIMEOUT_S = 30
 TOOL_TIMEOUT_S = 3600
+#: The variable naming the file `laneboard mcp` touches once it has listed its tools.
+READY_ENV = "LANEBOARD_MCP_READY"
 
 
 def server_env(lane: str, token: str, socket: Path | str) -> dict[str, str]:
@@ -69,11 +79,30 @@ def codex_args(lane: str, token: str, python: str, socket: Path | str) -> list[s
     return out
 
 
-def claude_mcp_config(lane: str, token: str, python: str, socket: Path | str) -> dict[str, object]:
-    """The `--mcp-config` document for a claude lane."""
+def claude_mcp_config(lane: str, token: str, python: str, socket: Path | str,
+                      ready: Path | None = None) -> dict[str, object]:
+    """The `--mcp-config` document for a claude lane (`ready`: its readiness marker)."""
     cmd, args = _command(python)
+    env = server_env(lane, token, socket) | ({READY_ENV: str(ready)} if ready else {})
     return {"mcpServers": {SERVER_NAME: {"type": "stdio", "command": cmd, "args": args,
-                                         "env": server_env(lane, token, socket)}}}
+                                         "env": env}}}
+
+
+def ready_marker(config_path: Path | str) -> Path:
+    """The marker `laneboard mcp` touches for the lane whose config is `config_path`."""
+    return Path(config_path).with_suffix(".ready")
+
+
+async def wait_ready(config_path: Path | str, timeout: float = STARTUP_TIMEOUT_S) -> bool:
+    """Wait (bounded) until the lane's `laneboard mcp` has listed its tools to the agent;
+    False when it has not by `timeout` (the lane then runs, its tools arriving late)."""
+    marker = ready_marker(config_path)
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 def write_claude_config(folder: Path, lane: str, token: str, python: str,
@@ -87,7 +116,9 @@ def write_claude_config(folder: Path, lane: str, token: str, python: str,
 
     tag = hashlib.sha256(str(socket).encode()).hexdigest()[:10]
     path = folder / f"mcp-{lane}-{tag}.json"
-    data = json.dumps(claude_mcp_config(lane, token, python, socket), indent=1)
+    ready = ready_marker(path)
+    ready.unlink(missing_ok=True)  # the last start's: this start waits for its own
+    data = json.dumps(claude_mcp_config(lane, token, python, socket, ready), indent=1)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

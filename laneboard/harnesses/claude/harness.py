@@ -243,6 +243,12 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
             return ok
 
         await self._open_pane(argv, meta, adoptable)
+        if mcp is not None and not self.adopted:  # a first prompt must see laneboard's tools
+            from laneboard.harnesses.mcp_attach import wait_ready
+
+            if not await wait_ready(mcp):
+                log.warning("claude-code lane %s: laneboard's MCP server did not list its "
+                            "tools in time; the lane may not see them at first", self.spec.lane)
         if self.adopted:
             log.info("adopted running claude-code lane %s", self.spec.lane)
         if self.remote is not None:  # the session id is final now (adoption may change it)
