@@ -9,9 +9,12 @@ records every hop as an artifact with `run` and `parent` (`runs`).
 
 Modules: `protocol` (socket path, lane tokens, newline-delimited JSON framing),
 `policy` (the rules, pure), `runs` (run/hop bookkeeping), `server` (the control server),
-`mcp_server` (the MCP front end). The argv/config that attaches the MCP server to codex
-and claude lanes lives in `laneboard.harnesses.mcp_attach` (the harness layer uses it,
-and may not import the conductor, which sits above the lanes).
+`mcp_server` (the MCP front end), `attach` (a lane started by another laneboard process —
+`send`, `lanes start`, a cockpit beside `up` — gets the running supervisor's conductor:
+its socket and the lane's token are derivable from the state dir). The argv/config that
+attaches the MCP server to codex and claude lanes lives in
+`laneboard.harnesses.mcp_attach` (the harness layer uses it, and may not import the
+conductor, which sits above the lanes).
 """
 
 from __future__ import annotations
