@@ -3,8 +3,9 @@
 The "remote host" is a real OpenSSH server this benchmark starts on 127.0.0.1 with
 throw-away keys (`tests/fixtures/sshd.py`'s start-up, imported), so both sides run on the
 same machine and the difference is exactly what the SSH path adds: one ControlMaster,
-every tmux command an `ssh -S … host -- tmux …` client, the control-mode stream piped
-through the channel. Two Supervisors run in the same process, each with one command lane
+the control-mode client's channel carrying the lane's output and the commands of a send
+and a status (paste, keys, screen, pane queries: one round trip each, no new session),
+any other tmux command an `ssh -S … host -- tmux …` client. Two Supervisors run in the same process, each with one command lane
 running the same echo program: `local` (no `host:`) and `remote` (`host: box`), on two
 private tmux sockets.
 
