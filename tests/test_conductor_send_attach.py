@@ -262,6 +262,32 @@ def test_lanes_restart_from_another_terminal_keeps_the_conductor(
                    interval=0.3)
 
 
+@needs_codex
+@pytest.mark.tmux
+@pytest.mark.slow
+@pytest.mark.parametrize("lead", [True])
+def test_send_to_an_interactive_codex_orchestrator_delegates(
+    setup: Setup, standin: StandinServer
+) -> None:
+    """The default config's shape: an interactive codex `lead` in a pane `up` started
+    (with laneboard's MCP server), a prompt from a separate `laneboard send --wait`; the
+    model calls `delegate`, and the worker's answer comes back as the tool result."""
+    with supervisor(setup, "lead"):
+        standin.script(
+            Reply.tool_call("delegate", {"task": "list the parsers", "lane": "worker"},
+                            call_id="call_i1", namespace="mcp__laneboard"),
+            Reply.text("lead: the worker listed them"),
+            dialect="responses",
+        )
+        done = setup.laneboard("send", "lead", "which parsers exist", "--wait", "--json")
+    calls = standin.calls("responses")
+    assert done.returncode == 0, (done.stdout, done.stderr, [c.body for c in calls])
+    assert json.loads(done.stdout)["reply"] == "lead: the worker listed them"
+    assert "delegate" in _laneboard_tools(calls[0].body)
+    outputs = _outputs(calls[-1].body)
+    assert any("answer[worker]: list the parsers" in o for o in outputs), outputs
+
+
 # -- the attachment itself, against a real control server in this process ----------------
 
 FAST_CONFIG = """\
