@@ -408,6 +408,28 @@ async def test_a_binary_present_here_but_not_on_the_host_is_missing_for_the_remo
     assert [c.status for c in found] == ["ok"] and "codex-cli 0.169.0" in found[0].message
 
 
+def test_laneboard_preflight_checks_a_remote_lanes_binary_on_its_host_not_here(
+    sshd: Sshd, remote_env: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    """The real `laneboard preflight --json` process: a config whose only codex lane runs
+    on the host has no local `cli.installed` check for codex (it would say ok: codex is
+    on this machine's PATH) and a failing host.binaries for the lane."""
+    tmp = remote_env
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(_config(sshd, tmp, standin.openai_base_url, lane_path=None))
+    out = _cli(cfg_file, "preflight", "--json")
+    doc = json.loads(out.stdout)
+    checks = doc["checks"] if isinstance(doc, dict) else doc
+    by_id: dict[str, list[dict[str, str]]] = {}
+    for c in checks:
+        by_id.setdefault(c["id"], []).append(c)
+    assert [c["subject"] for c in by_id.get("cli.installed", [])] == [], by_id["cli.installed"]
+    assert [(c["status"], c["subject"]) for c in by_id["host.binaries"]] == [
+        ("fail", "lanes.coder")
+    ], by_id["host.binaries"]
+    assert by_id["host.reachable"][0]["status"] == "ok"
+
+
 async def test_a_fenced_command_lane_has_its_sandbox_started_on_the_host(
     sshd: Sshd, remote_env: Path  # noqa: F811
 ) -> None:

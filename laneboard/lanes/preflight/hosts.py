@@ -57,9 +57,11 @@ def check_host_model_loopback(cfg: Config) -> list[Check]:
 
 
 def target_of(cfg: Config, name: str) -> SshTarget:
-    host = cfg.hosts[name]
-    return SshTarget(name=name, destination=host.ssh, port=host.port,
-                     identity_file=host.identity_file)
+    """How the lanes reach host `name` (`lanes.relays.ssh_target`: the same ssh config,
+    `LANEBOARD_SSH_CONFIG` included), so preflight probes what the lanes will use."""
+    from laneboard.lanes.relays import ssh_target
+
+    return ssh_target(cfg, name)
 
 
 async def host_checks(
