@@ -42,7 +42,7 @@ def _fmt(v: Any) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:g}"
 
 
-def markdown(doc: dict[str, Any], png: str) -> str:
+def markdown(doc: dict[str, Any], png: str, before: dict[str, Any] | None = None) -> str:
     m = doc["machine"]
     counts = [str(n) for n in doc["lanes"]]
     plan = m.get("plan", {})
@@ -87,7 +87,41 @@ def markdown(doc: dict[str, Any], png: str) -> str:
         if last in row and row[last].get("note"):
             lines.append(f"- `{name}`: {row[last]['note']}")
     lines += ["", f"![how each figure grows with the lane count]({png})", ""]
+    if before is not None:
+        lines += before_after(before, doc)
     return "\n".join(lines)
+
+
+def _cell(f: dict[str, Any]) -> str:
+    return _fmt(f["value"]) if f["ok"] else f"**{_fmt(f['value'])}**"
+
+
+def before_after(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """A table of the figures before the fixes of issue 18 and after, lane count by lane
+    count, from two runs of the same benchmark (the earlier one on the tree without them)."""
+    counts = [str(n) for n in after["lanes"] if str(n) in map(str, before["lanes"])]
+    bm = before["machine"]
+    lines = [
+        "## Before and after the fixes",
+        "",
+        f"Before: the same benchmark on the tree without the fixes ({bm.get('date')}, "
+        f"{'quick' if bm.get('quick') else 'full'} run, load average {bm.get('load_average')} "
+        f"at start); after: the run above. {before.get('what', '')}".rstrip(),
+        "",
+        "| figure | " + " | ".join(f"{n} lanes: before → after" for n in counts) + " |",
+        "| --- | " + " | ".join("---:" for _ in counts) + " |",
+    ]
+    for name, row in after["figures"].items():
+        cells = []
+        for n in counts:
+            a, b = row.get(n), before["figures"].get(name, {}).get(n)
+            if a is None or b is None:
+                cells.append("–")
+                continue
+            cells.append(f"{_cell(b)} → {_cell(a)}")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    lines += ["", "Bold: the goal is missed.", ""]
+    return lines
 
 
 # -- the plot ------------------------------------------------------------------------------
@@ -232,6 +266,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="?", default=str(HERE / "results" / "scale_bench.json"))
     ap.add_argument("--out", default=str(DOCS), help="the folder for scale.md and scale.png")
+    ap.add_argument("--before", help="a run on the tree without the fixes: adds a before/after "
+                    "table")
     args = ap.parse_args()
     doc = json.loads(Path(args.results).read_text())
     out = Path(args.out)
@@ -243,7 +279,8 @@ def main() -> None:
         (out / plot).write_text(text)
     md = out / "scale.md"
     tmp = md.with_suffix(".md.tmp")
-    tmp.write_text(markdown(doc, plot))
+    before = json.loads(Path(args.before).read_text()) if args.before else None
+    tmp.write_text(markdown(doc, plot, before))
     tmp.replace(md)
     print(md, out / plot)
 
