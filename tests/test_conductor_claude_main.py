@@ -62,7 +62,17 @@ def _command_lane(name: str, role: str, ws: Path) -> str:
     )
 
 
-def _config(tmp: Path, ws: Path, base_url: str, fence: str) -> Path:
+def _reviewer(tmp: Path, ws: Path) -> str:
+    """A plan-mode Claude Code reviewer lane on the same stand-in (its own config dir)."""
+    claude_dir = tmp / "claude-review"
+    seed_isolated_config(claude_dir, ws, api_key=CLAUDE_KEY)
+    return ("  review:\n    role: reviewer\n    harness: claude-code\n    model: judge\n"
+            f"    fence: plan\n    cwd: {ws}\n"
+            f"    env: {{CLAUDE_CONFIG_DIR: \"{claude_dir}\", CLAUDE_CODE_MAX_RETRIES: \"2\", "
+            f"LB_TEST_ANTHROPIC_KEY: \"{CLAUDE_KEY}\"}}\n")
+
+
+def _config(tmp: Path, ws: Path, base_url: str, fence: str, reviewer: bool = False) -> Path:
     claude_dir = tmp / "claude-config"  # outside the workspace: a plan lane's tree is checked
     seed_isolated_config(claude_dir, ws, api_key=CLAUDE_KEY)
     # A user-scope MCP server of the person's own ("intruder"): --strict-mcp-config (and,
@@ -78,14 +88,16 @@ def _config(tmp: Path, ws: Path, base_url: str, fence: str) -> Path:
         f"providers:\n  anthropic: {{harness: claude-code, base_url: \"{base_url}\", "
         "api_key_env: LB_TEST_ANTHROPIC_KEY}\n"
         "models:\n  anthropic/claude-standin-1: {alias: big, tier: orchestrator}\n"
+        "  anthropic/claude-standin-judge: {alias: judge, tier: escalation}\n"
         "lanes:\n"
         "  main:\n    role: orchestrator\n    harness: claude-code\n    model: big\n"
         f"    fence: {fence}\n    worktree: false\n    cwd: {ws}\n"
-        "    delegates: [coder]\n    delegate_wider: [coder]\n"
+        f"    delegates: [coder{', review' if reviewer else ''}]\n    delegate_wider: [coder]\n"
         f"    env: {{CLAUDE_CONFIG_DIR: \"{claude_dir}\", CLAUDE_CODE_MAX_RETRIES: \"2\", "
         f"LB_TEST_ANTHROPIC_KEY: \"{CLAUDE_KEY}\"}}\n"
         + _command_lane("coder", "coder", ws)
         + _command_lane("helper", "helper", ws)
+        + (_reviewer(tmp, ws) if reviewer else "")
         + "routing:\n  default: main\n"
         f"artifacts: {{dir: {tmp / 'artifacts'}}}\n"
     )
@@ -99,9 +111,15 @@ def fence() -> str:
 
 
 @pytest.fixture
+def reviewer() -> bool:
+    """Whether the config has a real claude `review` lane (a test may parametrize it)."""
+    return False
+
+
+@pytest.fixture
 async def conducted(
     tmux_socket: str, tmp_path: Path, standin: StandinServer, monkeypatch: pytest.MonkeyPatch,
-    fence: str,
+    fence: str, reviewer: bool,
 ) -> AsyncIterator[Conducted]:
     # A short state dir: the control socket's path must fit a unix socket (107 bytes).
     state = Path(tempfile.mkdtemp(prefix="lbq"))
@@ -113,7 +131,7 @@ async def conducted(
     subprocess.run(["git", "init", "-q", str(ws)], check=True)
     subprocess.run(["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@t",
                     "commit", "-q", "--allow-empty", "-m", "start"], check=True)
-    cfg = _config(tmp_path, ws, standin.url, fence)
+    cfg = _config(tmp_path, ws, standin.url, fence, reviewer)
     sup = Supervisor(load_file(str(cfg)), workspace=ws)
     control = await start_control_server(sup)
     try:
@@ -246,3 +264,48 @@ async def test_claude_main_refused_delegation_names_the_rule(
     assert not conducted.control.hops  # refused before any hop opened
     helper = conducted.sup.lanes["helper"]
     assert helper.prompts == 0
+
+
+REVIEW_ANSWER = (
+    "[MAJOR] parser.py:2 - parse() ignores its input\n"
+    "[MINOR] parser.py:1 - no docstring\n"
+    "\n"
+    "Summary: one major, one minor."
+)
+
+
+@needs_claude
+@pytest.mark.parametrize("reviewer", [True])
+async def test_claude_main_reviews_through_the_plan_mode_reviewer(
+    conducted: Conducted, standin: StandinServer
+) -> None:
+    """main calls `review`: the diff goes to the real plan-mode claude reviewer, and main's
+    next request carries the reviewer's findings and the review artifact."""
+    ws = conducted.workspace
+    git = ["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@t"]
+    base = subprocess.run([*git, "rev-parse", "--abbrev-ref", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    subprocess.run([*git, "checkout", "-q", "-b", "feature/parser"], check=True)
+    (ws / "parser.py").write_text("def parse(text):\n    return []\n")
+    subprocess.run([*git, "add", "parser.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "feat: a parser"], check=True)
+    standin.script(
+        Reply.tool_call("mcp__laneboard__review", {"base": base}, call_id="r1"),
+        Reply.text(REVIEW_ANSWER),  # the reviewer's turn
+        Reply.text("main: the reviewer found one major issue"),
+        dialect="anthropic",
+    )
+    turn = await conducted.sup.send("main", "get the parser reviewed", timeout=300)
+    calls = [c for c in standin.calls("anthropic") if isinstance(c.body, dict)]
+    assert turn.state == "done", (turn.error, len(calls))
+    assert turn.reply == "main: the reviewer found one major issue"
+    assert "def parse(text):" in (calls[1].prompt or "")  # the diff reached the reviewer
+    [(is_error, text)] = _answering(calls, "r1")
+    assert not is_error, text
+    doc = json.loads(text)
+    assert doc.get("lane") == "review" and doc.get("state") == "done", text
+    assert doc["findings"] == 2 and doc["tree_unchanged"] is True, text
+    assert "parser.py:2" in doc["answer"]
+    assert doc["review_artifact"] and Path(doc["review_artifact"]).is_file()
+    [hop] = conducted.control.hops.values()
+    assert (hop.caller, hop.lane, hop.tool) == ("main", "review", "review")
