@@ -239,27 +239,36 @@ class SshLink:
             env=self._env,
             start_new_session=True,  # a Ctrl-C in the cockpit's terminal must not drop it
         )
-        deadline = time.monotonic() + timeout
-        interval = 0.02
-        while True:
-            if proc.returncode is not None:
-                err = b""
-                if proc.stderr is not None:
-                    err = await proc.stderr.read()
-                await proc.wait()
-                raise self._error(err.decode("utf-8", "replace"))
-            if self.control_path.exists():
-                self._master = proc
-                if await self.alive():
-                    return
+        try:
+            deadline = time.monotonic() + timeout
+            interval = 0.02
+            while True:
+                if proc.returncode is not None:
+                    err = b""
+                    if proc.stderr is not None:
+                        err = await proc.stderr.read()
+                    await proc.wait()
+                    raise self._error(err.decode("utf-8", "replace"))
+                if self.control_path.exists():
+                    self._master = proc
+                    if await self.alive():
+                        return
+                    self._master = None
+                if time.monotonic() > deadline:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+                    raise SshLinkError(f"ssh to {self.target.label} did not connect in time")
+                await asyncio.sleep(interval)  # polling the control socket with a deadline
+                interval = min(interval * 1.5, 0.2)
+        except asyncio.CancelledError:
+            # cancelled mid-connect (a cockpit closing while a lane waited for its link):
+            # never leave a master behind that nobody owns
+            if self._master is proc:
                 self._master = None
-            if time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-                raise SshLinkError(f"ssh to {self.target.label} did not connect in time")
-            await asyncio.sleep(interval)  # polling the control socket with a deadline
-            interval = min(interval * 1.5, 0.2)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            raise
 
     def _error(self, stderr: str) -> SshLinkError:
         text = " ".join(stderr.split()) or "ssh exited without a message"
