@@ -26,6 +26,12 @@ SENDING = "sending"
 _PROCESS_HARNESSES = frozenset(k.name for k in KINDS.values() if k.transport == "tmux")
 
 
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class LaneRuntime:
     """Everything the supervisor tracks for one lane."""
@@ -51,6 +57,8 @@ class LaneRuntime:
     context_tokens: int = 0
     context_warned: bool = False
     queue: asyncio.Lock = field(default_factory=asyncio.Lock)
+    start_settled: asyncio.Event = field(default_factory=_set_event)
+    """Clear while the supervisor starts the lane (`Supervisor._start`), set otherwise."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     watchdog: PaneWatchdog = field(default_factory=PaneWatchdog)
     tripped: str | None = None

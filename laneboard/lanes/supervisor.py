@@ -609,6 +609,27 @@ class Supervisor:
         self._publish(rt, user_stopped=False, last_error=None)
 
     async def _start(self, rt: LaneRuntime) -> None:
+        """Start a lane's harness; `rt.start_settled` is clear meanwhile, so a send that
+        arrives while the lane is starting (a prompt typed as the cockpit opens) waits for
+        the start to end instead of typing into a pane that does not exist yet — or
+        starting the lane a second time."""
+        rt.start_settled.clear()
+        try:
+            await self._start_once(rt)
+        finally:
+            rt.start_settled.set()
+
+    async def _wait_start_settled(self, rt: LaneRuntime, timeout: float) -> None:
+        """Wait (at most `timeout`) for a start in progress to end, however it ends."""
+        if not rt.start_settled.is_set():
+            try:
+                await asyncio.wait_for(rt.start_settled.wait(), timeout)
+            except TimeoutError:
+                raise LaneError(
+                    f"lane {rt.id!r} is still starting after {timeout:g}s; nothing was sent"
+                ) from None
+
+    async def _start_once(self, rt: LaneRuntime) -> None:
         if kind(rt.config.harness).takes_model and rt.candidate is None:
             self._fail(rt, "no usable model: every model in the lane's chain is unavailable")
             return
@@ -967,6 +988,7 @@ class Supervisor:
         and waiting inside it keeps any other send from slipping in between the wait and
         the typing. Raises LaneError when the lane stays busy past `timeout`."""
         deadline = time.monotonic() + timeout
+        await self._wait_start_settled(rt, timeout)
         if rt.harness is None or rt.state in ("failed", "stopped"):
             self._claim(rt)
             await self._start(rt)
@@ -1024,6 +1046,7 @@ class Supervisor:
     ) -> TurnResult:
         started = time.time()
         while True:
+            await self._wait_start_settled(rt, timeout)
             if rt.harness is None or rt.state in ("failed", "stopped"):
                 self._claim(rt)
                 await self._start(rt)
