@@ -92,11 +92,13 @@ def _config(tmp: Path, ws: Path, base_url: str, fence: str, reviewer: bool = Fal
         "lanes:\n"
         "  main:\n    role: orchestrator\n    harness: claude-code\n    model: big\n"
         f"    fence: {fence}\n    worktree: false\n    cwd: {ws}\n"
-        f"    delegates: [coder{', review' if reviewer else ''}]\n    delegate_wider: [coder]\n"
+        f"    delegates: [coder, writer{', review' if reviewer else ''}]\n"
+        "    delegate_wider: [coder]\n"
         f"    env: {{CLAUDE_CONFIG_DIR: \"{claude_dir}\", CLAUDE_CODE_MAX_RETRIES: \"2\", "
         f"LB_TEST_ANTHROPIC_KEY: \"{CLAUDE_KEY}\"}}\n"
         + _command_lane("coder", "coder", ws)
         + _command_lane("helper", "helper", ws)
+        + _command_lane("writer", "coder", ws)  # writable, in delegates, not delegate_wider
         + (_reviewer(tmp, ws) if reviewer else "")
         + "routing:\n  default: main\n"
         f"artifacts: {{dir: {tmp / 'artifacts'}}}\n"
@@ -183,12 +185,14 @@ def _offers(body: Any, name: str) -> bool:
 
 
 def _answering(calls: list[Any], call_id: str) -> list[tuple[bool, str]]:
-    """The tool results of the request that answers the tool_use `toolu_<call_id>`."""
+    """(is_error, text) of the tool_result that answers the tool_use `toolu_<call_id>`, from
+    the first request that carries it back."""
     for call in calls:
         for msg in call.body.get("messages") or []:
-            for block in msg.get("content") if isinstance(msg.get("content"), list) else []:
+            content = msg.get("content") if isinstance(msg, dict) else None
+            for block in content if isinstance(content, list) else []:
                 if isinstance(block, dict) and block.get("tool_use_id") == f"toolu_{call_id}":
-                    return _tool_results({"messages": [msg]})
+                    return _tool_results({"messages": [{"content": [block]}]})
     return []
 
 
