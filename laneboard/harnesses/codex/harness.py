@@ -32,16 +32,14 @@ reach laneboard's matcher, and the entries are compiled into execpolicy rules
 (`codex.rules`) in the lane's own home (isolated, or the overlay), written at every
 harness start. The person's `~/.codex` is never written.
 
-A lane with `host:` runs `codex exec` on that host (`agent_cli`: the binary is looked up
-there, the run goes over the link). Its CODEX_HOME is on the host too: laneboard's own
-files of the lane's isolated home (`config.toml`, the execpolicy `rules/`) are copied into
-a private directory there (or into the CODEX_HOME the lane's env names, a path on the
-host), and the `-o` answer file is a path there, read back through the link (bounded).
-Interactive on a host: the pane runs in the host's tmux with only the lane's env, the
-rollout is found in the host's CODEX_HOME (`find` over the link) and mirrored here as it
-grows (`remote_files.RemoteMirror`), so the turn logic reads it as a local file. A
-remote lane on the person's own `~/.codex` (a ChatGPT login) is refused: laneboard does
-not copy a login to another machine.
+A lane with `host:` runs codex on that host (binary there, exec over the link, the pane
+in the host's tmux); its CODEX_HOME, rollouts and `-o` files are there too, handled by
+`codex.remote` (rollouts mirrored here by `remote_files.RemoteMirror`, so the turn logic
+reads them as local files).
+
+Why this is long (~518 lines): exec and interactive share the home, rules and sandbox
+handling and the state a turn needs, and the host-side halves are thin wrappers over
+`codex.remote`; splitting the turn logic by mode would duplicate that state.
 
 Raises: BinaryMissing, SetupBlocked (trust or sign-in screen), ProviderError (kind from the
 failure message), HarnessTimeout, FenceViolation (a fenced lane changed the tree, or the
@@ -51,13 +49,10 @@ sandbox could not start), HarnessError (bad config, the CLI exited).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
-import re
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -73,6 +68,7 @@ from laneboard.harnesses.base import (
     binary_of,
 )
 from laneboard.harnesses.codex import events as codex_events
+from laneboard.harnesses.codex import remote as codex_remote
 from laneboard.harnesses.codex import rules as codex_rules
 from laneboard.harnesses.codex import screen as codex_screen
 from laneboard.harnesses.codex.launch import (
@@ -83,7 +79,6 @@ from laneboard.harnesses.codex.launch import (
     build_exec_argv,
     build_interactive_argv,
     default_state_dir,
-    parse_model_upgrades,
     read_model_upgrades,
     seed_isolated_home,
 )
@@ -126,7 +121,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         env = dict(os.environ if env_base is None else env_base)
         env.update(spec.env)
         self.isolated = False
-        lane_dir = _lane_dir(spec.lane)
+        lane_dir = codex_remote.lane_dir(spec.lane)
         if "CODEX_HOME" not in spec.env and spec.base_url:
             home = (state_dir or default_state_dir()) / lane_dir
             home.mkdir(parents=True, exist_ok=True)
@@ -172,7 +167,9 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             seed_isolated_home(self.codex_home, self._cwd)
         if self.remote is not None:
             await self._prepare_remote_home()  # the seeded config.toml goes along
-            upgrades = await self._remote_model_upgrades(path) if self.spec.model else {}
+            upgrades = (
+                await codex_remote.model_upgrades(self.remote, path) if self.spec.model else {}
+            )
         else:
             upgrades = (
                 await read_model_upgrades(path, self.env) if self.spec.model else {}
@@ -215,7 +212,7 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             spec = self.spec
             if self.remote is not None:
                 out_file = await self._remote_out_file()
-                spec = self._remote_spec()
+                spec = codex_remote.without_conductor(self.spec, self.remote.name)
             argv = build_exec_argv(
                 spec,
                 output_file=out_file,
@@ -296,97 +293,37 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             env["CODEX_HOME"] = self._remote_home
         return env
 
-    def _remote_spec(self) -> HarnessSpec:
-        """The spec a remote run is built from: no conductor MCP server (its control
-        socket is a unix socket on this machine, which the host cannot reach)."""
-        if not self.spec.control_socket:
-            return self.spec
-        log.warning("lane %s runs on host %s: delegation (the conductor's MCP server) is "
-                    "not attached there", self.spec.lane, self.remote.name if self.remote else "")
-        return dataclasses.replace(self.spec, control_socket=None, lane_token=None)
-
     async def _prepare_remote_home(self) -> str:
-        """The lane's CODEX_HOME on its host, with laneboard's files of the local isolated
-        home (`config.toml`, `rules/`) copied in, once per harness."""
+        """The lane's CODEX_HOME on its host, prepared once per harness (`codex.remote`)."""
         assert self.remote is not None
-        if self._remote_home is not None:
-            return self._remote_home
-        if not self.isolated:
-            raise HarnessError(
-                f"{self._where()}: a codex lane on host {self.remote.name!r} needs its own "
-                "provider (base_url) or a CODEX_HOME in its env; laneboard does not copy your "
-                "~/.codex login to another machine"
-            )
-        home = self.spec.env.get("CODEX_HOME") or (
-            f"{await self.remote.state_dir()}/codex-homes/{_lane_dir(self.spec.lane)}"
-        )
-        await self.remote.make_dir(home)
-        local = self.codex_home
-        files = [local / "config.toml"]
-        if (local / "rules").is_dir():
-            files += sorted((local / "rules").iterdir())
-        for f in files:
-            if f.is_symlink() or not f.is_file() or f.stat().st_size > 1024 * 1024:
-                continue
-            rel = f.relative_to(local).as_posix()
-            await self.remote.put_file(f"{home}/{rel}", f.read_bytes())
-        self._remote_home = home
-        return home
-
-    async def _remote_model_upgrades(self, path: str) -> dict[str, str]:
-        """`codex debug models` run on the host (its catalog, its version)."""
-        assert self.remote is not None
-        rc, out, _err = await self.remote.link.run([path, "debug", "models"], timeout=30.0)
-        return parse_model_upgrades(out) if rc == 0 else {}
+        if self._remote_home is None:
+            self._remote_home = await codex_remote.prepare_home(
+                self.remote, lane=self.spec.lane, local_home=self.codex_home,
+                isolated=self.isolated, env_home=self.spec.env.get("CODEX_HOME"),
+                where=self._where(),
+            )  # fmt: skip
+        return self._remote_home
 
     async def _find_remote_rollout(self) -> None:
-        """The newest rollout in the lane's CODEX_HOME on the host modified since the lane
-        started (`find -printf`: mtime and path; the home is `$1`, never code), mirrored
-        here from then on (`remote_files.RemoteMirror`)."""
+        """The lane's newest rollout on the host since it started, mirrored here from then
+        on (`remote_files.RemoteMirror`)."""
         assert self.remote is not None
         home = await self._prepare_remote_home()
-        rc, out, _err = await self.remote.link.run(
-            ["/bin/sh", "-c",
-             '[ -d "$1/sessions" ] || exit 0; '
-             'find "$1/sessions" -type f -name "rollout-*.jsonl" -printf "%T@ %p\\n"',
-             "sh", home], timeout=30.0,
-        )  # fmt: skip
-        newest: tuple[float, str] | None = None
-        for line in out.splitlines() if rc == 0 else []:
-            stamp, _, found = line.partition(" ")
-            try:
-                when = float(stamp)
-            except ValueError:
-                continue
-            if when >= self._started_at - 1 and (newest is None or when > newest[0]):
-                newest = (when, found)
-        if newest is not None:
-            await self._mirror_transcript(newest[1])
+        found = await codex_remote.newest_rollout(self.remote, home, self._started_at - 1)
+        if found is not None:
+            await self._mirror_transcript(found)
             self._rollout = self.mirror.path if self.mirror is not None else None
 
     async def _remote_out_file(self) -> str:
-        """A fresh path on the host for `codex exec -o` (in the private state dir)."""
         assert self.remote is not None
         await self._prepare_remote_home()
-        runs = f"{await self.remote.state_dir()}/runs"
-        await self.remote.make_dir(runs)
-        return f"{runs}/{uuid.uuid4().hex}-last-message.txt"
+        return await codex_remote.out_file(self.remote)
 
     async def _read_answer(self, out_file: str) -> str:
-        """The `-o` file's text ("" when exec never wrote it): here, or read on the host
-        through the link (bounded) and removed there."""
+        """The `-o` file's text ("" when exec never wrote it): here, or on the host."""
         if self.remote is None:
             return await asyncio.to_thread(_read_or_empty, out_file)
-        try:
-            got = await self.remote.read_file(out_file)
-        finally:
-            await self.remote.remove_file(out_file)
-        if got is None:
-            return ""
-        if got.truncated:
-            log.warning("lane %s: the answer file on host %s was cut at the read limit",
-                        self.spec.lane, self.remote.name)
-        return got.text
+        return await codex_remote.read_answer(self.remote, out_file, lane=self.spec.lane)
 
     def _publish_note(
         self, note: codex_events.CodexNote, offline_since: float | None
@@ -564,11 +501,6 @@ def _install_rules(
             f"lane {spec.lane!r}: cannot install the fences.deny execpolicy rules "
             f"({exc}); laneboard will not start a codex lane without them"
         ) from exc
-
-
-def _lane_dir(lane: str) -> str:
-    """The lane's id as one safe directory name."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", lane)
 
 
 def _same_dir(a: Path, b: Path) -> bool:
