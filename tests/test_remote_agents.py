@@ -18,6 +18,10 @@ What they hold:
   settings and deny list are files in laneboard's private dir ON THE HOST, and its
   transcript, read back through the link (bounded: a 64-byte read says it was cut),
   holds the answer;
+- interactive claude and codex lanes in panes of the host's tmux: the answer comes from
+  the transcript / rollout on the host, mirrored here over the master; after a killed
+  master the lane is re-adopted (no restart, same reverse-forward port) and the next
+  answer is the new one;
 - the lane's binary is looked up on the host: `codex` is on this machine's PATH (the
   test's npm cache) but not on the host's login PATH, so a lane without an env PATH fails
   to start with "not found on host 'box'", and preflight's host.binaries says so, while
