@@ -359,6 +359,8 @@ class ControlClient:
                 fut.cancel()
             raise
         except (ConnectionError, OSError) as exc:
+            for fut in futs:
+                fut.cancel()
             raise ControlClientGone(
                 f"tmux control client for session {self.session!r} ended: {exc}", sent=True
             ) from exc
