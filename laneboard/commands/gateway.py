@@ -60,9 +60,20 @@ def gateway() -> None:
 @_with_opts
 @click.option("--port", type=int, default=None, help="Port (default: the recorded one, else free).")
 @click.option("--supervise", is_flag=True, help="Restart the server with backoff when it dies.")
-def run(folder: str | None, socket: str | None, port: int | None, supervise: bool) -> None:
+@click.option("--keys-from", type=click.Path(dir_okay=False), default=None,
+              help="A FIFO the spawner writes provider keys to (never a file).")
+def run(folder: str | None, socket: str | None, port: int | None, supervise: bool,
+        keys_from: str | None) -> None:
     """Serve on 127.0.0.1 until stopped."""
     where = _folder(folder, socket)
+    if keys_from:
+        # before anything else: --supervise keeps them in its environment for restarts
+        from laneboard.gateway.key_handoff import HandoffError, take
+
+        try:
+            take(Path(keys_from))
+        except (HandoffError, OSError) as e:
+            click.echo(f"laneboard gateway: no provider keys handed over: {e}", err=True)
     if supervise:
         _supervise(where, port)
         return

@@ -16,22 +16,29 @@ HTTP harnesses request below it as they would below their provider's URL.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import logging
 import os
 import shlex
 import socket as socketlib
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from laneboard.core.harness_kinds import kind
 from laneboard.core.procs import pid_alive
+from laneboard.gateway.key_handoff import HandoffError, make_fifo, offer
 from laneboard.gateway.registry import Candidate, LaneRoute, Registry, ToolRoute, new_token
 from laneboard.gateway.statefiles import INFO, ROUTES, USAGE, gateway_dir, read_json
+
+log = logging.getLogger("laneboard.gateway")
 
 WINDOW = "_gateway"
 START_TIMEOUT_S = 20.0
@@ -44,6 +51,10 @@ class GatewayInfo:
     pid: int
     folder: Path
     started: float = 0.0
+    keys: Mapping[str, bool] = field(default_factory=dict)
+    """Key variables handed to the gateway (names only): whether it holds a value."""
+    missing_keys: tuple[str, ...] = ()
+    """Key variables this process has that the adopted gateway lacks (`ensure_gateway`)."""
 
 
 def read_info(folder: Path) -> GatewayInfo | None:
@@ -51,8 +62,11 @@ def read_info(folder: Path) -> GatewayInfo | None:
     if not isinstance(raw, dict):
         return None
     try:
+        keys = raw.get("keys")
         return GatewayInfo(str(raw["url"]), int(raw["port"]), int(raw["pid"]), folder,
-                           float(raw.get("started", 0.0)))
+                           float(raw.get("started", 0.0)),
+                           {str(k): bool(v) for k, v in keys.items()}
+                           if isinstance(keys, dict) else {})
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -91,19 +105,54 @@ def wait_live(folder: Path, *, after: float = 0.0, timeout: float = START_TIMEOU
     raise TimeoutError(f"the gateway did not answer within {timeout}s; see {folder}/gateway.log")
 
 
-def ensure_gateway(socket: str | None, session: str, state: Path) -> GatewayInfo:
-    """Adopt the running gateway of this tmux server, or start one in its hidden window."""
+def ensure_gateway(
+    socket: str | None,
+    session: str,
+    state: Path,
+    keys: Mapping[str, str] | None = None,
+    names: Sequence[str] = (),
+) -> GatewayInfo:
+    """Adopt the running gateway of this tmux server, or start one in its hidden window.
+
+    `keys`: provider key values of this process (the supervisor's, where lanes get theirs)
+    that the gateway may need for fallbacks and routed tools on other providers; `names`:
+    every key variable the config names. A window started by tmux has the tmux server's
+    environment, not ours, so they go through a FIFO (`key_handoff`): never a file, argv
+    or log. An adopted gateway keeps the environment it has (restarting it would break
+    the streams of running lanes): the variables this process has and it lacks are logged
+    (names only) and returned in `missing_keys`, and `gateway status` shows them.
+    """
     folder = gateway_dir(state, socket)
     info = live_info(folder)
     if info is not None:
-        return info
+        missing = tuple(sorted(n for n in (keys or {}) if not info.keys.get(n)))
+        if missing:
+            log.warning(
+                "the running gateway (pid %d) lacks %s, which this process has: fallbacks "
+                "and routed tools on those providers are skipped until it is restarted "
+                "(laneboard gateway stop, then start a lane)",
+                info.pid, ", ".join(f"${n}" for n in missing))
+        return dataclasses.replace(info, missing_keys=missing)
     flag = "-S" if socket and "/" in socket else "-L"
     tmux = ["tmux", flag, socket or "default"]
-    cmd = shlex.join(run_argv(folder))
+    argv = run_argv(folder)
+    fifo = make_fifo(folder, uuid.uuid4().hex[:12]) if keys or names else None
+    if fifo is not None:
+        argv += ["--keys-from", str(fifo)]
     env = {**os.environ, "LANEBOARD_STATE_DIR": str(state)}
     started = time.time() - 1.0
-    subprocess.run([*tmux, "new-window", "-d", "-t", f"{session}:", "-n", WINDOW, cmd],
-                   check=True, env=env, capture_output=True)
+    try:
+        subprocess.run([*tmux, "new-window", "-d", "-t", f"{session}:", "-n", WINDOW,
+                        shlex.join(argv)], check=True, env=env, capture_output=True)
+        if fifo is not None:
+            try:
+                offer(fifo, names, keys or {})
+            except HandoffError as e:
+                log.warning("provider keys not handed to the gateway: %s", e)
+    finally:
+        if fifo is not None:
+            with contextlib.suppress(FileNotFoundError):
+                fifo.unlink()
     return wait_live(folder, after=started)
 
 
@@ -188,8 +237,25 @@ def route_lane(
     return lane_base_url(info, token, harness, upstream)
 
 
+def needed_keys(routes: Sequence[LaneRoute]) -> set[str]:
+    """The key variables the gateway itself must hold for `routes`: those of fallbacks
+    and routed-tool candidates on another provider than their lane's (the lane's own
+    provider gets the CLI's headers)."""
+    out: set[str] = set()
+    for route in routes:
+        home = route.candidates[0].provider if route.candidates else None
+        for tool in route.tools:
+            out |= {c.key_env for c in tool.candidates
+                    if c.key_env and not (tool.home and c.provider == tool.home)}
+        out |= {c.key_env for c in route.candidates[1:]
+                if c.key_env and not (home and c.provider == home)}
+    return out
+
+
 def status(folder: Path) -> dict[str, Any]:
-    """The `laneboard gateway status --json` document."""
+    """The `laneboard gateway status --json` document. `missing_keys`: key variables the
+    lanes' fallbacks or routed tools need that the running gateway does not hold (names
+    only; each request to such a provider is skipped and counted)."""
     info = live_info(folder)
     usage = read_json(folder / USAGE)
     lanes: dict[str, Any] = {}
@@ -203,4 +269,7 @@ def status(folder: Path) -> dict[str, Any]:
         "pid": info.pid if info else None,
         "uptime_s": round(time.time() - info.started, 1) if info else None,
         "lanes": lanes,
+        "missing_keys": sorted(
+            n for n in needed_keys(list(Registry(folder / ROUTES).routes().values()))
+            if not info.keys.get(n)) if info else [],
     }

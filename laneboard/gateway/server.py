@@ -32,6 +32,7 @@ from multidict import CIMultiDict
 from laneboard.artifacts.redact import Redactor
 from laneboard.gateway.counters import Counters, cost_of
 from laneboard.gateway.framing import FramingError, NdjsonSplitter, SseSplitter
+from laneboard.gateway.key_handoff import held_names
 from laneboard.gateway.protocols import (
     Protocol,
     error_body,
@@ -389,5 +390,6 @@ async def serve(folder: Path, port: int = 0) -> tuple[web.AppRunner, int]:
     atomic_private_json(folder / INFO, {
         "url": f"http://127.0.0.1:{bound}", "port": bound, "pid": os.getpid(),
         "started": gw.started,
+        "keys": held_names(),  # which handed-over key variables it holds (names only)
     })
     return runner, bound

@@ -122,11 +122,20 @@ def gateway_key_names(cfg: Config) -> list[str]:
 
 
 def gateway_keys(cfg: Config, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The values of `gateway_key_names` this process has (the supervisor's own
-    environment: where lanes get their keys too), handed to the gateway when it is
-    spawned (`gateway.client.ensure_gateway`), never through a file or argv."""
+    """The values of `gateway_key_names` where lanes get their keys too: this process's
+    environment (the supervisor's), else a lane's `env:` that sets the variable. Handed
+    to the gateway when it is spawned (`gateway.client.ensure_gateway`), never through a
+    file or argv."""
     env = os.environ if environ is None else environ
-    return {n: env[n] for n in gateway_key_names(cfg) if env.get(n, "").strip()}
+    out: dict[str, str] = {}
+    for name in gateway_key_names(cfg):
+        value = env.get(name, "").strip()
+        if not value:
+            value = next((lane.env[name].strip() for lane in cfg.lanes.values()
+                          if lane.env.get(name, "").strip()), "")
+        if value:
+            out[name] = value
+    return out
 
 
 def gateway_spec(
