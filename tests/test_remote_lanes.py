@@ -30,8 +30,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def remote_socket() -> Iterator[str]:
+def remote_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A tmux socket name for the "remote" server, never the local relay's."""
+    # $LANEBOARD_TMUX_SOCKET wins over a relay's configured socket; the test names its own
+    monkeypatch.delenv("LANEBOARD_TMUX_SOCKET", raising=False)
     name = f"lb-remote-{uuid.uuid4().hex[:10]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)

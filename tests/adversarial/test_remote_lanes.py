@@ -41,7 +41,9 @@ CANARY_ARGS = [
 
 
 @pytest.fixture
-def remote_socket() -> Iterator[str]:
+def remote_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    # $LANEBOARD_TMUX_SOCKET wins over a relay's configured socket; the test names its own
+    monkeypatch.delenv("LANEBOARD_TMUX_SOCKET", raising=False)
     name = f"lb-remote-{uuid.uuid4().hex[:10]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
