@@ -149,6 +149,11 @@ def test_a_key_only_in_the_supervisors_environment_reaches_the_gateway(
         assert code == 429 and f"${LATE}" in answer, (code, answer)
         assert len(b.requests) == 2
         wait_until(lambda: status(folder)["missing_keys"] == [LATE], timeout=30)
+        shown = subprocess.run(
+            [sys.executable, "-m", "laneboard", "gateway", "status", "--folder", str(folder)],
+            capture_output=True, text=True, timeout=60, check=True).stdout
+        assert f"missing keys: ${LATE}" in shown and "1 fallbacks skipped" in shown, shown
+        assert LATE_VALUE not in shown
 
     for value in (VALUE, LATE_VALUE):
         assert _argv_holding(value) == []

@@ -3,8 +3,10 @@
 `run` serves in the foreground (the supervisor starts it in tmux's hidden `_gateway`
 window; `--supervise` restarts it with growing backoff when it dies); `status --json`
 prints `{url, pid, uptime_s, lanes: {LANE: {requests, input_tokens, output_tokens,
-cost_usd, refused, redactions, fallbacks}}}`; `stop` ends it. Heavy imports (aiohttp)
-happen inside the commands, so `laneboard --help` stays fast.
+cost_usd, refused, redactions, fallbacks, failover_skipped, routes_skipped}},
+missing_keys}` (`missing_keys`: key variables the routes need that the gateway does not
+hold, names only); `stop` ends it. Heavy imports (aiohttp) happen inside the commands, so
+`laneboard --help` stays fast.
 """
 
 from __future__ import annotations
@@ -153,7 +155,13 @@ def status(folder: str | None, socket: str | None, as_json: bool) -> None:
         cost = "-" if c["cost_usd"] is None else f"${c['cost_usd']:.4f}"
         click.echo(f"  {lane}: {c['requests']} req, {c['input_tokens']} in / "
                    f"{c['output_tokens']} out, {cost}, {c['refused']} refused, "
-                   f"{c['redactions']} redacted, {c['fallbacks']} fallbacks")
+                   f"{c['redactions']} redacted, {c['fallbacks']} fallbacks"
+                   + (f", {c['failover_skipped']} fallbacks skipped (no credential)"
+                      if c.get("failover_skipped") else ""))
+    if doc.get("missing_keys"):
+        names = ", ".join(f"${n}" for n in doc["missing_keys"])
+        click.echo(f"  missing keys: {names} — fallbacks and routed tools on their providers "
+                   "are skipped; export them and restart the gateway (laneboard gateway stop)")
 
 
 @gateway.command()
