@@ -188,7 +188,12 @@ def seed_isolated_config(
 
 
 def default_state_dir() -> Path:
-    """Where each lane's private hook settings live unless the harness is given a dir."""
+    """Where each lane's private hook settings (and its MCP config, which holds its lane
+    token) live unless the harness is given a dir: under laneboard's state dir —
+    `$LANEBOARD_STATE_DIR` too, beside the token key, not in the platform's dir regardless."""
+    env = os.environ.get("LANEBOARD_STATE_DIR")
+    if env:
+        return Path(env) / "claude-hooks"
     import platformdirs
 
     return Path(platformdirs.user_state_dir("laneboard")) / "claude-hooks"
