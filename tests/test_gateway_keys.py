@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from laneboard.config import load_config
 from laneboard.gateway.client import (
     GatewayInfo,
     ensure_gateway,
@@ -37,6 +38,7 @@ from laneboard.gateway.key_handoff import HandoffError, make_fifo, take
 from laneboard.gateway.statefiles import gateway_dir
 from laneboard.harnesses.claude.launch import seed_isolated_config
 from laneboard.harnesses.private_fs import ensure_private_dir
+from laneboard.lanes.preflight.gateway_keys import check_gateway_keys
 from laneboard.standins import Reply, StandinServer
 from tests.fixtures.lanes import CLAUDE_KEY
 from tests.fixtures.tmux import wait_until
@@ -101,6 +103,19 @@ def _environ_of(pid: int) -> dict[str, str]:
     return {k.decode(): v.decode(errors="replace") for k, v in pairs}
 
 
+KEYS_CONFIG = """\
+version: 1
+providers:
+  pb: {{harness: openai, base_url: "http://127.0.0.1:9/v1", api_key_env: {key}}}
+  pl: {{harness: openai, base_url: "http://127.0.0.1:9/v1", api_key_env: {late}}}
+models:
+  pb/m1: {{alias: m1, tier: cheap}}
+  pl/m2: {{alias: m2, tier: cheap}}
+lanes:
+  helper: {{role: helper, harness: openai, model: m1, fallbacks: [m2]}}
+"""
+
+
 @pytest.mark.slow
 def test_a_key_only_in_the_supervisors_environment_reaches_the_gateway(
     tmux_socket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -154,6 +169,18 @@ def test_a_key_only_in_the_supervisors_environment_reaches_the_gateway(
             capture_output=True, text=True, timeout=60, check=True).stdout
         assert f"missing keys: ${LATE}" in shown and "1 fallbacks skipped" in shown, shown
         assert LATE_VALUE not in shown
+        # and preflight says so, naming the variable, never its value
+        config = tmp_path / "keys.yaml"
+        config.write_text(KEYS_CONFIG.format(key=KEY, late=LATE))
+        cfg = load_config(config).config
+        checks = check_gateway_keys(
+            cfg, {"LANEBOARD_TMUX_SOCKET": tmux_socket, KEY: VALUE, LATE: LATE_VALUE}, state)
+        assert [(c.id, c.status) for c in checks] == [("gateway.keys", "warn")], checks
+        assert f"${LATE}" in checks[0].message and f"${KEY}" not in checks[0].message
+        assert LATE_VALUE not in repr(checks) and checks[0].fix
+        checks = check_gateway_keys(cfg, {"LANEBOARD_TMUX_SOCKET": tmux_socket, KEY: VALUE},
+                                    state)
+        assert [(c.id, c.status) for c in checks] == [("gateway.keys", "ok")], checks
 
     for value in (VALUE, LATE_VALUE):
         assert _argv_holding(value) == []

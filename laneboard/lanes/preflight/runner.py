@@ -57,6 +57,9 @@ async def run_preflight_async(
             from laneboard.lanes.preflight.worktree_checks import worktree_checks
 
             report.checks += worktree_checks(loaded, here)
+            from laneboard.lanes.preflight.gateway_keys import check_gateway_keys
+
+            report.checks += check_gateway_keys(loaded.config, env)
             report.checks += await probes.live_checks(
                 loaded, offline=offline, environ=env, cwd=here
             )
