@@ -10,6 +10,9 @@ provider sees every request and every response, whatever the harness:
 - `registry`: the lanes the gateway serves, persisted in the private state dir so a
   restarted gateway keeps serving the tokens lanes already hold;
 - `upstream`: forwarding with per-request failover and per-provider cooldowns;
+- `route_auth`: whose credential a fallback or routed call carries (the lane's headers
+  only to its own provider; another gets its own key from the gateway's environment);
+- `key_handoff`: how those keys reach a gateway spawned in tmux (a FIFO, never a file);
 - `framing`: SSE / NDJSON splitters, so streams are relayed event by event;
 - `protocols`: what differs between Anthropic Messages, OpenAI Responses/Chat and Ollama
   (usage fields, error bodies in each protocol's own shape);
