@@ -9,7 +9,8 @@ on stderr, and the lane runs without the tools.
 
 Real parts: a real `laneboard up --headless` process on a private tmux socket (its
 `worker` a real command lane in tmux), a real `laneboard send` process, the pinned
-`codex` 0.169.0 it starts as `main` (`codex exec`), and the `laneboard mcp` codex starts.
+`codex` 0.169.0 it starts as `main` (`codex exec`) — and `claude` 2.1.328 as `sage`
+(`claude -p`) — and the `laneboard mcp` they start.
 Only the model is a stand-in (scripted to call `delegate`). The fast tests check the
 attachment itself against a real control server listening in this process: the sender
 computes exactly what the server hands its own lanes, and a stale socket attaches nothing.
@@ -37,6 +38,7 @@ from tests.fixtures.conductor import LANE_SCRIPT
 from tests.fixtures.tmux import wait_until
 
 needs_codex = pytest.mark.skipif(shutil.which("codex") is None, reason="codex not installed")
+needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
 
 NOTE = "runs without laneboard's MCP server"
 
@@ -64,7 +66,22 @@ def _lead(tmp: Path, ws: Path) -> str:
             f"    env: {{CODEX_HOME: {home}, LB_TEST_OPENAI_KEY: sk-standin}}\n")
 
 
-def _config(tmp: Path, ws: Path, base_url: str, *, lead: bool = False) -> Path:
+def _sage(tmp: Path, ws: Path) -> str:
+    """A headless claude orchestrator (`claude -p`, one process per prompt, plan fence)."""
+    from laneboard.harnesses.claude.launch import seed_isolated_config
+    from tests.fixtures.lanes import CLAUDE_KEY
+
+    claude_dir = tmp / "claude-config"
+    seed_isolated_config(claude_dir, ws, api_key=CLAUDE_KEY)
+    return ("  sage:\n    role: orchestrator\n    harness: claude-code\n    mode: exec\n"
+            f"    model: judge\n    fence: plan\n    cwd: {ws}\n    delegates: [worker]\n"
+            "    delegate_wider: [worker]\n"
+            f"    env: {{CLAUDE_CONFIG_DIR: \"{claude_dir}\", CLAUDE_CODE_MAX_RETRIES: \"2\", "
+            f"LB_TEST_ANTHROPIC_KEY: \"{CLAUDE_KEY}\"}}\n")
+
+
+def _config(tmp: Path, ws: Path, base_url: str, anthropic_url: str, *,
+            lead: bool = False) -> Path:
     home = tmp / "codex-home"
     home.mkdir()
     cfg = tmp / "laneboard.yaml"
@@ -72,7 +89,10 @@ def _config(tmp: Path, ws: Path, base_url: str, *, lead: bool = False) -> Path:
         "version: 1\ntmux: {session: lbsa}\n"
         f"providers:\n  standin: {{harness: codex, base_url: \"{base_url}\", "
         "api_key_env: LB_TEST_OPENAI_KEY}\n"
+        f"  anthropic: {{harness: claude-code, base_url: \"{anthropic_url}\", "
+        "api_key_env: LB_TEST_ANTHROPIC_KEY}\n"
         "models:\n  standin/gpt-standin: {alias: big, tier: orchestrator}\n"
+        "  anthropic/claude-standin-1: {alias: judge, tier: orchestrator}\n"
         "lanes:\n"
         "  main:\n    role: orchestrator\n    harness: codex\n    mode: exec\n    model: big\n"
         f"    fence: read-only\n    cwd: {ws}\n    delegates: [worker]\n"
@@ -83,6 +103,7 @@ def _config(tmp: Path, ws: Path, base_url: str, *, lead: bool = False) -> Path:
         "    ready: \"READY>\\\\s*\\\\Z\"\n    fence: full\n"
         f"    cwd: {ws}\n    env: {{LANEBOARD_LANE: worker, "
         f"PYTHONPATH: {Path(__file__).parents[1]}}}\n"
+        + _sage(tmp, ws)
         + (_lead(tmp, ws) if lead else "")
         + "routing:\n  default: main\n"
         f"artifacts: {{dir: {tmp / 'artifacts'}}}\n"
@@ -111,7 +132,8 @@ def setup(
     env = {**os.environ, "LANEBOARD_TMUX_SOCKET": tmux_socket, "LANEBOARD_STATE_DIR": str(state),
            "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     env.pop("LANEBOARD_CONFIG", None)
-    s = Setup(_config(tmp_path, ws, standin.openai_base_url, lead=lead), ws, env, state)
+    s = Setup(_config(tmp_path, ws, standin.openai_base_url, standin.url, lead=lead), ws, env,
+              state)
     try:
         yield s
     finally:
@@ -286,6 +308,34 @@ def test_send_to_an_interactive_codex_orchestrator_delegates(
     assert "delegate" in _laneboard_tools(calls[0].body)
     outputs = _outputs(calls[-1].body)
     assert any("answer[worker]: list the parsers" in o for o in outputs), outputs
+
+
+@needs_claude
+@pytest.mark.tmux
+@pytest.mark.slow
+def test_send_to_a_headless_claude_orchestrator_attaches_the_running_conductor(
+    setup: Setup, standin: StandinServer
+) -> None:
+    """The same for `claude -p` (plan fence) run by a separate `laneboard send`: it gets
+    `--mcp-config` with the running supervisor's socket, calls `delegate` with no prompt
+    answered, and the worker's answer is the tool result."""
+    standin.script(
+        Reply.tool_call("mcp__laneboard__delegate", {"task": "name the parsers",
+                                                     "lane": "worker"}, call_id="h1"),
+        Reply.text("sage: the worker named them"),
+        dialect="anthropic",
+    )
+    with supervisor(setup):
+        done = setup.laneboard("send", "sage", "which parsers exist", "--json")
+    calls = [c for c in standin.calls("anthropic") if isinstance(c.body, dict)]
+    assert done.returncode == 0, (done.stdout, done.stderr, len(calls))
+    assert NOTE not in done.stderr, done.stderr
+    assert json.loads(done.stdout)["reply"] == "sage: the worker named them"
+    results = [b for c in calls for m in c.body.get("messages") or []
+               if isinstance(m.get("content"), list) for b in m["content"]
+               if isinstance(b, dict) and b.get("tool_use_id") == "toolu_h1"]
+    assert results and not results[0].get("is_error"), results
+    assert "answer[worker]: name the parsers" in json.dumps(results[0])
 
 
 # -- the attachment itself, against a real control server in this process ----------------
