@@ -38,9 +38,11 @@ from tests.fixtures.conductor import LANE_SCRIPT
 from tests.fixtures.lanes import CLAUDE_KEY
 from tests.fixtures.tmux import async_wait_until
 
-pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
-needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+def needs_claude(test: Any) -> Any:
+    """A test of the real claude in tmux: skipped without it, slow."""
+    skip = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+    return skip(pytest.mark.tmux(pytest.mark.slow(test)))
 
 DELEGATE = "mcp__laneboard__delegate"
 
@@ -313,3 +315,30 @@ async def test_claude_main_reviews_through_the_plan_mode_reviewer(
     assert doc["review_artifact"] and Path(doc["review_artifact"]).is_file()
     [hop] = conducted.control.hops.values()
     assert (hop.caller, hop.lane, hop.tool) == ("main", "review", "review")
+
+
+async def test_laneboard_mcp_as_claude_needs_it(tmp_path: Path) -> None:
+    """Without claude: the real `laneboard mcp` marks every tool read-only (what lets plan
+    mode call it), answers in text only (no JSON-in-JSON structured copy), and touches the
+    readiness marker the claude harness waits for once its tools were listed."""
+    from mcp import Client, StdioServerParameters
+
+    from laneboard.harnesses.mcp_attach import READY_ENV
+
+    marker = tmp_path / "mcp-main-x.ready"
+    env = {"LANEBOARD_LANE_TOKEN": "0" * 64, "LANEBOARD_CONTROL_SOCKET": str(tmp_path / "none"),
+           READY_ENV: str(marker), "LANEBOARD_STATE_DIR": str(tmp_path / "state")}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "laneboard", "mcp"],
+                                   env=env, cwd=str(tmp_path))
+    async with Client(params, read_timeout_seconds=60) as client:
+        assert not marker.exists()  # not before the client listed the tools
+        tools = (await client.list_tools()).tools
+        assert marker.is_file()
+        assert len(tools) == 7
+        for t in tools:
+            assert t.annotations is not None and t.annotations.read_only_hint is True, t.name
+            assert t.output_schema is None, t.name
+        res = await client.call_tool("lanes", {})
+    assert res.is_error and res.structured_content is None
+    assert "no laneboard supervisor is listening" in "".join(
+        getattr(c, "text", "") for c in res.content)

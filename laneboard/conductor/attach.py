@@ -8,10 +8,10 @@ findable without that process: the control socket lives at a path derived from t
 socket and session (`protocol.control_socket_path`), and a lane's token is an HMAC under
 the state dir's private key (`protocol.lane_token`), which this user can read.
 
-`attach_running` attaches only lanes that may delegate, and only when something listens on
-the control socket (a stale socket file of a supervisor that died attaches nothing). When it cannot attach, it
-returns one line saying why, for the caller to print: a lane silently missing its tools
-looks like a model that forgot how to delegate.
+`attach_running` attaches only lanes that may delegate, and only when something listens
+on the control socket (a stale socket file of a supervisor that died attaches nothing).
+When it cannot attach, it returns one line saying why, for the caller to print: a lane
+silently missing its tools looks like a model that forgot how to delegate.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PROBE_TIMEOUT_S", "attach_every", "attach_running", "lanes_named"]
 
-#: Seconds to wait for the running control server's answer to the probe.
+#: Seconds to wait for the running control server to accept the probe's connection.
 PROBE_TIMEOUT_S = 10.0
 
 

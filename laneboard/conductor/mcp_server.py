@@ -21,6 +21,7 @@ anything by it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any
@@ -56,7 +57,9 @@ def build_server(socket: str, token: str, ready: str | None = None) -> Any:
     # `structured_output=False`: each result is one JSON document as text. With the SDK's
     # default a `str` result is also sent as structured content `{"result": "<json>"}`,
     # and Claude Code 2.1.328 hands the model that (observed): the answer JSON-in-JSON.
-    read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False)
+    tool = functools.partial(
+        server.tool, annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False),
+        structured_output=False)
 
     async def forward(method: str, params: dict[str, Any]) -> str:
         clean = {k: v for k, v in params.items() if v is not None}
@@ -68,15 +71,15 @@ def build_server(socket: str, token: str, ready: str | None = None) -> Any:
             raise ToolError(f"laneboard: {e}") from None
         return json.dumps(result, indent=1, default=str)
 
-    @server.tool(annotations=read_only, structured_output=False, description="Every lane: id, role, model, tier, fence, input, state, what it is for.")
+    @tool(description="Every lane: id, role, model, tier, fence, input, state, what it is for.")
     async def lanes() -> str:
         return await forward("lanes", {})
 
-    @server.tool(annotations=read_only, structured_output=False, description="The router's decision for a task, with its reason (a dry run).")
+    @tool(description="The router's decision for a task, with its reason (a dry run).")
     async def route(task: str, untrusted: bool = False) -> str:
         return await forward("route", {"task": task, "untrusted": untrusted})
 
-    @server.tool(annotations=read_only, structured_output=False, description="Hand a task to another lane (the router picks when lane is "
+    @tool(description="Hand a task to another lane (the router picks when lane is "
                  "omitted); returns run, lane, rule, answer, artifact, usage. wait=false "
                  "returns {run} at once: ask result(run) later.")
     async def delegate(task: str, lane: str | None = None, wait: bool = True,
@@ -84,22 +87,22 @@ def build_server(socket: str, token: str, ready: str | None = None) -> Any:
         return await forward("delegate", {"task": task, "lane": lane, "wait": wait,
                                           "timeout_s": timeout_s, "untrusted": untrusted})
 
-    @server.tool(annotations=read_only, structured_output=False, description="Ask the plan-mode reviewer to review the diff against base; "
+    @tool(description="Ask the plan-mode reviewer to review the diff against base; "
                  "returns its findings and the review artifact.")
     async def review(base: str | None = None, focus: str | None = None) -> str:
         return await forward("review", {"base": base, "focus": focus})
 
-    @server.tool(annotations=read_only, structured_output=False, description="ESCALATE or SKIP for untrusted text, from the local helper "
+    @tool(description="ESCALATE or SKIP for untrusted text, from the local helper "
                  "(fails closed: anything but a clean SKIP is ESCALATE).")
     async def triage(text: str) -> str:
         return await forward("triage", {"text": text})
 
-    @server.tool(annotations=read_only, structured_output=False, description="A commit message for the diff (default: the staged diff) "
+    @tool(description="A commit message for the diff (default: the staged diff) "
                  "from the local helper.")
     async def commit_message(diff: str | None = None) -> str:
         return await forward("commit_message", {"diff": diff})
 
-    @server.tool(annotations=read_only, structured_output=False, description="The state or answer of a run started with wait=false.")
+    @tool(description="The state or answer of a run started with wait=false.")
     async def result(run: str) -> str:
         return await forward("result", {"run": run})
 
