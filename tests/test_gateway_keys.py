@@ -44,7 +44,7 @@ from tests.fixtures.lanes import CLAUDE_KEY
 from tests.fixtures.tmux import wait_until
 
 KEY = "LB_TEST_GW_PROVIDER_B_KEY"
-VALUE = "sk-only-in-the-supervisor-7c1d2e3f4a5b6978"
+VALUE = "only-in-the-supervisor-correct-horse-battery"
 LATE = "LB_TEST_GW_LATE_KEY"
 LATE_VALUE = "sk-exported-after-the-gateway-0f9e8d7c6b"
 ABSENT = "LB_TEST_GW_ABSENT_KEY"
@@ -143,6 +143,22 @@ def test_a_key_only_in_the_supervisors_environment_reaches_the_gateway(
         code, answer = _ask(info, a, b, KEY)
         assert code == 200 and "B-answers" in answer, (code, answer)
         assert b.requests[0].headers.get("authorization") == f"Bearer {VALUE}"
+
+        # a handed-over key is a known secret: a prompt repeating it to provider A's
+        # model carries a placeholder instead
+        with StandinServer() as plain:
+            plain.script(Reply.text("ok"))
+            url = route_lane(info, "echo", "openai", {
+                "base_url": plain.openai_base_url, "provider": "provA"}) + "/chat/completions"
+            body = {"model": "a-1", "messages": [{"role": "user",
+                                                  "content": f"B's key is {VALUE}"}]}
+            req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"content-type": "application/json"})
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                assert resp.status == 200
+            assert len(plain.requests) == 1
+            assert VALUE.encode() not in plain.requests[0].raw
+            assert b"B's key is" in plain.requests[0].raw
 
         # restart with backoff: the serving process dies, its supervisor starts another,
         # which has the key too (it lives in the supervisor's environment, not a file)

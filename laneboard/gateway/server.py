@@ -85,6 +85,9 @@ class Gateway:
         self._redactors: dict[str, tuple[tuple[str, ...], Redactor]] = {}
         self._fences: dict[tuple[str, ...], WireFence] = {}
         self.turns = TurnWriter()
+        self.held_secrets = tuple(
+            v for v in (os.environ.get(n, "").strip() for n, held in held_names().items()
+                        if held) if len(v) >= 8)
 
     # -- app ------------------------------------------------------------------------------
 
@@ -119,9 +122,12 @@ class Gateway:
     # -- per-request helpers --------------------------------------------------------------
 
     def _redactor(self, route: LaneRoute) -> Redactor:
+        # the provider keys handed to the gateway are known secrets too: a lane's prompt
+        # that repeats another provider's key never carries it to its model
+        secrets = route.secrets + self.held_secrets
         have = self._redactors.get(route.lane)
-        if have is None or have[0] != route.secrets:
-            have = (route.secrets, Redactor(route.secrets, key=self.key))
+        if have is None or have[0] != secrets:
+            have = (secrets, Redactor(secrets, key=self.key))
             self._redactors[route.lane] = have
         return have[1]
 
