@@ -2,9 +2,10 @@
 
 Output events arrive as raw pane text in arbitrary chunks. `PaneBuffers.feed` normalises a
 chunk (line endings, carriage-return overwrites, escape sequences other than colours) and
-appends it to the lane's bounded buffer and to its *pending* text. Every ~100 ms the screen
-moves pending text into whichever log shows that lane (`take`); a lane nobody is looking at
-just accumulates lines, and a log that starts showing a lane is refilled from `text`.
+appends it to the lane's bounded buffer and, while a log shows the lane, to its *pending*
+text. The screen moves pending text into that log at most every ~70 ms (`take`); a lane
+nobody is looking at just accumulates lines, and a log that starts showing a lane is
+refilled from them (`refill`).
 
 Why not one `Log` per lane, always updated: Textual repaints at ~50 fps whenever any widget
 changes; eight hidden logs being written would cost CPU for nothing (issue 8 measured it).
@@ -36,14 +37,17 @@ class LaneBuffer:
     pending: list[str] = field(default_factory=list)
     pending_chars: int = 0
 
-    def feed(self, text: str) -> None:
+    def feed(self, text: str, *, pending: bool = True) -> None:
+        """Append `text`; `pending=False` keeps it out of the text still to be shown (no
+        log shows the lane: it is shown from `text()` when one starts to)."""
         if not text:
             return
-        self.pending.append(text)
-        self.pending_chars += len(text)
-        if self.pending_chars > 64 * MAX_LINES:  # nobody flushed for a while: keep the tail
-            joined = "".join(self.pending)[-32 * MAX_LINES :]
-            self.pending, self.pending_chars = [joined], len(joined)
+        if pending:
+            self.pending.append(text)
+            self.pending_chars += len(text)
+            if self.pending_chars > 64 * MAX_LINES:  # nobody flushed for a while: the tail
+                joined = "".join(self.pending)[-32 * MAX_LINES :]
+                self.pending, self.pending_chars = [joined], len(joined)
         parts = (self.partial + text).split("\n")
         self.partial = parts.pop()
         self.lines.extend(parts)
@@ -75,13 +79,16 @@ class PaneBuffers:
             buf = self._lanes[lane] = LaneBuffer()
         return buf
 
-    def feed(self, lane: str, data: str) -> None:
-        """Append raw pane output (ANSI kept) to `lane`."""
+    def feed(self, lane: str, data: str, *, shown: bool = True) -> None:
+        """Append raw pane output (ANSI kept) to `lane`. `shown=False`: no log shows the
+        lane, so nothing is pending for a flush (with 64 lanes streaming, hidden lanes kept
+        a flush timer running for text that was thrown away; issue 18)."""
         buf = self.buffer(lane)
         text = buf.stream.feed(data)
         if text:
-            buf.feed(text)
-            self.dirty.add(lane)
+            buf.feed(text, pending=shown)
+            if shown:
+                self.dirty.add(lane)
 
     def note(self, lane: str, line: str) -> None:
         """Append a cockpit line (a sent prompt, a turn's end), on a line of its own."""
@@ -92,6 +99,14 @@ class PaneBuffers:
 
     def take(self, lane: str) -> str:
         return self.buffer(lane).take()
+
+    def refill(self, lane: str) -> str:
+        """Everything kept for a log that starts showing `lane`; what was pending is in it,
+        so it is dropped (else the next flush would append it a second time)."""
+        buf = self.buffer(lane)
+        buf.take()
+        self.dirty.discard(lane)
+        return buf.text()
 
     def text(self, lane: str) -> str:
         return self.buffer(lane).text()

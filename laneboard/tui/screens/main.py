@@ -104,6 +104,7 @@ class MainScreen(Screen[None]):
         self._screens: dict[str, str] = {}  # the last mirrored screen of full-screen lanes
         self._sent_at: dict[str, float] = {}
         self._flush_timer: Timer | None = None
+        self._flushed_at = 0.0
         self._suggester = LaneSuggester([], [])
         self._core_shown = False
 
@@ -232,7 +233,7 @@ class MainScreen(Screen[None]):
         if screen is not None:
             log.show_screen(lane, screen)
         else:
-            log.show(lane, self.buffers.text(lane))
+            log.show(lane, self.buffers.refill(lane))
 
     def _mirror_visible(self) -> None:
         """Ask the core to mirror the screens of the lanes on display (and only those)."""
@@ -342,17 +343,28 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ output
 
     def on_output_received(self, event: m.OutputReceived) -> None:
-        self.buffers.feed(event.lane, event.data)
+        # only a lane on screen needs a flush: with 64 lanes streaming, the hidden ones kept
+        # the timer always running, so the shown lane's lines waited for it (issue 18)
+        shown = any(log.lane == event.lane for log in self._visible_logs())
+        self.buffers.feed(event.lane, event.data, shown=shown)
         self._streamed[event.lane] = self._streamed.get(event.lane, 0) + len(event.data)
-        self._schedule_flush()
+        if shown:
+            self._schedule_flush()
 
     def _schedule_flush(self) -> None:
+        """Flush now when the last flush is FLUSH_S old (a line after a quiet spell shows
+        at once), else when it will be (a burst is coalesced: at most one per FLUSH_S)."""
         if self._flush_timer is None:
-            self._flush_timer = self.set_timer(FLUSH_S, self._flush)
+            wait = self._flushed_at + FLUSH_S - time.monotonic()
+            if wait <= 0:
+                self._flush()
+            else:
+                self._flush_timer = self.set_timer(wait, self._flush)
 
     def _flush(self) -> None:
         """Move pending text into the logs on screen; text for hidden lanes stays buffered."""
         self._flush_timer = None
+        self._flushed_at = time.monotonic()
         shown = {log.lane: log for log in self._visible_logs() if log.lane}
         for lane in list(self.buffers.dirty):
             text = self.buffers.take(lane)
