@@ -241,3 +241,24 @@ def test_mutated_config_loads_or_fails_cleanly(edits: list[tuple[int, int, str]]
         parse_config(text.encode("utf-8", "surrogatepass"), "mutant.yaml")
     except ConfigError as e:
         assert e.problems and all(p.location.file == "mutant.yaml" for p in e.problems)
+
+
+def test_a_mixed_case_provider_id_is_refused_with_its_line() -> None:
+    """Model refs fold their provider half to lower case, so `provA` would never be found:
+    the lane started with no base_url and no key and failed as 'not logged in'."""
+    text = MINIMAL.replace(
+        "models:",
+        "providers:\n  provA:\n    harness: claude-code\n    base_url: http://127.0.0.1:9\n"
+        "models:\n  provA/m1: {tier: orchestrator}",
+    )
+    found = problems(text)
+    assert any("cfg.yaml:4:" in p and "providers.provA" in p and "'prova'" in p for p in found), found
+    assert not problems_or_none(text.replace("provA", "prova"))
+
+
+def problems_or_none(text: str) -> list[str]:
+    try:
+        parse_config(text.encode(), "cfg.yaml")
+    except ConfigError as e:
+        return [p.render() for p in e.problems]
+    return []

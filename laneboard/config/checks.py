@@ -132,6 +132,20 @@ def cross_check(cfg: Config, source: SourceMap) -> list[ConfigProblem]:
                 )
             )
     problems.sort(key=lambda p: (p.location.line or 0, p.location.column or 0))
+    for pid in cfg.providers:
+        if pid != pid.strip().lower():
+            # model refs fold their provider half (`provA/m1` names provider `prova`, as in
+            # OpenClaw), so a mixed-case id here is never found: the lane would start with
+            # no base_url and no key and fail as "not logged in"
+            problems.append(
+                ConfigProblem(
+                    f"provider id {pid!r} is not lower-case",
+                    source.locate(("providers", pid)),
+                    dotted(("providers", pid)),
+                    expected="a lower-case provider id (model refs fold theirs to lower case)",
+                    hint=f"rename it to {pid.strip().lower()!r}",
+                )
+            )
     return problems
 
 
