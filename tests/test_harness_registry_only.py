@@ -34,6 +34,8 @@ NOT_HARNESS_KINDS = {
     # the gateway's wire protocol ("ollama" is Ollama's /api/chat dialect, not a lane kind)
     ("gateway/protocols.py", 'proto == "ollama"'),
     ("gateway/turns.py", 'proto == "ollama"'),
+    ("gateway/tool_routing.py", 'proto == "ollama"'),
+    ("gateway/tool_routing.py", 'proto in ("chat", "ollama")'),
     # a provider *named* ollama (the conventional provider entry), not a harness kind
     ("lanes/preflight/report.py", '"ollama" not in {normalize_provider(k) for k in cfg.providers}'),
     # OpenClaw's memorySearch provider names, from OpenClaw's own config file
