@@ -47,22 +47,20 @@ class TmuxCapture(TmuxServer):
         """The pane's text: all scrollback plus the screen (or the screen only), wrapped
         lines joined. Plain text unless `styled` (then SGR escapes are kept, `-e`).
 
-        The screen alone is asked through the session's control client when this process
-        has one for the pane (no `tmux` process per call: a screen mirror and the send
-        path's checks call this many times a second), else by running `tmux`
-        (`run_for`). The scrollback always by running `tmux`: tmux 3.3a passes a command's
-        output lines through a control client unescaped, so a pane line that imitates
-        the answer's `%end` line could cut the answer short there — kept to the one
-        screenful the hot path needs, not the whole history a lane ever printed."""
+        Asked through the session's control client when this process has one for the
+        pane (no `tmux` process per call: a screen mirror and the send path's checks call
+        this many times a second), else by running `tmux` (`run_for`). Only the screen
+        can go through the client: tmux 3.3a passes a command's output lines through it
+        unescaped, so the client takes a capture only when it knows beforehand how many
+        lines the answer holds (the pane's height, asked in the same command line) and
+        refuses the rest — a joined scrollback capture runs as a tmux process
+        (`tmux_control.route`)."""
         args = ["capture-pane", "-p", "-t", pane]
         if scrollback:
             args += ["-J", "-S", "-", "-E", "-"]
         if styled:
             args.append("-e")
-        if scrollback:
-            out = await self.run(*args)
-        else:
-            out = await self.run_for(pane, *args, replay=True)
+        out = await self.run_for(pane, *args, replay=True)
         return out if styled else ansi.strip(out)
 
     async def screen(self, pane: str, *, styled: bool = False) -> str:

@@ -20,6 +20,21 @@ skips ahead (and the skip is counted). `pause-after` (3.3a: `attach -f pause-aft
 is optional; when tmux pauses a pane we resume it at once and count the lost output.
 Pane death arrives through a 3.3a format subscription (`refresh-client -B`), which tmux
 re-evaluates about once a second.
+
+Pane text is data, never protocol: tmux 3.3a writes a command's output lines to a control
+client UNESCAPED, so a captured screen travels as raw lines inside its `%begin … %end`
+block, and a pane can print a line that looks like the block's `%end` (its tag is
+guessable: seconds and a counter). So no command whose output can hold pane text goes
+through the client unless the number of its output lines is known before the answer
+starts (`route`): a screen capture is written as ONE command line
+`display-message -p -t %N '#{pane_id} #{pane_height}' ; capture-pane -p -t %N`, which
+tmux runs back to back (no pty read, no resize in between) and answers with two blocks;
+the reader then takes exactly that many lines of the second block as data, whatever they
+hold, and requires the block's own `%end`/`%error` right after. Anything else means the
+client is out of step: it is closed and the answer discarded (`_break`); callers fall
+back to tmux processes and the next `stream()` attaches a fresh client. Every other
+command whose output could hold pane text (a joined or scrollback capture, buffers,
+formats naming pane-controlled values) is refused here and runs as a tmux process.
 """
 
 from __future__ import annotations
@@ -28,9 +43,12 @@ import asyncio
 import codecs
 import contextlib
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from laneboard.errors import HarnessError, HarnessTimeout
 
@@ -99,6 +117,103 @@ class ControlClientGone(HarnessError):
     def __init__(self, message: str, *, sent: bool) -> None:
         super().__init__(message)
         self.sent = sent
+
+
+class ControlPathRefused(ControlClientGone):
+    """The command's output could hold pane text in an amount not known beforehand, so it
+    must not travel through the control client (see the module docstring); nothing was
+    written. A ControlClientGone with `sent=False`, so `run_for` runs it as a tmux
+    process instead."""
+
+    def __init__(self, args: Sequence[str]) -> None:
+        super().__init__(
+            f"{' '.join(args[:1])!s}: its output could hold pane text of unknown length; "
+            "not through the control client",
+            sent=False,
+        )
+
+
+#: Commands whose output is (or can be) pane text or buffer contents.
+_PANE_TEXT_COMMANDS = frozenset(
+    {"capture-pane", "capturep", "show-buffer", "showb", "save-buffer", "saveb",
+     "list-buffers", "lsb", "choose-buffer", "show-messages", "showmsgs"}
+)  # fmt: skip
+#: Commands that carry text to tmux or a pane and print nothing (their text arguments are
+#: not formats: `send-keys` without -F, `set-buffer`), so their arguments are not checked.
+_TEXT_COMMANDS = frozenset(
+    {"send-keys", "send", "set-buffer", "setb", "paste-buffer", "pasteb", "delete-buffer",
+     "deleteb"}
+)  # fmt: skip
+#: Format variables whose values no pane can choose: ids, numbers, flags, and laneboard's
+#: own options. Not pane_title, pane_current_command (a process's argv[0] may hold a line
+#: break), pane_current_path, window_name, buffer_*: those are pane-controlled text.
+_SAFE_FORMATS = frozenset(
+    {"session_name", "session_id", "window_id", "window_index", "pane_id", "pane_index",
+     "pane_pid", "pane_dead", "pane_dead_status", "pane_height", "pane_width",
+     "alternate_on", "pane_in_mode", "@laneboard_lane", "@laneboard_status",
+     "@laneboard_meta"}
+)  # fmt: skip
+_FORMAT = re.compile(r"#\{([^{}]*)\}")
+_PANE_ID = re.compile(r"%[0-9]+")
+_COUNT_FORMAT = "#{pane_id} #{pane_height}"
+
+Route = Literal["plain", "screen", "process"]
+
+
+def route(args: Sequence[str]) -> Route:
+    """How a tmux command may run: "plain" (its output cannot hold pane text: through the
+    control client as it is), "screen" (`capture-pane -p [-e] -t %N`, the visible screen:
+    through the client with its line count asked first, `screen_command_line`), or
+    "process" (anything else that can print pane text: a tmux process).
+
+    Why a screen only: it is exactly `pane_height` lines (a wrapped line is two, a wide
+    character one cell pair), while `-J` joins wrapped lines and a scrollback range has
+    a length no query gives atomically. Formats are checked by name against
+    `_SAFE_FORMATS`; any other `#` sequence (`#T`, `#(…)`, `#{?…}`) counts as unsafe.
+    """
+    if not args:
+        return "process"
+    name = args[0]
+    if name in ("capture-pane", "capturep"):
+        return "screen" if _screen_target(args) is not None else "process"
+    if name in _PANE_TEXT_COMMANDS:
+        return "process"
+    if name in _TEXT_COMMANDS:
+        return "plain"
+    for arg in args[1:]:
+        if "#" in _FORMAT.sub(lambda m: "" if m[1] in _SAFE_FORMATS else "#", arg):
+            return "process"
+    return "plain"
+
+
+def _screen_target(args: Sequence[str]) -> str | None:
+    """The pane id of `capture-pane -p [-e] -t %N` (flags in any order), else None."""
+    rest = list(args[1:])
+    if "-t" not in rest:
+        return None
+    i = rest.index("-t")
+    target = rest[i + 1] if i + 1 < len(rest) else ""
+    flags = rest[:i] + rest[i + 2 :]
+    if not _PANE_ID.fullmatch(target) or "-p" not in flags:
+        return None
+    if not set(flags) <= {"-p", "-e"} or len(flags) != len(set(flags)):
+        return None
+    return target
+
+
+@dataclass
+class _Pending:
+    """One answer block the reader expects, in the order the commands were written.
+
+    `fut` is None for the line-count query of a screen capture (nobody awaits it: its
+    answer sets `lines` of the capture after it). `guarded`: the block must hold exactly
+    `lines` data lines (None: the pane was not found, so a one-line `%error`)."""
+
+    fut: asyncio.Future[list[str]] | None
+    counts: str | None = None  # the pane whose "#{pane_id} #{pane_height}" this answers
+    guarded: bool = False
+    lines: int | None = None
+    stale: bool = False  # a block came between the count and this capture
 
 
 class PaneStream:
@@ -266,10 +381,12 @@ class ControlClient:
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._attached: asyncio.Future[None] | None = None
-        self._pending: deque[asyncio.Future[list[str]]] = deque()
+        self._pending: deque[_Pending] = deque()
         self._block: list[str] | None = None
-        self._block_counts = False
+        self._block_owner: _Pending | None = None  # the pending answer the open block is
         self._block_id = b""
+        self._data_left = -1  # lines of the open block still taken as data (-1: unguarded)
+        self._broken = False
         self._background: set[asyncio.Task[list[str]]] = set()
 
     @property
@@ -335,21 +452,43 @@ class ControlClient:
         answers every command of a `a ; b` line with a block of its own, and a line per
         command keeps one answer per pending future). Every command runs even when an
         earlier one fails; then the first failure is raised (ControlCommandError), else
-        the output lines of each are returned."""
+        the output lines of each are returned.
+
+        A command whose output could hold pane text of unknown length raises
+        ControlPathRefused (`route`) before anything is written; a screen capture is
+        written with its line count query first (`screen_command_line`)."""
         proc = self._proc
         if not self.running or proc is None or proc.stdin is None:
             raise ControlClientGone(
                 f"tmux control client for session {self.session!r} is not running", sent=False
             )
+        routes = [route(args) for args in commands]
+        for args, how in zip(commands, routes, strict=True):
+            if how == "process":
+                raise ControlPathRefused(args)
         loop = asyncio.get_running_loop()
         futs: list[asyncio.Future[list[str]]] = []
+        pending: list[_Pending] = []
         lines = []
-        for args in commands:
-            futs.append(loop.create_future())
-            lines.append(" ".join(quote_command_arg(a) for a in args) + "\n")
-        # futures queued and lines written with no await between: concurrent callers
-        # cannot interleave, so the n-th answer block belongs to the n-th pending future
-        self._pending.extend(futs)
+        for args, how in zip(commands, routes, strict=True):
+            fut: asyncio.Future[list[str]] = loop.create_future()
+            futs.append(fut)
+            line = " ".join(quote_command_arg(a) for a in args)
+            if how == "screen":
+                target = _screen_target(args)
+                assert target is not None  # route() said so
+                count = ("display-message", "-p", "-t", target, _COUNT_FORMAT)
+                # one line: tmux runs both in one pass of its command queue, so nothing
+                # (pane output, a resize) happens between the count and the capture
+                line = " ".join(quote_command_arg(a) for a in count) + " ; " + line
+                pending.append(_Pending(None, counts=target))
+                pending.append(_Pending(fut, guarded=True))
+            else:
+                pending.append(_Pending(fut))
+            lines.append(line + "\n")
+        # answers queued and lines written with no await between: concurrent callers
+        # cannot interleave, so the n-th answer block belongs to the n-th pending answer
+        self._pending.extend(pending)
         proc.stdin.write("".join(lines).encode("utf-8", "surrogatepass"))
         try:  # asyncio.wait: Python 3.11's wait_for can swallow a cancel (see `wait`)
             await proc.stdin.drain()
@@ -367,8 +506,14 @@ class ControlClient:
         # every exception is retrieved (asyncio logs the ones nobody looked at)
         errors = [fut.exception() for fut in futs if fut.done() and not fut.cancelled()]
         if len(done) < len(futs):
+            owner = self._block_owner
+            stuck = owner is not None and owner.guarded and owner.fut in futs
             for fut in futs:
                 fut.cancel()
+            if stuck:
+                # inside a counted answer still: tmux wrote fewer lines than counted, so
+                # the reader would take the next answers as this one's text
+                self._break("no end to a counted capture")
             raise HarnessTimeout(f"tmux did not answer {commands[0][0]!r} within {timeout:.0f}s")
         for error in errors:
             if error is not None:
@@ -414,14 +559,25 @@ class ControlClient:
             self._finish(self.exit_reason or "tmux control client ended")
 
     def _handle_line(self, line: bytes) -> None:
+        if self._broken:
+            return  # out of step: nothing more is believed (the client is closing)
         if self._block is not None:
-            # The whole tag (time, command number, flags) must match the %begin's: tmux
-            # passes a command's output lines (a captured screen) unescaped, so a pane
-            # can print an %end-looking line; it must then guess all three, not one.
+            if self._data_left > 0:
+                # a counted answer (a captured screen): these lines are pane text,
+                # whatever they look like; tmux writes them unescaped
+                self._data_left -= 1
+                self._block.append(line.decode("utf-8", "replace"))
+                return
+            # the block ends only on the %end/%error carrying the %begin's whole tag
             if line.startswith((b"%end ", b"%error ")) and line.split(b" ", 1)[1] == (
                 self._block_id
             ):
                 self._end_block(line.startswith(b"%error"))
+            elif self._data_left == 0:
+                self._break(
+                    f"the answer to a counted capture did not end after its "
+                    f"{len(self._block)} lines"
+                )
             else:
                 self._block.append(line.decode("utf-8", "replace"))
             return
@@ -436,17 +592,40 @@ class ControlClient:
         if line.startswith(b"%begin "):
             self._block = []
             self._block_id = line.split(b" ", 1)[1]
-            # the attach command's own block comes before %session-changed: not ours
-            self._block_counts = self._attached is not None and self._attached.done()
+            self._block_owner = None
+            self._data_left = -1
+            # Only a block flagged 1 answers a command this client wrote: the attach
+            # command's own block (before %session-changed) and a hook's are flagged 0.
+            ours = self._block_id.rsplit(b" ", 1)[-1] == b"1"
+            if ours and self._attached is not None and self._attached.done() and self._pending:
+                owner = self._block_owner = self._pending.popleft()
+                if owner.guarded and owner.stale:
+                    self._break("a command ran between a line count and its capture")
+                elif owner.guarded:
+                    self._data_left = owner.lines if owner.lines is not None else 1
+            elif self._pending and self._pending[0].guarded:
+                # a hook's command (`set-hook after-display-message …`) ran between the
+                # count and the capture: it may have resized the pane, so the count is
+                # not to be trusted
+                self._pending[0].stale = True
             return
         self._notification(line.decode("utf-8", "replace"))
 
     def _end_block(self, error: bool) -> None:
+        owner = self._block_owner
+        if owner is not None and owner.guarded and owner.lines is None and not error:
+            self._break("a capture of a pane that was not found answered with text")
+            return  # (`_finish` fails the open answer)
         lines, self._block = self._block or [], None
-        if not self._block_counts or not self._pending:
+        self._block_owner = None
+        self._data_left = -1
+        if owner is None:
             return
-        fut = self._pending.popleft()
-        if fut.done():
+        if owner.counts is not None:
+            self._counted(owner.counts, lines, error)
+            return
+        fut = owner.fut
+        if fut is None or fut.done():
             return
         if error:
             fut.set_exception(
@@ -454,6 +633,39 @@ class ControlClient:
             )
         else:
             fut.set_result(lines)
+
+    def _counted(self, pane: str, lines: list[str], error: bool) -> None:
+        """The line-count answer of a screen capture: sets how many lines the capture's
+        block (the next pending answer, written on the same command line) must hold."""
+        capture = self._pending[0] if self._pending else None
+        if capture is None or not capture.guarded:
+            self._break("a line count without its capture")
+            return
+        if error:
+            # tmux drops the rest of a command line after a failed command: no capture
+            self._pending.popleft()
+            if capture.fut is not None and not capture.fut.done():
+                capture.fut.set_exception(
+                    ControlCommandError("tmux: " + ("\n".join(lines) or "command failed"))
+                )
+            return
+        head, _, height = lines[0].partition(" ") if len(lines) == 1 else ("", "", "")
+        # the pane not found: display-message prints an empty line, capture-pane fails
+        capture.lines = int(height) if head == pane and height.isdigit() else None
+
+    def _break(self, reason: str) -> None:
+        """The answers are out of step with the commands (tmux did not answer as counted):
+        nothing this client reads can be trusted any more. Discard the open answer, fail
+        every pending one (`ControlClientGone`; a query is then asked of a tmux process),
+        and kill the client; the next `TmuxCapture.stream()` attaches a new one."""
+        log.warning("tmux control client for %s out of step (%s); closing it", self.session, reason)
+        self._broken = True
+        self._block = None
+        self.exit_reason = f"tmux control client out of step: {reason}"
+        if self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+        self._finish(self.exit_reason)
 
     def _notification(self, line: str) -> None:
         name, _, rest = line.partition(" ")
@@ -502,11 +714,14 @@ class ControlClient:
             self._attached.set_exception(
                 HarnessError(f"cannot attach to tmux session {self.session!r}: {reason}")
             )
-        while self._pending:
-            fut = self._pending.popleft()
-            if not fut.done():
+        owners = [self._block_owner] if self._block_owner is not None else []
+        self._block_owner = None
+        for pending in [*owners, *self._pending]:
+            fut = pending.fut
+            if fut is not None and not fut.done():
                 fut.set_exception(
                     ControlClientGone(f"tmux control client ended: {reason}", sent=True)
                 )
+        self._pending.clear()
         for stream in self.streams.values():
             stream.close()
