@@ -96,6 +96,22 @@ async def test_brackets_still_type_into_the_prompt(cockpit: Callable[..., Cockpi
         assert c.screen.lane_grid.page == 0 and c.screen.lane_grid.pages == 1
 
 
+async def test_a_search_narrows_the_grid_too(cockpit: Callable[..., Cockpit]) -> None:
+    """The grid shows the lanes the list shows: a search for two lanes, two logs."""
+    c = cockpit(autostart=False)
+    async with c.app.run_test(size=(100, 30)) as pilot:
+        grid = c.screen.lane_grid
+
+        def shown() -> list[str]:
+            return [log.lane or "" for log in grid.logs()]
+
+        await wait_for(lambda: shown() == ["main", "coder", "review", "triage"])
+        await pilot.press("ctrl+f", *"gpt", "enter", "ctrl+g")
+        await wait_for(lambda: shown() == ["main", "coder"])
+        await pilot.press("ctrl+f", "escape")
+        await wait_for(lambda: shown() == ["main", "coder", "review", "triage"])
+
+
 @pytest.mark.tmux
 @pytest.mark.slow
 async def test_grid_pages_and_mirrors_only_its_page(

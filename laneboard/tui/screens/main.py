@@ -287,6 +287,11 @@ class MainScreen(Screen[None]):
     def on_lane_table_search_requested(self, event: LaneTable.SearchRequested) -> None:
         self.action_search_lanes()
 
+    def on_lane_table_narrowed(self, event: LaneTable.Narrowed) -> None:
+        """A search or the state filter narrowed the list: the grid shows those lanes."""
+        if self._core_shown:
+            self.lane_grid.set_lanes(event.lanes)
+
     @on(Input.Changed, "#lane-search")
     def _on_search_changed(self, event: Input.Changed) -> None:
         self.lane_table.set_query(event.value)

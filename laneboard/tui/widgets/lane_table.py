@@ -14,7 +14,8 @@ A person who knows the lane by name searches instead (`/` here, or the palette; 
 `LaneSearch` bar under the list): `set_query` keeps the lanes whose id, role or model
 contains the text, case-insensitive, on top of the state filter. Whenever either narrows
 the list, the border's subtitle says how many lanes it shows ("3 of 40 lanes"), so a
-short list is never mistaken for all of them.
+short list is never mistaken for all of them; `Narrowed` tells the screen, whose grid then
+shows the same lanes.
 """
 
 from __future__ import annotations
@@ -119,6 +120,14 @@ class LaneTable(DataTable[Text | str]):
     class SearchRequested(Message):
         """Open the search bar (the screen owns it; the table only filters)."""
 
+    class Narrowed(Message):
+        """The lanes shown changed (a search or the state filter): `lanes`, in order.
+        The grid shows the same lanes, so a search narrows both views."""
+
+        def __init__(self, lanes: list[str]) -> None:
+            super().__init__()
+            self.lanes = lanes
+
     def __init__(self, *, motion: bool = True, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
         self.motion = motion
@@ -199,6 +208,7 @@ class LaneTable(DataTable[Text | str]):
         back) are held back: delivered late, they moved the selection to a lane the
         person had left, one keystroke later. One `Selected` says where it ends up."""
         keep = self.selected_lane
+        before = self.shown_lanes()
         with self.prevent(DataTable.RowHighlighted):
             self.clear(columns=False)
             self._shown = set()
@@ -211,7 +221,13 @@ class LaneTable(DataTable[Text | str]):
         now = self.selected_lane
         if now is not None and now != keep:
             self.post_message(self.Selected(now))
+        if self.shown_lanes() != before:
+            self.post_message(self.Narrowed(self.shown_lanes()))
         self._sync_count()
+
+    def shown_lanes(self) -> list[str]:
+        """The lanes the list shows, in its order."""
+        return [lane for lane in self._infos if lane in self._shown]
 
     def info(self, lane: str) -> LaneInfo | None:
         return self._infos.get(lane)
