@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.timer import Timer
@@ -197,8 +198,11 @@ class LaneTable(DataTable[Text | str]):
         if self.state_filter == "all" and not self.search_text:
             self.border_subtitle = ""
             return
+        # what was typed is data: plain `Content`, never markup (a `[/` typed here once
+        # ended the cockpit with a MarkupError; escaping cannot cover a tag the text only
+        # opens and the suffix closes)
         search = f"/{self.search_text} · " if self.search_text else ""
-        self.border_subtitle = f"{search}{len(self._shown)} of {len(self._infos)} lanes"
+        self.border_subtitle = Content(f"{search}{len(self._shown)} of {len(self._infos)} lanes")
 
     def _rebuild(self) -> None:
         """The rows again from every lane's info, in first-seen order; the selection kept
