@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 
 from laneboard.harnesses.tmux import TmuxError, TmuxRelay
-from laneboard.harnesses.tmux_control import ControlPathRefused, quote_command_arg, route
+from laneboard.harnesses.tmux_control import ControlPathRefused, quote_command_arg
+from laneboard.harnesses.tmux_control_route import route
 from laneboard.harnesses.tmux_server import _PANE_FORMAT
 from tests.fixtures.tmux import async_wait_until
 from tests.test_tmux_relay import start_reader, tricky_prompt

@@ -54,7 +54,7 @@ class TmuxCapture(TmuxServer):
         unescaped, so the client takes a capture only when it knows beforehand how many
         lines the answer holds (the pane's height, asked in the same command line) and
         refuses the rest — a joined scrollback capture runs as a tmux process
-        (`tmux_control.route`)."""
+        (`tmux_control_route`)."""
         args = ["capture-pane", "-p", "-t", pane]
         if scrollback:
             args += ["-J", "-S", "-", "-E", "-"]

@@ -26,7 +26,7 @@ client UNESCAPED, so a captured screen travels as raw lines inside its `%begin �
 block, and a pane can print a line that looks like the block's `%end` (its tag is
 guessable: seconds and a counter). So no command whose output can hold pane text goes
 through the client unless the number of its output lines is known before the answer
-starts (`route`): a screen capture is written as ONE command line
+starts (`tmux_control_route`): a screen capture is written as ONE command line
 `display-message -p -t %N '#{pane_id} #{pane_height}' ; capture-pane -p -t %N`, which
 tmux runs back to back (no pty read, no resize in between) and answers with two blocks;
 the reader then takes exactly that many lines of the second block as data, whatever they
@@ -43,14 +43,13 @@ import asyncio
 import codecs
 import contextlib
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from laneboard.errors import HarnessError, HarnessTimeout
+from laneboard.harnesses.tmux_control_route import COUNT_FORMAT, route, screen_target
 
 log = logging.getLogger(__name__)
 
@@ -127,78 +126,10 @@ class ControlPathRefused(ControlClientGone):
 
     def __init__(self, args: Sequence[str]) -> None:
         super().__init__(
-            f"{' '.join(args[:1])!s}: its output could hold pane text of unknown length; "
-            "not through the control client",
+            f"{args[0] if args else 'an empty command'}: its output could hold pane text "
+            "of unknown length; not through the control client",
             sent=False,
         )
-
-
-#: Commands whose output is (or can be) pane text or buffer contents.
-_PANE_TEXT_COMMANDS = frozenset(
-    {"capture-pane", "capturep", "show-buffer", "showb", "save-buffer", "saveb",
-     "list-buffers", "lsb", "choose-buffer", "show-messages", "showmsgs"}
-)  # fmt: skip
-#: Commands that carry text to tmux or a pane and print nothing (their text arguments are
-#: not formats: `send-keys` without -F, `set-buffer`), so their arguments are not checked.
-_TEXT_COMMANDS = frozenset(
-    {"send-keys", "send", "set-buffer", "setb", "paste-buffer", "pasteb", "delete-buffer",
-     "deleteb"}
-)  # fmt: skip
-#: Format variables whose values no pane can choose: ids, numbers, flags, and laneboard's
-#: own options. Not pane_title, pane_current_command (a process's argv[0] may hold a line
-#: break), pane_current_path, window_name, buffer_*: those are pane-controlled text.
-_SAFE_FORMATS = frozenset(
-    {"session_name", "session_id", "window_id", "window_index", "pane_id", "pane_index",
-     "pane_pid", "pane_dead", "pane_dead_status", "pane_height", "pane_width",
-     "alternate_on", "pane_in_mode", "@laneboard_lane", "@laneboard_status",
-     "@laneboard_meta"}
-)  # fmt: skip
-_FORMAT = re.compile(r"#\{([^{}]*)\}")
-_PANE_ID = re.compile(r"%[0-9]+")
-_COUNT_FORMAT = "#{pane_id} #{pane_height}"
-
-Route = Literal["plain", "screen", "process"]
-
-
-def route(args: Sequence[str]) -> Route:
-    """How a tmux command may run: "plain" (its output cannot hold pane text: through the
-    control client as it is), "screen" (`capture-pane -p [-e] -t %N`, the visible screen:
-    through the client with its line count asked first, `screen_command_line`), or
-    "process" (anything else that can print pane text: a tmux process).
-
-    Why a screen only: it is exactly `pane_height` lines (a wrapped line is two, a wide
-    character one cell pair), while `-J` joins wrapped lines and a scrollback range has
-    a length no query gives atomically. Formats are checked by name against
-    `_SAFE_FORMATS`; any other `#` sequence (`#T`, `#(…)`, `#{?…}`) counts as unsafe.
-    """
-    if not args:
-        return "process"
-    name = args[0]
-    if name in ("capture-pane", "capturep"):
-        return "screen" if _screen_target(args) is not None else "process"
-    if name in _PANE_TEXT_COMMANDS:
-        return "process"
-    if name in _TEXT_COMMANDS:
-        return "plain"
-    for arg in args[1:]:
-        if "#" in _FORMAT.sub(lambda m: "" if m[1] in _SAFE_FORMATS else "#", arg):
-            return "process"
-    return "plain"
-
-
-def _screen_target(args: Sequence[str]) -> str | None:
-    """The pane id of `capture-pane -p [-e] -t %N` (flags in any order), else None."""
-    rest = list(args[1:])
-    if "-t" not in rest:
-        return None
-    i = rest.index("-t")
-    target = rest[i + 1] if i + 1 < len(rest) else ""
-    flags = rest[:i] + rest[i + 2 :]
-    if not _PANE_ID.fullmatch(target) or "-p" not in flags:
-        return None
-    if not set(flags) <= {"-p", "-e"} or len(flags) != len(set(flags)):
-        return None
-    return target
 
 
 @dataclass
@@ -475,9 +406,9 @@ class ControlClient:
             futs.append(fut)
             line = " ".join(quote_command_arg(a) for a in args)
             if how == "screen":
-                target = _screen_target(args)
+                target = screen_target(args)
                 assert target is not None  # route() said so
-                count = ("display-message", "-p", "-t", target, _COUNT_FORMAT)
+                count = ("display-message", "-p", "-t", target, COUNT_FORMAT)
                 # one line: tmux runs both in one pass of its command queue, so nothing
                 # (pane output, a resize) happens between the count and the capture
                 line = " ".join(quote_command_arg(a) for a in count) + " ; " + line
