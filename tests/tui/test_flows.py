@@ -80,7 +80,9 @@ async def test_at_lane_completion_and_explicit_lane(cockpit: Callable[..., Cockp
         await pilot.press("right")
         assert field.value == "@triage "
         await pilot.press(*"hello", "enter")
-        await wait_for(lambda: c.harnesses["triage"].prompts == ["hello"])
+        # the lane's harness is made when the send reaches it: absent until then
+        await wait_for(lambda: "triage" in c.harnesses
+                       and c.harnesses["triage"].prompts == ["hello"])
         assert c.screen.selected == "triage"
 
 

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Label
@@ -58,6 +59,20 @@ def _complete(value: str, word: str, names: Sequence[str], tail: str) -> str | N
         if name.lower().startswith(word.lower()) and name != word:
             return value + name[len(word):] + tail
     return None
+
+
+class PromptInput(Input):
+    """The one-line prompt field: Textual's `Input`, whose text length changes no layout.
+
+    `Input` sets its `virtual_size` on every keystroke, and `virtual_size` is a layout
+    reactive: each key re-laid out and repainted the whole screen (with 64 lanes in the
+    table most of a key's latency; issue 18). The field's size on screen never depends on
+    its text (`width: 1fr`), so only its scrolling is updated (`LaneLog` does the same)."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
 
 
 class PromptBar(Widget):
@@ -108,8 +123,10 @@ class PromptBar(Widget):
     def compose(self) -> Iterator[Widget]:
         with Horizontal():
             yield Label("›", id="prompt-mark")
-            field = Input(placeholder="prompt · @lane · /model REF   (ctrl+l: multi-line)",
-                          suggester=self._suggester, id="prompt-input")
+            field = PromptInput(
+                placeholder="prompt · @lane · /model REF   (ctrl+l: multi-line)",
+                suggester=self._suggester, id="prompt-input",
+            )
             field.cursor_blink = self._blink
             yield field
 
