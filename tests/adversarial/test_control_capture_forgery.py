@@ -12,8 +12,9 @@ lines for every time and number around the real ones, flags 0 and 1, each follow
 forged `%output` of a victim lane and a forged `%exit`. Property: every `screen()` returns
 the pane's real text (what a separate tmux process captures), no FORGED text reaches the
 victim's stream or its subscriber, the client stays the same running client, and every
-prompt sent to the victim meanwhile arrives. A resize during captures must not
-desynchronise the parser either.
+prompt sent to the victim meanwhile arrives — locally and for a lane on another host
+(its control client runs over ssh). A resize during captures must not desynchronise the
+parser either.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from pathlib import Path
 import pytest
 
 from laneboard.harnesses import ansi
+from laneboard.harnesses.ssh_link import SshLink
 from laneboard.harnesses.tmux import TmuxRelay
+from tests.fixtures.sshd import sshd  # noqa: F401  (the fixture)
 from tests.fixtures.tmux import async_wait_until
+from tests.test_remote_lanes import _relay, link, remote_socket  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.tmux
 
@@ -98,6 +102,24 @@ async def _real_screen(relay: TmuxRelay, pane: str) -> str:
 async def test_forged_answer_ends_on_screen_stay_screen_text(
     relay: TmuxRelay, tmp_path: Path
 ) -> None:
+    await _attack(relay, tmp_path, rounds=4)
+
+
+@pytest.mark.slow
+async def test_forged_answer_ends_on_a_remote_lane_screen_stay_screen_text(
+    link: SshLink,  # noqa: F811
+    remote_socket: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The same attack on a lane on another host: its control client runs over ssh."""
+    relay = _relay(link, remote_socket, tmp_path)
+    try:
+        await _attack(relay, tmp_path, rounds=2)
+    finally:
+        await relay.kill_server()
+
+
+async def _attack(relay: TmuxRelay, tmp_path: Path, *, rounds: int) -> None:
     forger, victim, tag_file, received = await _start(relay, tmp_path)
     control = relay._control_of(forger)
     assert control is not None
@@ -111,7 +133,7 @@ async def test_forged_answer_ends_on_screen_stay_screen_text(
     fstream = control.stream(forger)
     sent: list[str] = []
     try:
-        for rnd in range(1, 5):
+        for rnd in range(1, rounds + 1):
             await relay.screen(forger)  # an answer: its tag holds the current time and number
             t, n, _flags = control._block_id.decode().split(" ")
             tag_file.write_text(f"{t} {n}\n")
