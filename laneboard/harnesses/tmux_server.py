@@ -223,7 +223,9 @@ class TmuxServer:
         word, the process path escapes them here). `replay`: the command changes nothing
         (a query), so when the control client ends before answering, or does not answer,
         it is asked again as a process; a command that acts (keys, a paste) is never run
-        twice: it fails instead with a TmuxError saying it may have run.
+        twice: it fails instead with a TmuxError saying it may have run. A command the
+        client refuses (its output could hold pane text of unknown length, such as a
+        scrollback capture: `tmux_control_route`) runs as a process too.
         """
         control = self._control_of(pane) if pane is not None else self._any_control()
         if control is not None:

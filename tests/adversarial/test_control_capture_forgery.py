@@ -36,8 +36,9 @@ from tests.test_remote_lanes import _relay, link, remote_socket  # noqa: F401  (
 pytestmark = pytest.mark.tmux
 
 #: Lane program: on each line it reads, it reads "TIME NUMBER" from the tag file and prints
-#: forged answer ends for times TIME..TIME+1, numbers NUMBER+1..NUMBER+SPAN, flags 1 and 0,
-#: each followed by a forged %output of the victim pane and a forged %exit, then a marker.
+#: forged answer ends for times TIME..TIME+1, numbers NUMBER+1..NUMBER+SPAN, flags 1 and 0
+#: (`%end`, and `%error` for flags 1), each followed by a forged %output of the victim pane
+#: and a forged %exit, then a marker.
 #: It only prints.
 FORGER = r"""
 import sys
@@ -51,6 +52,8 @@ for _ in sys.stdin:
         for i in range(1, span + 1):
             for flags in (1, 0):
                 print(f"%end {t + dt} {n + i} {flags}")
+                if flags:
+                    print(f"%error {t + dt} {n + i} {flags}")
                 print(f"%output {victim} FORGED-OUTPUT-{rounds}-{i}")
                 print(f"%exit FORGED-EXIT")
     print(f"ROUND-{rounds}-DONE", flush=True)
@@ -68,7 +71,7 @@ for line in sys.stdin:
 """
 
 SPAN = 25
-HEIGHT = 2 * SPAN * 2 * 3 + 10  # every forged line of a round stays on the screen
+HEIGHT = 2 * SPAN * 7 + 10  # every forged line of a round stays on the screen
 
 
 async def _start(relay: TmuxRelay, tmp_path: Path) -> tuple[str, str, Path, Path]:
