@@ -14,6 +14,7 @@
     │   ├── HarnessTimeout         a wait passed its deadline
     │   └── FenceViolation         the agent changed what its fence forbids (e.g. the tree)
     ├── LaneError                  a lane is unknown, failed, or locked by another process
+    │   ├── LaneBusy               a deferred send's lane stayed busy: nothing was sent
     │   └── RouteRefused           untrusted input has no lane that may take it (exit 1:
     │                              the input is valid, laneboard refuses it on purpose)
     └── ArtifactError              an artifact could not be stored or read
@@ -144,6 +145,11 @@ class FenceViolation(HarnessError):
 
 class LaneError(LaneboardError):
     """A lane is unknown, failed, or held by another process."""
+
+
+class LaneBusy(LaneError):
+    """A deferred send (`send --defer-if-busy`) gave up: the lane was still busy at its
+    deadline and nothing was typed into it — so an op id it claimed may be given back."""
 
 
 class RouteRefused(LaneError):

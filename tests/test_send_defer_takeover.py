@@ -136,6 +136,29 @@ def test_deferred_takeover_past_its_timeout_exits_1_and_leaves_the_lane(
     assert _pane_pid(tmux_socket) == pid
 
 
+def test_an_op_id_of_a_deferred_send_that_stayed_busy_can_be_retried(
+    tmp_path: Path, tmux_socket: str
+) -> None:
+    """Nothing was typed, so the id is given back: the retry sends, and only once."""
+    cli, env, log, flag = _busy_lane(tmp_path, tmux_socket)
+    op = ["--op-id", "nightly-7", "--defer-if-busy"]
+    gave_up = _run([*cli, *op, "--timeout", "3", "main", "retry"], env, tmp_path)
+    assert gave_up.returncode == 1, gave_up.stderr
+    assert "stayed busy" in gave_up.stderr
+    assert not any(line.endswith("\tretry") for line in _lines(log))
+
+    flag.write_text("done")
+    again = _run([*cli, *op, "--wait", "--json", "main", "retry"], env, tmp_path)
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert doc["state"] == "done" and doc["op_id"] == "nightly-7"
+    once_more = _run([*cli, *op, "--json", "main", "retry"], env, tmp_path)
+    assert once_more.returncode == 0, once_more.stderr
+    assert json.loads(once_more.stdout)["state"] == "duplicate"
+    assert _lines(log).count("idle\tretry") == 1
+    assert not any(line == "busy\tretry" for line in _lines(log))
+
+
 def test_deferred_takeover_sends_when_the_turn_ends(tmp_path: Path, tmux_socket: str) -> None:
     cli, env, log, flag = _busy_lane(tmp_path, tmux_socket)
     pid = _pane_pid(tmux_socket)

@@ -171,8 +171,13 @@ async def _send_once(
         return {"lane": str(first.get("lane", lane)), "state": "duplicate",
                 "first_state": str(first.get("state", "sending")), "reply": None,
                 "error": None, "model": None, "usage": None, "elapsed_s": 0.0, "op_id": op_id}
+    from laneboard.errors import LaneBusy
+
     try:
         doc = await send_it(sup)
+    except LaneBusy:  # a deferred send that typed nothing: a retry with this id may send
+        op_ids.release(claim)
+        raise
     except BaseException as e:
         op_ids.finish(claim, {"state": "error", "error": str(e) or type(e).__name__})
         raise

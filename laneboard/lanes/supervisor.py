@@ -79,6 +79,7 @@ from laneboard.errors import (
     HarnessError,
     HarnessTimeout,
     LaneboardError,
+    LaneBusy,
     LaneError,
     ProviderError,
 )
@@ -996,7 +997,7 @@ class Supervisor:
                 raise LaneError(f"lane {rt.id!r} could not start: {rt.last_error}")
         left = max(0.0, deadline - time.monotonic())
         if not await rt.harness.wait_idle(left, on_busy=defer):
-            raise LaneError(f"lane {rt.id!r} stayed busy for {timeout:g}s; the prompt was not sent")
+            raise LaneBusy(f"lane {rt.id!r} stayed busy for {timeout:g}s; the prompt was not sent")
         return max(1.0, deadline - time.monotonic())
 
     def _redact(self, prompt: str) -> tuple[str, dict[str, int]]:
