@@ -58,14 +58,16 @@ class Published:
         return self.state in TRANSIENT and not _alive(self.owner_pid)
 
 
-def published_path(socket: str, session: str) -> Path:
-    return state_dir() / socket_tag(socket) / f"{session}.lanes.json"
+def published_path(socket: str, session: str, root: Path | None = None) -> Path:
+    """`root`: the state dir resolved earlier (a supervisor's, whose writes run later on
+    its publisher thread, when the environment may say otherwise); default: now."""
+    return (root or state_dir()) / socket_tag(socket) / f"{session}.lanes.json"
 
 
-def read_all(socket: str, session: str) -> dict[str, Published]:
+def read_all(socket: str, session: str, root: Path | None = None) -> dict[str, Published]:
     """Every lane's publication; {} when none was written or the file is unreadable."""
     try:
-        raw = json.loads(published_path(socket, session).read_text(encoding="utf-8"))
+        raw = json.loads(published_path(socket, session, root).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     lanes = raw.get("lanes") if isinstance(raw, dict) else None
@@ -83,22 +85,24 @@ def read(socket: str, session: str, lane: str) -> Published | None:
 
 
 @contextlib.contextmanager
-def _locked(socket: str, session: str) -> Iterator[None]:
-    with FileLock(str(lock_path(socket, f"published-{session}")), timeout=10, mode=0o600):
+def _locked(socket: str, session: str, root: Path | None = None) -> Iterator[None]:
+    lock = lock_path(socket, f"published-{session}", root=root)
+    with FileLock(str(lock), timeout=10, mode=0o600):
         yield
 
 
-def update(socket: str, session: str, lane: str, **changes: object) -> Published:
+def update(socket: str, session: str, lane: str, *, root: Path | None = None,
+           **changes: object) -> Published:
     """Change some fields of one lane's publication (others' lanes are kept as they are)."""
-    with _locked(socket, session):
-        current = read_all(socket, session)
+    with _locked(socket, session, root):
+        current = read_all(socket, session, root)
         rec = current.get(lane) or Published()
         for key, value in changes.items():
             setattr(rec, key, value)
         rec.owner_pid, rec.updated = os.getpid(), time.time()
         current[lane] = rec
         atomic_write_json(
-            published_path(socket, session),
+            published_path(socket, session, root),
             {"lanes": {k: asdict(v) for k, v in sorted(current.items())}},
         )
         return rec

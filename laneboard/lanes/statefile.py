@@ -171,10 +171,12 @@ class StateFile:
                 log.warning("could not save lane state to %s: %s", self.path, e)
 
 
-def lock_path(socket: str | None, name: str) -> Path:
+def lock_path(socket: str | None, name: str, *, root: Path | None = None) -> Path:
     """A lock file for `name`: a lane's on its tmux socket, or (socket None) a
-    machine-wide one, for what every laneboard process shares (a provider profile)."""
-    d = (state_dir() / socket_tag(socket) / "locks") if socket else (state_dir() / "locks")
-    ensure_private_dir(d, state_dir())
+    machine-wide one, for what every laneboard process shares (a provider profile).
+    `root`: the state dir resolved earlier (default: resolved now)."""
+    base = root or state_dir()
+    d = (base / socket_tag(socket) / "locks") if socket else (base / "locks")
+    ensure_private_dir(d, base)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return d / f"{safe}.lock"

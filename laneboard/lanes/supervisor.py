@@ -119,7 +119,7 @@ from laneboard.lanes.runtime import (
     exit_status,
 )
 from laneboard.lanes.specs import Candidate, Cooldowns, build_spec, lane_candidates
-from laneboard.lanes.statefile import StateFile, lock_path
+from laneboard.lanes.statefile import StateFile, lock_path, state_dir
 
 if TYPE_CHECKING:
     from laneboard.artifacts.redact import Redactor
@@ -168,6 +168,9 @@ class Supervisor:
         self.cooldowns = Cooldowns()
         self.hub: Hub[SupervisorEvent] = Hub()
         self.statefile = StateFile.open(self.socket, self.session)
+        self.state_root = state_dir()
+        """Resolved once: publications are written later, on the publisher thread, when
+        the environment ($LANEBOARD_STATE_DIR) may no longer say what it said here."""
         self._publisher = ThreadPoolExecutor(1, thread_name_prefix="laneboard-publish")
         """Writes lane publications in order, off the event loop (see `_publish`)."""
         self._closed = False
@@ -241,7 +244,7 @@ class Supervisor:
     def _read_published(self) -> dict[str, published.Published]:
         self._published_now()  # read our own writes: the queued ones first
         try:
-            return published.read_all(self.socket, self.session)
+            return published.read_all(self.socket, self.session, self.state_root)
         except OSError as e:
             log.warning("could not read published lane states: %s", e)
             return {}
@@ -262,7 +265,7 @@ class Supervisor:
 
     def _publish_sync(self, lane_id: str, changes: dict[str, object]) -> None:
         try:
-            published.update(self.socket, self.session, lane_id, **changes)
+            published.update(self.socket, self.session, lane_id, root=self.state_root, **changes)
         except (OSError, LockTimeout, LaneboardError) as e:
             log.warning("lane %s: could not publish its state: %s", lane_id, e)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -217,7 +218,12 @@ def seed_isolated_home(codex_home: str | Path, cwd: str | Path) -> Path:
 
 
 def default_state_dir() -> Path:
-    """Where isolated CODEX_HOMEs live unless the lane's env names one."""
+    """Where isolated CODEX_HOMEs live unless the lane's env names one: under laneboard's
+    state dir — `$LANEBOARD_STATE_DIR` too (a test's or a second install's), not the
+    platform's dir regardless."""
+    env = os.environ.get("LANEBOARD_STATE_DIR")
+    if env:
+        return Path(env) / "codex-homes"
     import platformdirs
 
     return Path(platformdirs.user_state_dir("laneboard")) / "codex-homes"
