@@ -38,8 +38,16 @@ def binding_rows(app_bindings: Sequence[BindingType]) -> list[tuple[str, str, st
     ):
         for b in bindings:
             if isinstance(b, Binding):
-                rows.append((b.key.replace(",", " / "), where, b.description))
+                rows.append((key_label(b.key), where, b.description))
     return rows + NOTES
+
+
+def key_label(keys: str) -> str:
+    """A binding's keys as a person types them: `slash,left_square_bracket` → `/ / [`
+    (Textual's own names are for code, not for a help table)."""
+    from textual.keys import format_key
+
+    return " / ".join(format_key(k.strip()) for k in keys.split(","))
 
 
 class HelpScreen(Screen[None]):
