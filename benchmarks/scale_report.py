@@ -63,6 +63,7 @@ def markdown(doc: dict[str, Any], png: str, before: dict[str, Any] | None = None
         f"{plan.get('idle_windows')}×{plan.get('idle_s')} s idle, {plan.get('stream_windows')}"
         f"×{plan.get('stream_s')} s streaming, {plan.get('keys')} keys.",
         "",
+        *([f"Runs: {', '.join(_run(r) for r in m['runs'])}.", ""] if m.get("runs") else []),
         "Cells: value (reference) — **bold** where the goal is missed.",
         "",
         "| figure | " + " | ".join(f"{n} lanes" for n in counts) + " | goal |",
@@ -92,6 +93,33 @@ def markdown(doc: dict[str, Any], png: str, before: dict[str, Any] | None = None
     return "\n".join(lines)
 
 
+def _run(r: dict[str, Any]) -> str:
+    lanes = ",".join(map(str, r.get("lanes", [])))
+    return f"{lanes} lanes at {r.get('date')} (load {r.get('load_average')})"
+
+
+FIXES = """\
+What the benchmark called for, smallest change first (each measured in the commit that made it):
+
+- **Idle CPU, notification latency**: every lane's monitor woke twice a second to check its
+  pid (128 wake-ups/s at 64 lanes, and a death was seen up to 0.5 s late); a local lane's end
+  is now awaited on a pidfd (`core.procs.wait_exit`), no polling.
+- **Streaming CPU, latencies**: each line a pane took in changed `LaneLog.virtual_size`, a
+  Textual layout reactive, so the whole screen was laid out and repainted per flush; the log
+  now updates only its scrollbars.
+- **Typing and screen p95**: full garbage collections scanned everything loaded at start-up
+  (pauses of 0.3–0.6 s under load); the cockpit calls `gc.freeze()` once its lanes run.
+- **RSS**: the control client kept a chunk per `%output` line (tuple + int + str headers
+  outweighed the text): 1M lines held ~450 MB; pieces are now joined into chunks of up to
+  4096 characters.
+- **Screen latency**: output of hidden lanes kept the 70 ms flush timer running, so the shown
+  lane's lines waited for it; only a shown lane schedules a flush, and a flush after a quiet
+  spell happens at once.
+- **Typing**: Textual's `Input` sets its `virtual_size` on every key (a layout of the whole
+  screen); the prompt field keeps it a plain reactive (`PromptInput`).
+"""
+
+
 def _cell(f: dict[str, Any]) -> str:
     return _fmt(f["value"]) if f["ok"] else f"**{_fmt(f['value'])}**"
 
@@ -104,6 +132,7 @@ def before_after(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     lines = [
         "## Before and after the fixes",
         "",
+        FIXES,
         f"Before: the same benchmark on the tree without the fixes ({bm.get('date')}, "
         f"{'quick' if bm.get('quick') else 'full'} run, load average {bm.get('load_average')} "
         f"at start); after: the run above. {before.get('what', '')}".rstrip(),
