@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["READY_ENV", "SERVER_NAME", "STARTUP_TIMEOUT_S", "TOOL_TIMEOUT_S", "claude_args",
+__all__ = ["READY_ENV", "SERVER_NAME", "STARTUP_TIMEOUT_S", "TOKEN_ENV", "TOOL_TIMEOUT_S",
+           "claude_args",
            "claude_mcp_config", "codex_args", "ready_marker", "server_env", "wait_ready",
            "write_claude_config"]
 
@@ -41,9 +42,13 @@ TOOL_TIMEOUT_S = 3600
 READY_ENV = "LANEBOARD_MCP_READY"
 
 
+#: The variable that carries the lane's token to `laneboard mcp`.
+TOKEN_ENV = "LANEBOARD_LANE_TOKEN"
+
+
 def server_env(lane: str, token: str, socket: Path | str) -> dict[str, str]:
     """The MCP server's environment: which lane it speaks for, and where the supervisor is."""
-    return {"LANEBOARD_LANE_TOKEN": token, "LANEBOARD_CONTROL_SOCKET": str(socket),
+    return {TOKEN_ENV: token, "LANEBOARD_CONTROL_SOCKET": str(socket),
             "LANEBOARD_LANE": lane}
 
 
@@ -55,13 +60,22 @@ def _toml_str(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
 
-def codex_args(lane: str, token: str, python: str, socket: Path | str) -> list[str]:
-    """The `-c` overrides that give a codex lane laneboard's MCP server."""
+def codex_args(lane: str, token: str, python: str, socket: Path | str, *,
+               token_from_env: bool = False) -> list[str]:
+    """The `-c` overrides that give a codex lane laneboard's MCP server.
+
+    `token_from_env`: the token is not written into argv; codex hands its own
+    `LANEBOARD_LANE_TOKEN` to the server (`env_vars`), which the caller puts in codex's
+    environment — for a lane on another host, whose argv every user there can read."""
     cmd, args = _command(python)
     out = ["-c", f"mcp_servers.{SERVER_NAME}.command={_toml_str(cmd)}",
            "-c", f"mcp_servers.{SERVER_NAME}.args=[{', '.join(_toml_str(a) for a in args)}]"]
     for key, value in server_env(lane, token, socket).items():
+        if token_from_env and key == TOKEN_ENV:
+            continue
         out += ["-c", f"mcp_servers.{SERVER_NAME}.env.{key}={_toml_str(value)}"]
+    if token_from_env:
+        out += ["-c", f"mcp_servers.{SERVER_NAME}.env_vars=[{_toml_str(TOKEN_ENV)}]"]
     # A delegation lasts as long as the delegate's turn (minutes), far past codex's 60 s
     # default tool timeout; the server itself bounds it (`timeout_s`, default 600 s).
     # codex 0.169 sends its first model request without waiting for an MCP server unless

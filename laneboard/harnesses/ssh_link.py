@@ -148,6 +148,7 @@ class SshLink:
         self._env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         self._forwards: dict[int, str] = {}
         self._reverse: dict[int, str] = {}  # remote port -> -R spec, re-asked after a reconnect
+        self._reverse_sockets: dict[str, str] = {}  # host socket path -> local socket here
 
     # -- argv --------------------------------------------------------------------------
 
@@ -212,6 +213,7 @@ class SshLink:
                     if had_master:
                         self.reconnects += 1
                         await self._reopen_reverse()
+                        await self._reopen_reverse_sockets()
                     return
                 if time.monotonic() + delay > deadline:
                     raise SshLinkError(
@@ -300,6 +302,8 @@ class SshLink:
                 await self._cancel_forward(port)
             for rport in list(self._reverse):
                 await self._cancel_reverse(rport)
+            for rpath in list(self._reverse_sockets):
+                await self._cancel_reverse_socket(rpath)
             if self._master is not None and self._master.returncode is None:
                 await self._exec(
                     [self.ssh, "-S", str(self.control_path), "-O", "exit", "--",
@@ -444,6 +448,83 @@ class SshLink:
             if rc != 0 or "failed" in err:
                 log.warning("host %s: reverse forward %s not cancelled: %s",
                             self.target.name, spec, " ".join(err.split()))
+
+    # -- reverse socket forwards: a unix socket on the host to a unix socket here --------
+
+    async def open_reverse_socket(self, remote_path: str, local_socket: str) -> None:
+        """Have the host's sshd listen on the unix socket `remote_path` THERE and carry
+        each connection to `local_socket` here (`ssh -O forward -R REMOTE:LOCAL`).
+
+        Why a unix socket and not a port: a TCP port on the host's loopback is open to
+        every user of that host; a socket file is not — sshd creates it under its
+        `StreamLocalBindMask` (0177 by default: 0600), and the caller puts it in a 0700
+        directory of laneboard's. sshd must allow it (`AllowStreamLocalForwarding`, yes
+        by default). sshd does not replace an existing file unless its
+        `StreamLocalBindUnlink` is on (off by default), so a stale socket of ours — a
+        master that died, a reconnect — is removed first (only a socket, only that path).
+        Closed by `close_reverse_socket` or `close`; asked again after a reconnect."""
+        for path in (remote_path, local_socket):
+            if ":" in path or not path.startswith("/"):
+                raise SshLinkError(f"cannot forward the unix socket {path!r}: not an absolute "
+                                   "path without ':'")
+        await self.ensure()
+        async with self._lock:
+            await self._forward_socket(remote_path, local_socket)
+
+    async def _forward_socket(self, remote_path: str, local_socket: str) -> None:
+        await self._exec(self.argv_for(["/bin/sh", "-c", _RM_STALE_SOCKET, "sh", remote_path]),
+                         timeout=10.0)
+        spec = f"{remote_path}:{local_socket}"
+        rc, _out, err = await self._exec(
+            [self.ssh, "-S", str(self.control_path), "-O", "forward", "-R", spec, "--",
+             self.target.destination], timeout=10.0,
+        )  # fmt: skip
+        if rc != 0 or "failed" in err:  # the mux client may say so and still exit 0
+            raise SshLinkError(
+                f"cannot forward the unix socket {remote_path} on {self.target.name!r} to "
+                f"{local_socket} here: {' '.join(err.split()) or 'ssh refused'}; the host's "
+                "sshd must allow it (AllowStreamLocalForwarding yes, the default)"
+            )
+        self._reverse_sockets[remote_path] = local_socket
+
+    async def _reopen_reverse_sockets(self) -> None:
+        """After a reconnect: the dead master's sockets are stale files on the host."""
+        for rpath, local in list(self._reverse_sockets.items()):
+            del self._reverse_sockets[rpath]
+            try:
+                await self._forward_socket(rpath, local)
+            except SshLinkError as exc:  # said, not fatal: the lane's tools say more
+                self._reverse_sockets[rpath] = local
+                log.warning("host %s: socket forward %s not re-opened: %s",
+                            self.target.name, rpath, exc)
+
+    def reverse_sockets(self) -> dict[str, str]:
+        """{host socket path: local socket} of the open reverse socket forwards."""
+        return dict(self._reverse_sockets)
+
+    async def close_reverse_socket(self, remote_path: str) -> None:
+        async with self._lock:
+            await self._cancel_reverse_socket(remote_path)
+
+    async def _cancel_reverse_socket(self, remote_path: str) -> None:
+        local = self._reverse_sockets.pop(remote_path, None)
+        if local is None or not self.up():
+            return
+        spec = f"{remote_path}:{local}"
+        rc, _out, err = await self._exec(
+            [self.ssh, "-S", str(self.control_path), "-O", "cancel", "-R", spec, "--",
+             self.target.destination], timeout=5.0,
+        )  # fmt: skip
+        if rc != 0 or "failed" in err:
+            log.warning("host %s: socket forward %s not cancelled: %s",
+                        self.target.name, remote_path, " ".join(err.split()))
+        # sshd leaves the socket file behind: remove it (ours, a socket, that path only)
+        await self._exec(self.argv_for(["/bin/sh", "-c", _RM_STALE_SOCKET, "sh", remote_path]),
+                         timeout=10.0)
+
+
+#: Remove $1 on the host when it is a socket (never a regular file, a link or a folder).
+_RM_STALE_SOCKET = '[ -S "$1" ] && [ ! -L "$1" ] && rm -f -- "$1"; exit 0'
 
 
 def _free_port() -> int:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from laneboard.core.vocabulary import WRITABLE_FENCES
 from laneboard.errors import HarnessError, LaneError
 
 if TYPE_CHECKING:
@@ -105,6 +106,24 @@ class _Forward:
     users: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _SocketForward:
+    path: str  # the socket file on the host
+    users: set[str] = field(default_factory=set)
+
+
+#: A private (0700) folder at $1 on the host: made under umask 077, never a symlink.
+_PRIVATE_DIR = 'umask 077; mkdir -p -- "$1" && [ ! -L "$1" ] && chmod 700 -- "$1"'
+_SUN_PATH_MAX = 107
+#: $1 exists (else exit 3); prints the top of the git work tree it is in, if any — found
+#: by its `.git` entry, so a host without git still answers.
+_REPO_OF = (
+    'cd -- "$1" 2>/dev/null || exit 3; d=$(pwd -P); '
+    'while :; do [ -e "$d/.git" ] && { printf "%s\\n" "$d"; exit 0; }; '
+    '[ -z "$d" ] || [ "$d" = / ] && exit 0; d=${d%/*}; done'
+)
+
+
 class LaneRelays:
     """The local relay, the per-host links and relays, and the open forwards of one
     supervisor (see the module docstring)."""
@@ -118,6 +137,7 @@ class LaneRelays:
         self._remote: dict[str, RemoteTmuxRelay] = {}
         self._forwards: dict[str, _Forward] = {}
         self._reverse: dict[tuple[str, int], _Forward] = {}  # (host, local port) -> host port
+        self._sockets: dict[tuple[str, str], _SocketForward] = {}  # (host, socket here)
         self._lock = asyncio.Lock()
 
     # -- relays --------------------------------------------------------------------------
@@ -280,7 +300,10 @@ class LaneRelays:
 
     async def acquire_reverse(self, spec: HarnessSpec) -> int | None:
         """Open (or share) the reverse forward `spec`'s lane needs to reach its base URL
-        on this machine from its host; the host's port, or None when it needs none."""
+        on this machine from its host; the host's port, or None when it needs none.
+        A lane on a host that may delegate also gets the control socket forwarded
+        there (`_acquire_socket`)."""
+        await self._acquire_socket(spec)
         need = self._reverse_need(spec)
         if need is None:
             return None
@@ -293,14 +316,127 @@ class LaneRelays:
             return fwd.port
 
     def reversed(self, spec: HarnessSpec) -> HarnessSpec:
-        """`spec` with its base URL on the host's end of the open reverse forward, if any."""
+        """`spec` with its base URL on the host's end of the open reverse forward, if any,
+        and its control socket on the host's end of the socket forward — or none at all
+        for a lane on a host without one (this machine's path means nothing there)."""
+        from dataclasses import replace
+
+        sock = self._socket_need(spec)
+        if sock is not None:
+            sfwd = self._sockets.get(sock)
+            spec = replace(spec, control_socket=sfwd.path if sfwd else None,
+                           lane_token=spec.lane_token if sfwd else None)
         need = self._reverse_need(spec)
         fwd = self._reverse.get(need) if need is not None else None
         if fwd is None or spec.base_url is None:
             return spec
-        from dataclasses import replace
-
         return replace(spec, base_url=forwarded_url(spec.base_url, fwd.port))
+
+    # -- a remote lane's working directory ----------------------------------------------
+
+    async def check_remote_cwd(self, lane_id: str, cwd: str) -> None:
+        """Refuse (LaneError, with the reason and the fix) a lane on a host whose `cwd`
+        does not exist THERE, or that would need a worktree there.
+
+        Why refuse and not create one: a writable lane in a git repository works in its
+        own worktree (`lanes.worktrees`) so two lanes never write in one tree, and every
+        rule that keeps work from being lost (merge, discard, the stale-worktree check)
+        reads that worktree here. On another host laneboard can neither show its diff nor
+        merge it, so it makes none — and never lets the lane write in the shared checkout
+        instead without being told (`worktree: false`). A missing directory is refused
+        too: a tmux window asked for a directory that is not there opens in $HOME."""
+        host = self.host_of(lane_id)
+        lane = self.cfg.lanes.get(lane_id)
+        if host is None or lane is None:
+            return
+        rc, out, err = await self.link(host).run(["/bin/sh", "-c", _REPO_OF, "sh", cwd],
+                                                 timeout=30.0)
+        if rc == 3:
+            raise LaneError(
+                f"lane {lane_id!r}: its working directory {cwd} does not exist on host "
+                f"{host!r}; set `lanes.{lane_id}.cwd:` to an absolute directory that exists "
+                "on that host (a lane never runs anywhere else)")
+        if rc != 0:
+            raise LaneError(f"lane {lane_id!r}: cannot look at {cwd} on host {host!r}: "
+                            f"{' '.join(err.split()) or f'exit {rc}'}")
+        repo = out.strip()
+        if lane.worktree is False:
+            return
+        wants = lane.worktree is True or lane.replicas > 1 or (
+            lane.fence in WRITABLE_FENCES and bool(repo))
+        if not wants:
+            return
+        where = f"inside the git repository {repo} there" if repo else "there"
+        raise LaneError(
+            f"lane {lane_id!r} runs on host {host!r} and would work in its own git worktree "
+            f"({lane.fence} lane, cwd {cwd} {where}); laneboard does not create worktrees "
+            f"on another host, so it will not start the lane. Fix: set "
+            f"`lanes.{lane_id}.worktree: false` (it then writes in {cwd} on {host} itself), "
+            f"or a `cwd:` on {host} outside a git repository")
+
+    # -- the control socket on a host: delegation from a lane there ----------------------
+
+    def _socket_need(self, spec: HarnessSpec) -> tuple[str, str] | None:
+        """(lane host, control socket here) for a lane on a host that may delegate."""
+        host = self.host_of(spec.lane)
+        if host is None or not spec.control_socket or not spec.lane_token:
+            return None
+        return host, spec.control_socket
+
+    async def _acquire_socket(self, spec: HarnessSpec) -> None:
+        """Forward the supervisor's control socket to the lane's host (shared by the
+        host's lanes, closed with the last of them), so `laneboard mcp` there reaches it.
+        A forward sshd refuses leaves the lane without laneboard's tools, said in the log
+        — never a lane that cannot start (its own work does not need them)."""
+        need = self._socket_need(spec)
+        if need is None:
+            return
+        async with self._lock:
+            fwd = self._sockets.get(need)
+            if fwd is None:
+                try:
+                    path = await self._open_socket(*need)
+                except HarnessError as e:
+                    log.warning("lane %s on host %s runs without laneboard's tools (no "
+                                "delegation): the control socket was not forwarded there: %s",
+                                spec.lane, need[0], e)
+                    return
+                fwd = self._sockets[need] = _SocketForward(path)
+            fwd.users.add(spec.lane)
+
+    async def _open_socket(self, host: str, local: str) -> str:
+        """The host's socket path (in a 0700 `conductor` folder of laneboard's private
+        state dir there, named per link: two laneboard processes never share one),
+        forwarded to `local` here."""
+        import hashlib
+
+        from laneboard.harnesses.remote_host import RemoteHost
+        from laneboard.harnesses.remote_tmux import RemoteTmuxRelay
+        from laneboard.harnesses.ssh_link import SshLinkError
+
+        relay = self.for_host(host)
+        assert isinstance(relay, RemoteTmuxRelay)
+        link = self.link(host)
+        folder = f"{await RemoteHost(relay).state_dir()}/conductor"
+        rc, _out, err = await link.run(["/bin/sh", "-c", _PRIVATE_DIR, "sh", folder],
+                                       timeout=30.0)
+        if rc != 0:
+            raise SshLinkError(f"host {host!r}: cannot make the private folder {folder}: "
+                               f"{' '.join(err.split()) or rc}")
+        tag = hashlib.sha256(f"{link.control_path}\0{local}".encode()).hexdigest()[:16]
+        path = f"{folder}/ctl-{tag}.sock"
+        if len(path.encode()) > _SUN_PATH_MAX:
+            raise SshLinkError(f"host {host!r}: the socket path {path} is longer than a unix "
+                               f"socket allows ({_SUN_PATH_MAX} bytes)")
+        await link.open_reverse_socket(path, local)
+        return path
+
+    def socket_path(self, lane_id: str) -> str | None:
+        """The host's end of the control socket forward `lane_id` uses, if open."""
+        for (_host, _local), fwd in self._sockets.items():
+            if lane_id in fwd.users:
+                return fwd.path
+        return None
 
     def reverse_port(self, host: str, local_port: int) -> int | None:
         """The host's port of the open reverse forward to `local_port` here, if any."""
@@ -308,6 +444,14 @@ class LaneRelays:
         return fwd.port if fwd is not None else None
 
     async def _release_reverse(self, lane_id: str) -> None:
+        for skey, sfwd in list(self._sockets.items()):
+            sfwd.users.discard(lane_id)
+            if sfwd.users:
+                continue
+            del self._sockets[skey]
+            if skey[0] in self.links:
+                with contextlib.suppress(HarnessError, OSError):
+                    await self.links[skey[0]].close_reverse_socket(sfwd.path)
         for key, fwd in list(self._reverse.items()):
             fwd.users.discard(lane_id)
             if fwd.users:
@@ -329,6 +473,7 @@ class LaneRelays:
                 await relay.close()
         self._forwards.clear()
         self._reverse.clear()
+        self._sockets.clear()
         for link in self.links.values():
             with contextlib.suppress(Exception):
                 await link.close()

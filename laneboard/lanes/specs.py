@@ -44,7 +44,7 @@ def build_spec(
     from laneboard.lanes.worktrees import lane_cwd  # a writable lane runs in its worktree
 
     cwd = lane_cwd(lane_id, cwd, writable=lane.fence in WRITABLE_FENCES,
-                   worktree=lane.worktree, base=lane.base)
+                   worktree=lane.worktree, base=lane.base, host=lane.host)
     same_provider = [c.provider_id for c in fallbacks if model and c.provider == model.provider]
     return HarnessSpec(
         lane=lane_id,

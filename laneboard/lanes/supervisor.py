@@ -652,6 +652,13 @@ class Supervisor:
         except (HarnessError, LaneError) as e:
             self._fail(rt, f"could not start: no SSH forward to its model server: {e}")
             return
+        if rt.config.host is not None:  # its cwd is a path there: never a local worktree
+            try:
+                await self.relays.check_remote_cwd(rt.id, self._spec_here(rt).cwd)
+            except (HarnessError, LaneError) as e:
+                await self.relays.release_forward(rt.id)
+                self._fail(rt, f"could not start: {e}")
+                return
         harness = self._make_harness(rt)
         rt.harness = harness
         pump = self._spawn(self._pump(rt, harness), f"pump-{rt.id}")

@@ -593,14 +593,18 @@ def _atomic(path: Path, data: bytes) -> Path:
 # -- where a lane runs ----------------------------------------------------------------------
 
 def lane_cwd(lane: str, cwd: Path, *, writable: bool, worktree: bool | None,
-             base: str | None) -> Path:
+             base: str | None, host: str | None = None) -> Path:
     """Where a lane runs: `cwd`, or the same place inside the lane's own worktree.
 
     `worktree` None means the default: a worktree for a writable lane whose cwd is in a
     git repository. A lane whose cwd is a subdirectory of the repository runs in the same
     subdirectory of its worktree. The worktree is added on first use and reused after.
+
+    A lane with `host:` runs in `cwd` ON THAT HOST: a worktree made here would be a path
+    that does not exist there, so none is made; whether its cwd there needs one is asked
+    on the host when the lane starts (`relays.check_remote_cwd`, which refuses it).
     """
-    if worktree is False or (worktree is None and not writable):
+    if host is not None or worktree is False or (worktree is None and not writable):
         return cwd
     root = repo_root(cwd)
     if root is None:

@@ -57,6 +57,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from laneboard.errors import HarnessError, HarnessTimeout, SetupBlocked
+from laneboard.harnesses import mcp_attach
 from laneboard.harnesses.agent_cli import AgentCliHarness
 from laneboard.harnesses.agent_pane import pause
 from laneboard.harnesses.base import (
@@ -83,6 +84,7 @@ from laneboard.harnesses.codex.launch import (
     seed_isolated_home,
 )
 from laneboard.harnesses.jsonl import JsonlTail
+from laneboard.harnesses.remote_conductor import RemoteConductor
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,8 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         self._rollout: Path | None = None
         self._started_at = time.time()
         self._remote_home: str | None = None
+        self._conductor: RemoteConductor | None = None
+        self._conductor_token: str | None = None
 
     # -- common ----------------------------------------------------------------------
 
@@ -165,18 +169,20 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
             raise HarnessError(f"{self._where()}: interactive mode needs a tmux relay")
         if self.isolated:
             seed_isolated_home(self.codex_home, self._cwd)
+        spec, python = self.spec, None
         if self.remote is not None:
             await self._prepare_remote_home()  # the seeded config.toml goes along
             upgrades = (
                 await codex_remote.model_upgrades(self.remote, path) if self.spec.model else {}
             )
+            spec, python = await self._remote_conductor()
         else:
             upgrades = (
                 await read_model_upgrades(path, self.env) if self.spec.model else {}
             )
         argv = build_interactive_argv(
-            self.spec, binary=path, provider_options=self.provider_options,
-            model_upgrades=upgrades,
+            spec, binary=path, provider_options=self.provider_options,
+            model_upgrades=upgrades, remote_python=python,
         )  # fmt: skip
         self._started_at = time.time()
         meta = {
@@ -209,16 +215,17 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         self._set_state("busy", "exec run")
         with tempfile.TemporaryDirectory(prefix="laneboard-codex-") as tmp:
             out_file = os.path.join(tmp, "last-message.txt")
-            spec = self.spec
+            spec, python = self.spec, None
             if self.remote is not None:
                 out_file = await self._remote_out_file()
-                spec = codex_remote.without_conductor(self.spec, self.remote.name)
+                spec, python = await self._remote_conductor()
             argv = build_exec_argv(
                 spec,
                 output_file=out_file,
                 prompt=prompt,
                 binary=path,
                 provider_options=self.provider_options,
+                remote_python=python,
             )
             outcome = codex_events.ExecOutcome()
             try:
@@ -291,7 +298,22 @@ class CodexHarness(AgentCliHarness[CodexTurn, codex_screen.CodexScreen]):
         env = super().remote_env()
         if self._remote_home is not None:
             env["CODEX_HOME"] = self._remote_home
+        if self._conductor_token is not None:  # never argv on the host: see remote_conductor
+            env[mcp_attach.TOKEN_ENV] = self._conductor_token
         return env
+
+    async def _remote_conductor(self) -> tuple[HarnessSpec, str | None]:
+        """The spec and interpreter for the host's `laneboard mcp` (`remote_conductor`);
+        a lane that cannot have it says so once, as its last error and in the log."""
+        assert self.remote is not None
+        if self._conductor is None:
+            self._conductor = RemoteConductor(self.remote)
+        spec, python = await self._conductor.attach(self.spec)
+        note = self._conductor.say_once()
+        if note is not None:
+            self.hub.publish(ErrorRaised(self.spec.lane, "conductor", note))
+        self._conductor_token = spec.lane_token if python is not None else None
+        return spec, python
 
     async def _prepare_remote_home(self) -> str:
         """The lane's CODEX_HOME on its host, prepared once per harness (`codex.remote`)."""

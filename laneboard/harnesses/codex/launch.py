@@ -69,9 +69,11 @@ def responses_base_url(base_url: str) -> str:
 
 
 def config_args(
-    spec: HarnessSpec, provider_options: Mapping[str, ProviderOption] | None = None
+    spec: HarnessSpec, provider_options: Mapping[str, ProviderOption] | None = None,
+    *, remote_python: str | None = None,
 ) -> list[str]:
-    """The `-c` overrides shared by exec and interactive: effort, approvals, provider."""
+    """The `-c` overrides shared by exec and interactive: effort, approvals, provider
+    (`remote_python`: see `conductor_args`)."""
     args: list[str] = []
     if spec.thinking:
         args += ["-c", f"model_reasoning_effort={spec.thinking}"]
@@ -88,17 +90,22 @@ def config_args(
         table.update(provider_options or {})
         body = ",".join(f"{k}={_toml(v)}" for k, v in table.items())
         args += ["-c", f"model_provider={pid}", "-c", f"model_providers.{pid}={{{body}}}"]
-    return args + conductor_args(spec)
+    return args + conductor_args(spec, remote_python=remote_python)
 
 
-def conductor_args(spec: HarnessSpec) -> list[str]:
+def conductor_args(spec: HarnessSpec, *, remote_python: str | None = None) -> list[str]:
     """`-c mcp_servers.laneboard…` for a lane allowed to delegate (its spec carries the
     control socket and its lane token); nothing for any other lane. The MCP server runs
-    with this interpreter, so it is the laneboard that launched the lane."""
+    with this interpreter, so it is the laneboard that launched the lane — or, for a
+    lane on another host, with `remote_python` there (`remote_conductor`), the token
+    then coming from codex's environment, never its argv."""
     if not (spec.control_socket and spec.lane_token):
         return []
     from laneboard.harnesses.mcp_attach import codex_args
 
+    if remote_python is not None:
+        return codex_args(spec.lane, spec.lane_token, remote_python, spec.control_socket,
+                          token_from_env=True)
     return codex_args(spec.lane, spec.lane_token, sys.executable, spec.control_socket)
 
 
@@ -109,6 +116,7 @@ def build_exec_argv(
     prompt: str,
     binary: str = binary_of("codex"),
     provider_options: Mapping[str, ProviderOption] | None = None,
+    remote_python: str | None = None,
 ) -> list[str]:
     """The `codex exec` command line for one prompt."""
     argv = [
@@ -123,7 +131,7 @@ def build_exec_argv(
     ]
     if spec.model:
         argv += ["-m", spec.model]
-    argv += config_args(spec, provider_options)
+    argv += config_args(spec, provider_options, remote_python=remote_python)
     return [*argv, "--", prompt]
 
 
@@ -133,6 +141,7 @@ def build_interactive_argv(
     binary: str = binary_of("codex"),
     provider_options: Mapping[str, ProviderOption] | None = None,
     model_upgrades: Mapping[str, str] | None = None,
+    remote_python: str | None = None,
 ) -> list[str]:
     """The interactive `codex` command line (approvals off, sandbox from the fence)."""
     argv = [binary, "--sandbox", SANDBOX_OF_FENCE[spec.fence], "-a", "never"]
@@ -144,7 +153,7 @@ def build_interactive_argv(
             # seen for this process only (`-c`, so no config file is edited).
             table = "{" + json.dumps(spec.model) + "=" + json.dumps(upgrade) + "}"
             argv += ["-c", f"notice.model_migrations={table}"]
-    return argv + config_args(spec, provider_options)
+    return argv + config_args(spec, provider_options, remote_python=remote_python)
 
 
 async def read_model_upgrades(binary: str, env: Mapping[str, str]) -> dict[str, str]:

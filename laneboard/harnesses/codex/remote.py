@@ -14,19 +14,17 @@ this module answers "where is it on the host" and "bring it here".
 - `out_file` / `read_answer`: a fresh path there for `codex exec -o`, read back bounded
   and removed.
 - `model_upgrades`: `codex debug models` run there (its catalog, its version);
-- `without_conductor`: no conductor MCP server on a host (its socket is here).
+- the conductor's MCP server on a host: `harnesses.remote_conductor`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import uuid
 from pathlib import Path
 
 from laneboard.errors import HarnessError
-from laneboard.harnesses.base import HarnessSpec
 from laneboard.harnesses.codex.launch import parse_model_upgrades
 from laneboard.harnesses.remote_host import RemoteHost
 
@@ -44,16 +42,6 @@ _ROLLOUTS = (
 def lane_dir(lane: str) -> str:
     """The lane's id as one safe directory name."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", lane)
-
-
-def without_conductor(spec: HarnessSpec, host: str) -> HarnessSpec:
-    """The spec a run on a host is built from: no conductor MCP server (its control
-    socket is a unix socket on this machine, which the host cannot reach)."""
-    if not spec.control_socket:
-        return spec
-    log.warning("lane %s runs on host %s: delegation (the conductor's MCP server) is not "
-                "attached there", spec.lane, host)
-    return dataclasses.replace(spec, control_socket=None, lane_token=None)
 
 
 async def prepare_home(

@@ -12,6 +12,9 @@ anything spawns there.
     host.sandbox         a fenced lane laneboard sandboxes: bubblewrap installed and started
                          on the host with the lane's own sandbox argv
     host.model-server    the remote model server answers through the forward, with its models
+    host.conductor       a lane there that may delegate finds laneboard (and the MCP SDK) on
+                         the host to run `laneboard mcp`; without it the lane starts without
+                         laneboard's tools (a warn: it still works, it cannot delegate)
 
 Why a module of its own: these are the only checks that open SSH connections. Hosts are
 probed in parallel, each within `timeout` seconds, and `--offline` skips every live one.
@@ -109,6 +112,7 @@ async def _probe_host(cfg: Config, name: str, target: SshTarget, timeout: float)
             out.append(await _tmux(link, subject, timeout))
             out += await _binaries(cfg, name, link, subject, timeout)
             out += await _model_servers(cfg, name, link, timeout)
+            out += await _conductor(cfg, name, link, timeout)
             return out
         finally:
             await link.close()
@@ -165,6 +169,32 @@ async def _binaries(
                          f"{found} on {host}" + (f" ({version})" if version else "")))
     for lane_id, (fence, cwd) in sandboxed.items():
         out.append(await _sandbox(link, host, lane_id, fence, cwd, timeout))
+    return out
+
+
+async def _conductor(cfg: Config, host: str, link: SshLink, timeout: float) -> list[Check]:
+    """host.conductor for every lane on `host` that may delegate (`lanes.<id>.delegates`,
+    or an orchestrator by default: the conductor's own rule), asked on the host with the
+    interpreters the lane will try (`harnesses.remote_conductor`)."""
+    from laneboard.harnesses.remote_conductor import laneboard_python, missing_note
+
+    out = []
+    for lane_id, lane in cfg.lanes.items():
+        may = lane.delegates if lane.delegates is not None else (
+            ["*"] if lane.role == "orchestrator" else [])
+        if lane.host != host or not may:
+            continue
+        python = await laneboard_python(link, lane.env, timeout)
+        subject = f"lanes.{lane_id}"
+        if python is None:
+            out.append(Check("host.conductor", "warn", subject,
+                             missing_note(lane_id, host, lane.env),
+                             f"on {host}: pip install laneboard (with its mcp dependency), "
+                             "then set LANEBOARD_PYTHON in the lane's env to that python"))
+        else:
+            out.append(Check("host.conductor", "ok", subject,
+                             f"{python} on {host} runs `laneboard mcp`; the control socket "
+                             "reaches it through an SSH socket forward"))
     return out
 
 

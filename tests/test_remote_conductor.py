@@ -1,0 +1,223 @@
+"""Delegation from a lane on another host (issues 15 + 17): the REAL codex 0.169.0 runs
+`codex exec` as the orchestrator `main` on the host, starts the REAL `laneboard mcp`
+THERE, which reaches the supervisor's control socket HERE through an SSH reverse forward
+of the unix socket; `main` delegates to a local command lane and the answer comes back.
+
+Real parts: a real sshd on 127.0.0.1 (tests/fixtures/sshd.py) is the host; the
+supervisor's real ControlMaster and its `ssh -O forward -R host-socket:local-socket`; the
+real control server in an in-process Supervisor; the conductor's command-lane program in
+a private tmux server; laneboard's gateway. Only the model is a stand-in, scripted to
+call laneboard's tools.
+
+What they hold:
+- the lane's spec names the HOST's socket (in a 0700 `conductor` folder of laneboard's
+  private state dir there, the socket itself 0600), never this machine's; the delegate's
+  answer is the tool result the stand-in sees; the hop is main → coder;
+- a refusal still names its rule from the host (`fence`: a lane wider than main's own);
+- the token is not on the host's command line (codex gets it through `env_vars`);
+- stopping the lane closes the forward and removes the socket file on the host;
+- with no laneboard on the host (LANEBOARD_PYTHON names an interpreter without it) the
+  lane starts and answers without laneboard's tools, says so once (its last error), and
+  preflight's host.conductor says so before the start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from laneboard.conductor import start_control_server
+from laneboard.config import parse_config
+from laneboard.lanes.supervisor import Supervisor
+from laneboard.standins import Reply, StandinServer
+from tests.fixtures.conductor import LANE_SCRIPT
+from tests.fixtures.sshd import Sshd, sshd  # noqa: F401  (the fixture)
+from tests.fixtures.standins import standin  # noqa: F401  (the fixture)
+from tests.fixtures.tmux import async_wait_until
+from tests.test_remote_agents import HOST_PATH, NPM_BIN
+from tests.test_remote_supervisor import remote_env  # noqa: F401  (the fixture)
+
+pytestmark = [pytest.mark.slow, pytest.mark.tmux]
+
+#: An interpreter without laneboard (Debian's own python3): "laneboard is not installed".
+BARE_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture
+def short_state(remote_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # noqa: F811
+    """A short state dir: the control socket's path must fit a unix socket (107 bytes)."""
+    state = Path(tempfile.mkdtemp(prefix="lbr"))
+    os.chmod(state, 0o700)
+    monkeypatch.setenv("LANEBOARD_STATE_DIR", str(state))
+    yield remote_env
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def config_text(sshd: Sshd, tmp: Path, base_url: str, main_env: str = "") -> str:  # noqa: F811
+    ws = tmp / "ws"
+    ws.mkdir(exist_ok=True)
+    lane = (f"    harness: command\n    command: [{sys.executable}, -u, {LANE_SCRIPT}]\n"
+            "    ready: \"READY>\\\\s*\\\\Z\"\n    fence: full\n"
+            f"    cwd: {ws}\n    worktree: false\n")
+    return textwrap.dedent(
+        f"""\
+        version: 1
+        tmux: {{session: lbrc}}
+        hosts:
+          box: {{ssh: "{sshd.user}@127.0.0.1", port: {sshd.port}, identity_file: "{sshd.identity}"}}
+        providers:
+          standin: {{harness: codex, base_url: "{base_url}", api_key_env: LB_TEST_OPENAI_KEY}}
+        models:
+          standin/gpt-standin: {{alias: big, tier: orchestrator}}
+        lanes:
+          main:
+            role: orchestrator
+            harness: codex
+            mode: exec
+            model: big
+            fence: read-only
+            cwd: {ws}
+            host: box
+            worktree: false
+            delegate_wider: [coder]
+            env: {{LB_TEST_OPENAI_KEY: sk-standin-remote, PATH: "{HOST_PATH}"{main_env}}}
+        """
+    ) + (
+        "  coder:\n    role: coder\n" + lane
+        + f"    env: {{LANEBOARD_LANE: coder, PYTHONPATH: {Path(__file__).parents[1]}}}\n"
+        + "  wide:\n    role: coder\n" + lane
+        + f"    env: {{LANEBOARD_LANE: wide, PYTHONPATH: {Path(__file__).parents[1]}}}\n"
+        + f"routing:\n  default: main\nartifacts: {{dir: {tmp / 'artifacts'}}}\n"
+    )
+
+
+def _outputs(body: Any) -> list[str]:
+    """The function-call outputs a Responses request carries back to the model."""
+    found = []
+    for item in (body.get("input") if isinstance(body, dict) else None) or []:
+        if isinstance(item, dict) and str(item.get("type", "")).endswith("call_output"):
+            out = item.get("output")
+            found.append(out if isinstance(out, str) else json.dumps(out))
+    return found
+
+
+def _mcp_tools(body: Any) -> list[str]:
+    return [x.get("name") for t in body.get("tools", []) if t.get("type") == "namespace"
+            and t.get("name") == "mcp__laneboard" for x in t.get("tools", [])]
+
+
+async def test_remote_codex_main_delegates_to_a_local_lane_through_a_forwarded_socket(
+    sshd: Sshd, short_state: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    assert NPM_BIN.joinpath("codex").exists(), "the pinned codex (scripts/test.sh installs it)"
+    tmp = short_state
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(config_text(sshd, tmp, standin.openai_base_url))
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    control = await start_control_server(sup)
+    try:
+        await sup.start(["main", "coder", "wide"])
+        rt = sup.lanes["main"]
+        assert rt.state == "ready", rt.last_error
+        link = sup.relays.links["box"]
+        spec = sup.spec_for(rt)
+        host_socket = spec.control_socket
+        # the host's socket, forwarded to the control socket here — never our own path
+        assert host_socket is not None and host_socket != str(control.path)
+        assert link.reverse_sockets() == {host_socket: str(control.path)}
+        folder = Path(host_socket).parent  # the host is this machine: stat it
+        assert folder.name == "conductor" and stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_ISSOCK(os.stat(host_socket).st_mode)
+        assert stat.S_IMODE(os.stat(host_socket).st_mode) & 0o077 == 0
+
+        standin.script(
+            Reply.tool_call("delegate", {"task": "write the parser", "lane": "coder"},
+                            call_id="call_r1", namespace="mcp__laneboard"),
+            Reply.text("main: the coder wrote it"),
+            dialect="responses",
+        )
+        turn = await sup.send("main", "get the parser written", timeout=240)
+        calls = standin.calls("responses")
+        assert turn.state == "done", (turn.error, [c.body for c in calls])
+        assert "delegate" in _mcp_tools(calls[0].body), calls[0].body.get("tools")
+        outputs = _outputs(calls[-1].body)
+        assert any("answer[coder]: write the parser" in o for o in outputs), outputs
+        assert turn.reply == "main: the coder wrote it"
+        [run] = control.runs.values()
+        [hop] = [control.hops[h] for h in run.hops]
+        assert (hop.caller, hop.lane, hop.state) == ("main", "coder", "done")
+
+        # a refusal from the host still names its rule
+        standin.script(
+            Reply.tool_call("delegate", {"task": "format the disk", "lane": "wide"},
+                            call_id="call_r2", namespace="mcp__laneboard"),
+            Reply.text("main: refused, adapting"),
+            dialect="responses",
+        )
+        turn = await sup.send("main", "hand it to wide", timeout=240)
+        assert turn.state == "done", turn.error
+        outputs = _outputs(standin.calls("responses")[-1].body)
+        assert any("refused by rule 'fence'" in o for o in outputs), outputs
+        assert not any(h.lane == "wide" for h in control.hops.values())
+
+        # the token never reaches the host's command line
+        from laneboard.harnesses.codex.launch import build_exec_argv
+
+        argv = build_exec_argv(spec, output_file="/x", prompt="p", remote_python="py")
+        assert spec.lane_token and not any(spec.lane_token in a for a in argv)
+        assert any('env_vars=["LANEBOARD_LANE_TOKEN"]' in a for a in argv)
+
+        # the forward closes with the last lane that used it, and its file goes
+        await sup.stop_lane("main")
+        assert link.reverse_sockets() == {}
+        assert not os.path.exists(host_socket)
+    finally:
+        await control.close()
+        await sup.close()
+
+
+async def test_remote_lane_without_laneboard_on_its_host_starts_without_the_tools(
+    sshd: Sshd, short_state: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    bare = subprocess.run([BARE_PYTHON, "-I", "-c", "import laneboard"], capture_output=True,
+                          check=False, cwd="/")
+    assert bare.returncode != 0, f"{BARE_PYTHON} must not have laneboard for this test"
+    tmp = short_state
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(config_text(sshd, tmp, standin.openai_base_url,
+                                    main_env=f", LANEBOARD_PYTHON: {BARE_PYTHON}"))
+    from laneboard.config import load_config
+    from laneboard.lanes.preflight.hosts import host_checks
+
+    checks = await host_checks(load_config(str(cfg_file)), offline=False, timeout=30.0)
+    [conductor] = [c for c in checks if c.id == "host.conductor"]
+    assert conductor.status == "warn" and "LANEBOARD_PYTHON" in conductor.message, conductor
+
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    control = await start_control_server(sup)
+    try:
+        await sup.start(["main"])
+        rt = sup.lanes["main"]
+        assert rt.state == "ready", rt.last_error
+        standin.script(Reply.text("main: on my own"), dialect="responses")
+        turn = await sup.send("main", "work alone", timeout=240)
+        assert turn.state == "done", turn.error
+        assert turn.reply == "main: on my own"
+        assert _mcp_tools(standin.calls("responses")[-1].body) == []
+        await async_wait_until(lambda: "without laneboard's tools" in (rt.last_error or ""),
+                               timeout=30)
+        assert BARE_PYTHON in (rt.last_error or "")
+    finally:
+        await control.close()
+        await sup.close()
