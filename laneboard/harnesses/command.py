@@ -342,9 +342,21 @@ class CommandHarness(Harness):
                 return "failed", f"watchdog: {self._tripped}; the lane was interrupted"
             if stream.dead or stream.closed:
                 await self._drain(stream)
+                if not stream.dead and await self.relay.is_alive(self.pane_id):
+                    # the relay ends a stream of a live pane only when no control client
+                    # could re-attach (`TmuxCapture._revive`): not an exit, and said so
+                    return "failed", (
+                        f"lane {self.spec.lane!r}: its output stream ended (no tmux control "
+                        "client could re-attach); the lane runs on"
+                    )
                 return "failed", await self._exit_message("exited during the turn")
             if now >= deadline:
                 return "timed-out", f"no end of turn within {deadline - submitted:.0f}s"
+            if stream.suspended:
+                # the control client is being replaced: output may be missing, so neither
+                # silence nor the screen says the turn ended (`TmuxCapture._revive`)
+                await stream.wait(min(0.25, max(0.01, deadline - now)))
+                continue
             quiet_for = now - max(stream.last_output, submitted)
             grew = stream.position > mark
             if self._ready_re is not None or self._busy_re is not None:
@@ -358,7 +370,7 @@ class CommandHarness(Harness):
                     done = not busy and (saw_busy or grew) and quiet_for >= self.quiet
             else:
                 done = quiet_for >= self.quiet
-            if done:
+            if done and not stream.suspended:  # (it may have become so during the screen read)
                 return "done", None
             await stream.wait(min(0.25, max(0.01, deadline - now)))
 
@@ -439,6 +451,8 @@ class CommandHarness(Harness):
             if stream.dead or stream.closed:
                 return True
             looks = await self._looks(stream)
+            if stream.suspended:
+                return False  # its control client is being replaced: silence means nothing
             if looks == "idle":
                 return True
             if looks == "busy" and not told and on_busy is not None:

@@ -105,6 +105,11 @@ class RemoteTmuxRelay(TmuxRelay):
         await self._prepare()
         return await super()._control_for(session)
 
+    async def _transport_up(self) -> bool:
+        # a control client that ended with the link is not revived here (no reconnect
+        # from the relay): the supervisor's `_follow_link` waits for the link and re-adopts
+        return await self.link.alive()
+
     async def _prepare(self) -> None:
         """The link is up and the remote private state directory exists (once per relay;
         the link re-checks itself on every call)."""

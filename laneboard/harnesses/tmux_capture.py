@@ -3,22 +3,47 @@
 Output arrives through one control-mode client per session (`tmux_control`), attached
 before a lane window is created so its stream is complete from the first byte; the
 screen and scrollback come from `capture-pane`. Every wait polls with a deadline.
+
+A control client that ends on its own (killed, out of step, too far behind) is not the
+end of its panes: the relay asks a tmux PROCESS which panes live, attaches a successor
+that takes the streams over (with backoff, `REVIVE_ATTEMPTS` tries, each logged) and
+fills in what the panes wrote meanwhile (`tmux_control_gap`). A stream ends only when
+its pane or the server is gone, or no successor could attach; a lane's turn reports an
+exit only then. A remote relay whose SSH link is down does not try: the link's own
+reconnect (the supervisor's `_follow_link`) re-adopts those lanes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import logging
 import time
+import uuid
+from typing import Any
 
+from laneboard.errors import HarnessError
 from laneboard.harnesses import ansi
 from laneboard.harnesses.tmux_control import ControlClient, PaneStream
-from laneboard.harnesses.tmux_server import LaneWindowError, Predicate, TmuxServer
+from laneboard.harnesses.tmux_control_gap import GAP_OPTION, buffer_name, gap_prelude, gap_text
+from laneboard.harnesses.tmux_server import LaneWindowError, Predicate, TmuxError, TmuxServer
+
+log = logging.getLogger(__name__)
+
+REVIVE_ATTEMPTS = 6
+"""Successive tries to attach a successor client before the streams are ended."""
+REVIVE_DELAY = 0.2
+"""Seconds before the second try, doubled each time (at most 5 s)."""
 
 
 class TmuxCapture(TmuxServer):
     """Reading panes: the control-mode client per session (complete output streams),
     `capture-pane` for the screen and scrollback, and waits on a predicate."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._revivers: set[asyncio.Task[None]] = set()
 
     async def wait_until(
         self, predicate: Predicate, timeout: float, *, pane: str | None = None
@@ -72,6 +97,11 @@ class TmuxCapture(TmuxServer):
         needed; output from before that moment is only in `capture`)."""
         known = self._known_stream(pane)
         if known is not None and not known.closed:
+            if known.suspended:  # its client ended: the successor first (`_revive`)
+                session = next((n for n, c in self._controls.items() if pane in c.streams), None)
+                if session is not None and await self._transport_up():
+                    with contextlib.suppress(HarnessError):
+                        await self._control_for(session)
             return known
         info = await self._pane_info(pane, "#{session_name}\t#{window_id}")
         if not info:
@@ -94,18 +124,137 @@ class TmuxCapture(TmuxServer):
         client, and the losers would never be closed (their reader tasks outlive the loop).
         """
         async with self._lock(self._control_locks, session):
-            control = self._controls.get(session)
-            if control is not None and control.running:
-                return control
-            if control is not None:
-                await control.close()
+            old = self._controls.get(session)
+            if old is not None and old.running:
+                return old
+            carried: dict[str, PaneStream] = {}
+            if old is not None:
+                await old.close(end_streams=False)
+                carried = await self._living_streams(session, old)
+            alive = list(carried)  # a dead pane's last words are in its history too
+            token = uuid.uuid4().hex[:8]
             control = ControlClient(
                 self.tmux_argv, session, buffer_limit=self.buffer_limit,
                 pause_after=self.pause_after, env=self._env, command_line=self.command_line,
+                keep_streams=True, streams=carried,
+                window_panes={w: p & carried.keys() for w, p in old.window_panes.items()}
+                if old is not None else None,
+                prelude=gap_prelude(alive, token),
             )  # fmt: skip
-            await control.start()
+            for pane in alive:
+                carried[pane].hold()
+            try:
+                await control.start()
+            except BaseException as exc:
+                for pane in alive:
+                    carried[pane].unhold()
+                if isinstance(exc, HarnessError):  # the history copies are not needed now
+                    for pane in alive:
+                        with contextlib.suppress(TmuxError):
+                            await self.run("delete-buffer", "-b", buffer_name(token, pane))
+                raise
+            for pane in alive:
+                carried[pane].release(await self._gap(carried[pane], token))
             self._controls[session] = control
+            if old is not None:
+                log.info("tmux control client for %s re-attached; %d stream(s) carried on",
+                         session, len(carried))  # fmt: skip
+            task = asyncio.get_running_loop().create_task(
+                self._revive(session, control), name=f"tmux-revive-{session}"
+            )
+            self._revivers.add(task)
+            task.add_done_callback(self._revivers.discard)
             return control
+
+    async def _living_streams(self, session: str, old: ControlClient) -> dict[str, PaneStream]:
+        """The open streams of `old` whose panes still exist, asked of a tmux process (the
+        control path is what failed); a dead pane's stream is marked dead. The others end:
+        their window closed, or the session or server is gone (then TmuxError)."""
+        open_ = {p: s for p, s in old.streams.items() if not s.closed}
+        if not open_:
+            return {}
+        try:
+            out = await self.run(
+                "list-panes", "-s", "-t", f"={session}", "-F", "#{pane_id}\t#{pane_dead}"
+            )
+        except TmuxError as exc:
+            if exc.no_server or "can't find session" in exc.stderr:
+                old.end_streams()  # the server or the session is gone: so are its panes
+            raise
+        states = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+        for pane, stream in list(open_.items()):
+            if pane not in states:
+                stream.close()
+                del open_[pane]
+            elif states[pane] == "1":
+                stream.mark_dead(True)
+        return open_
+
+    async def _gap(self, stream: PaneStream, token: str) -> str | None:
+        """What the pane wrote while no client was attached (`tmux_control_gap`), read
+        from the buffer and option the successor's attach line filled; None if unknown."""
+        pane, buffer = stream.pane_id, buffer_name(token, stream.pane_id)
+        try:
+            captured = await self.run("show-buffer", "-b", buffer)
+            column = await self.run(
+                "display-message", "-p", "-t", pane, f"#{{{GAP_OPTION}}}", ";",
+                "delete-buffer", "-b", buffer, ";", "set-option", "-p", "-u", "-t", pane, GAP_OPTION,
+            )  # fmt: skip
+        except TmuxError as exc:
+            log.warning("%s: cannot read the output written while no client was attached: %s",
+                        pane, exc)  # fmt: skip
+            with contextlib.suppress(TmuxError):
+                await self.run("delete-buffer", "-b", buffer)
+            return None
+        column = column.strip()
+        return gap_text(
+            stream.text_since(stream.start), captured, int(column) if column.isdigit() else None
+        )
+
+    async def _revive(self, session: str, control: ControlClient) -> None:
+        """When `control` ends on its own, attach a successor that carries its streams on
+        (module docstring); after `REVIVE_ATTEMPTS` failed tries the streams end."""
+        await control.exited.wait()
+        delay = REVIVE_DELAY
+        for attempt in range(1, REVIVE_ATTEMPTS + 1):
+            if control.detached or self._controls.get(session) is not control:
+                return  # closed on purpose, or a caller already attached a successor
+            if not any(not s.closed for s in control.streams.values()):
+                return  # nothing left to carry on: the next `stream()` attaches afresh
+            if not await self._transport_up():
+                log.warning("tmux control client for %s ended with the link; the link's "
+                            "reconnect takes over", session)  # fmt: skip
+                break
+            log.warning("tmux control client for %s ended (%s); re-attaching (try %d of %d)",
+                        session, control.exit_reason, attempt, REVIVE_ATTEMPTS)  # fmt: skip
+            try:
+                await self._control_for(session)
+                return
+            except TmuxError as exc:
+                if exc.no_server or "can't find session" in exc.stderr:
+                    return  # `_living_streams` ended the streams
+                log.warning("tmux control client for %s: re-attach failed: %s", session, exc)
+            except HarnessError as exc:
+                log.warning("tmux control client for %s: re-attach failed: %s", session, exc)
+            await asyncio.sleep(delay)  # backoff between tries, not a synchronisation
+            delay = min(delay * 2, 5.0)
+        else:
+            log.error("tmux control client for %s: no successor after %d tries; its streams "
+                      "end", session, REVIVE_ATTEMPTS)  # fmt: skip
+        if self._controls.get(session) is control:
+            control.end_streams()
+
+    async def _transport_up(self) -> bool:
+        """Whether tmux can be reached without reconnecting anything (a hook: a remote
+        relay asks whether its SSH link's master answers)."""
+        return True
+
+    async def close(self) -> None:
+        """Detach this process's control clients (their streams end); lanes keep running."""
+        revivers, self._revivers = set(self._revivers), set()
+        for task in revivers:
+            task.cancel()
+        await super().close()
 
 
 async def _call(predicate: Predicate) -> bool:

@@ -32,7 +32,7 @@ tmux runs back to back (no pty read, no resize in between) and answers with two 
 the reader then takes exactly that many lines of the second block as data, whatever they
 hold, and requires the block's own `%end`/`%error` right after. Anything else means the
 client is out of step: it is closed and the answer discarded (`_break`); callers fall
-back to tmux processes and the next `stream()` attaches a fresh client. Every other
+back to tmux processes while the relay attaches a successor (`TmuxCapture._revive`). Every other
 command whose output could hold pane text (a joined or scrollback capture, buffers,
 formats naming pane-controlled values) is refused here and runs as a tmux process.
 """
@@ -165,10 +165,18 @@ class PaneStream:
         self.closed = False
         self.dead = False
         self.lost_chunks = 0  # output tmux dropped while the pane was paused
+        self.gaps = 0  # times output written while no client was attached is missing
+        self.refilled = 0  # characters recovered from the pane's history after a gap
+        self.suspended = False
+        """Its control client ended and no successor has filled the gap yet: output may be
+        missing right now, so silence means nothing (a turn must not end on it)."""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._chunks: deque[tuple[int, str]] = deque()
         self._retained = 0
         self._waiters: list[asyncio.Future[None]] = []
+        self._held: deque[bytes] | None = None  # output of a new client, behind a gap fill
+        self._held_size = 0
+        self._held_over = False
 
     @property
     def start(self) -> int:
@@ -177,9 +185,58 @@ class PaneStream:
 
     def feed(self, data: bytes) -> None:
         """Append raw pane bytes (called by the control client's reader)."""
+        if self._held is not None:
+            self._held.append(data)
+            self._held_size += len(data)
+            while self._held_size > self.limit and len(self._held) > 1:
+                # a flood while the gap is read: the oldest held output goes, and the
+                # gap fill with it (it would no longer join what follows)
+                self._held_size -= len(self._held.popleft())
+                self._held_over = True
+            return
         text = self._decoder.decode(data)
         if text:
             self._append(text)
+
+    def suspend(self) -> None:
+        """The control client ended with this stream kept open (`ControlClient.keep_streams`)."""
+        if not self.suspended:
+            self.suspended = True
+            self._wake()
+
+    def hold(self) -> None:
+        """A successor client is about to attach (`TmuxCapture._control_for`): keep its
+        output aside until the gap before it is filled (`release`), so text stays in the
+        order the pane wrote it. A character cut by the old client's end is dropped."""
+        self._decoder.reset()
+        self.suspended = True
+        self._held, self._held_size, self._held_over = deque(), 0, False
+
+    def unhold(self) -> None:
+        """The successor did not attach: what it delivered is appended, the stream stays
+        suspended (the next successor's history copy covers the gap)."""
+        held, self._held = self._held or deque(), None
+        self._held_size, self._held_over = 0, False
+        for data in held:
+            self.feed(data)
+
+    def release(self, gap: str | None) -> None:
+        """Append `gap` (the output written while no client was attached; None: unknown,
+        counted in `gaps`), then the output held since `hold`."""
+        held, over, self._held = self._held or deque(), self._held_over, None
+        self._held_size, self.suspended = 0, False
+        if gap is None or over:
+            self.gaps += 1
+            log.warning(
+                "%s: output written while its tmux control client was away is missing",
+                self.pane_id, extra={"pane": self.pane_id},
+            )  # fmt: skip
+        elif gap:
+            self.refilled += len(gap)
+            self._append(gap)
+        for data in held:
+            self.feed(data)
+        self._wake()
 
     def _append(self, text: str) -> None:
         last = self._chunks[-1] if self._chunks else None
@@ -204,12 +261,15 @@ class PaneStream:
             self._wake()
 
     def close(self) -> None:
-        """No more output will come (the window closed or the control client went away)."""
+        """No more output will come (the pane's window closed, the server is gone, or the
+        control client went away and none took its place)."""
+        if self._held is not None:
+            self.release(None)
         if not self.closed:
             tail = self._decoder.decode(b"", final=True)
             if tail:
                 self._append(tail)
-            self.closed = True
+            self.closed, self.suspended = True, False
             self._wake()
 
     def _wake(self) -> None:
@@ -284,6 +344,12 @@ class ControlClient:
     pane is asked for or writes output, so output of a window created after `start`
     is complete from its first byte. `on_event(name, args)` hears every other
     notification (`window-add`, `window-close`, `exit`, …).
+
+    `keep_streams`: when the client ends on its own, its streams stay open for a
+    successor (`streams`/`window_panes` of the one before, `TmuxCapture._control_for`),
+    so their subscribers see a gap at most; the relay decides whether they end.
+    `prelude`: tmux words run before the attach, on the same command line
+    (`tmux_control_gap.gap_prelude`).
     """
 
     def __init__(
@@ -296,6 +362,10 @@ class ControlClient:
         env: dict[str, str] | None = None,
         on_event: EventCallback | None = None,
         command_line: Callable[..., list[str]] | None = None,
+        keep_streams: bool = False,
+        streams: dict[str, PaneStream] | None = None,
+        window_panes: dict[str, set[str]] | None = None,
+        prelude: Sequence[str] = (),
     ) -> None:
         self.tmux_argv = list(tmux_argv)
         self.command_line = command_line
@@ -305,8 +375,11 @@ class ControlClient:
         self.pause_after = pause_after
         self.env = env
         self.on_event = on_event
-        self.streams: dict[str, PaneStream] = {}
-        self.window_panes: dict[str, set[str]] = {}
+        self.keep_streams = keep_streams
+        self.prelude = list(prelude)
+        self.streams: dict[str, PaneStream] = streams if streams is not None else {}
+        self.window_panes: dict[str, set[str]] = window_panes if window_panes is not None else {}
+        self.detached = False  # `close` was called: this client's end was asked for
         self.exited = asyncio.Event()
         self.exit_reason = ""
         self._proc: asyncio.subprocess.Process | None = None
@@ -330,7 +403,7 @@ class ControlClient:
         if self.pause_after:
             flags += f",pause-after={self.pause_after}"
         self._attached = asyncio.get_running_loop().create_future()
-        args = ("-C", "attach-session", "-f", flags, "-t", f"={self.session}")
+        args = ("-C", *self.prelude, "attach-session", "-f", flags, "-t", f"={self.session}")
         argv = self.command_line(*args) if self.command_line else [*self.tmux_argv, *args]
         self._proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -344,13 +417,13 @@ class ControlClient:
         try:
             await asyncio.wait_for(asyncio.shield(self._attached), timeout)
         except TimeoutError as exc:
-            await self.close()
+            await self.close(end_streams=not self.keep_streams)
             raise HarnessTimeout(
                 f"tmux control client did not attach to session {self.session!r} "
                 f"within {timeout:.0f}s"
             ) from exc
         except HarnessError:
-            await self.close()
+            await self.close(end_streams=not self.keep_streams)
             raise
         await self.command("refresh-client", "-B", f"{_DEAD_SUB}:%*:#{{pane_dead}}")
 
@@ -451,8 +524,10 @@ class ControlClient:
                 raise error
         return [fut.result() for fut in futs]
 
-    async def close(self) -> None:
-        """Detach (close stdin), wait briefly, then kill; closes every stream."""
+    async def close(self, *, end_streams: bool = True) -> None:
+        """Detach (close stdin), wait briefly, then kill; closes every stream unless
+        `end_streams` is False (a successor takes them over)."""
+        self.detached = True
         proc = self._proc
         if proc is not None and proc.stdin is not None:
             # closing stdin detaches the client; it also releases the pipe transport, which
@@ -472,6 +547,14 @@ class ControlClient:
             except (TimeoutError, asyncio.CancelledError):
                 self._reader.cancel()
         self._finish("closed")
+        if end_streams:
+            self.end_streams()
+
+    def end_streams(self) -> None:
+        """Close every stream: no more output will come for them (the relay found the
+        pane or the server gone, or no successor could attach)."""
+        for stream in self.streams.values():
+            stream.close()
 
     # -- reader ---------------------------------------------------------------------------
 
@@ -588,7 +671,8 @@ class ControlClient:
         """The answers are out of step with the commands (tmux did not answer as counted):
         nothing this client reads can be trusted any more. Discard the open answer, fail
         every pending one (`ControlClientGone`; a query is then asked of a tmux process),
-        and kill the client; the next `TmuxCapture.stream()` attaches a new one."""
+        and kill the client; the relay attaches a successor that carries its streams on
+        (`TmuxCapture._revive`)."""
         log.warning("tmux control client for %s out of step (%s); closing it", self.session, reason)
         self._broken = True
         self._block = None
@@ -654,5 +738,8 @@ class ControlClient:
                     ControlClientGone(f"tmux control client ended: {reason}", sent=True)
                 )
         self._pending.clear()
-        for stream in self.streams.values():
-            stream.close()
+        if not self.keep_streams:
+            self.end_streams()
+        elif not self.detached:
+            for stream in self.streams.values():
+                stream.suspend()
