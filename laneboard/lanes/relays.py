@@ -40,6 +40,7 @@ from laneboard.errors import HarnessError, LaneError
 
 if TYPE_CHECKING:
     from laneboard.config import Config
+    from laneboard.config.models import LaneConfig
     from laneboard.harnesses.base import HarnessSpec
     from laneboard.harnesses.remote_tmux import RemoteTmuxRelay
     from laneboard.harnesses.ssh_link import SshLink, SshTarget
@@ -83,6 +84,44 @@ def _loopback_port(base_url: str) -> int:
             "an SSH forward to that host's loopback (run the model server on 127.0.0.1 there)"
         )
     return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def remote_cwd_problem(
+    link: SshLink, lane_id: str, lane: LaneConfig, cwd: str, timeout: float = 30.0
+) -> tuple[str, str] | None:
+    """(what is wrong, the fix) when a lane on `link`'s host cannot start in `cwd` there;
+    None when it can. Asked on the host (one fixed script, the path as `$1`).
+
+    Why refuse and not create a worktree there: a writable lane in a git repository works
+    in its own worktree (`lanes.worktrees`) so two lanes never write in one tree, and
+    every rule that keeps work from being lost (diff, merge, discard, the stale-worktree
+    check) reads that worktree HERE. On another host laneboard could neither show nor
+    merge it, so it makes none — and never lets the lane write in the shared checkout
+    instead without being told (`worktree: false`). A missing directory is refused too:
+    a tmux window asked for a directory that is not there opens in $HOME."""
+    host = link.target.name
+    rc, out, err = await link.run(["/bin/sh", "-c", _REPO_OF, "sh", cwd], timeout=timeout)
+    if rc == 3:
+        return (f"lane {lane_id!r}: its working directory {cwd} does not exist on host "
+                f"{host!r}; a lane never runs anywhere else",
+                f"set `lanes.{lane_id}.cwd:` to an absolute directory that exists on {host}")
+    if rc != 0:
+        return (f"lane {lane_id!r}: cannot look at {cwd} on host {host!r}: "
+                f"{' '.join(err.split()) or f'exit {rc}'}",
+                f"check that `ssh {link.target.label}` works and {cwd} is readable there")
+    repo = out.strip()
+    if lane.worktree is False:
+        return None
+    wants = lane.worktree is True or lane.replicas > 1 or (
+        lane.fence in WRITABLE_FENCES and bool(repo))
+    if not wants:
+        return None
+    where = f"inside the git repository {repo} there" if repo else "there"
+    return (f"lane {lane_id!r} runs on host {host!r} and would work in its own git worktree "
+            f"({lane.fence} lane, cwd {cwd} {where}); laneboard does not create worktrees "
+            "on another host, so it will not start the lane",
+            f"set `lanes.{lane_id}.worktree: false` (it then writes in {cwd} on {host} "
+            f"itself), or a `cwd:` on {host} outside a git repository")
 
 
 async def wait_link_back(link: SshLink, closed: Callable[[], bool]) -> None:
@@ -336,43 +375,14 @@ class LaneRelays:
 
     async def check_remote_cwd(self, lane_id: str, cwd: str) -> None:
         """Refuse (LaneError, with the reason and the fix) a lane on a host whose `cwd`
-        does not exist THERE, or that would need a worktree there.
-
-        Why refuse and not create one: a writable lane in a git repository works in its
-        own worktree (`lanes.worktrees`) so two lanes never write in one tree, and every
-        rule that keeps work from being lost (merge, discard, the stale-worktree check)
-        reads that worktree here. On another host laneboard can neither show its diff nor
-        merge it, so it makes none — and never lets the lane write in the shared checkout
-        instead without being told (`worktree: false`). A missing directory is refused
-        too: a tmux window asked for a directory that is not there opens in $HOME."""
+        does not exist THERE, or that would need a worktree there (`remote_cwd_problem`)."""
         host = self.host_of(lane_id)
         lane = self.cfg.lanes.get(lane_id)
         if host is None or lane is None:
             return
-        rc, out, err = await self.link(host).run(["/bin/sh", "-c", _REPO_OF, "sh", cwd],
-                                                 timeout=30.0)
-        if rc == 3:
-            raise LaneError(
-                f"lane {lane_id!r}: its working directory {cwd} does not exist on host "
-                f"{host!r}; set `lanes.{lane_id}.cwd:` to an absolute directory that exists "
-                "on that host (a lane never runs anywhere else)")
-        if rc != 0:
-            raise LaneError(f"lane {lane_id!r}: cannot look at {cwd} on host {host!r}: "
-                            f"{' '.join(err.split()) or f'exit {rc}'}")
-        repo = out.strip()
-        if lane.worktree is False:
-            return
-        wants = lane.worktree is True or lane.replicas > 1 or (
-            lane.fence in WRITABLE_FENCES and bool(repo))
-        if not wants:
-            return
-        where = f"inside the git repository {repo} there" if repo else "there"
-        raise LaneError(
-            f"lane {lane_id!r} runs on host {host!r} and would work in its own git worktree "
-            f"({lane.fence} lane, cwd {cwd} {where}); laneboard does not create worktrees "
-            f"on another host, so it will not start the lane. Fix: set "
-            f"`lanes.{lane_id}.worktree: false` (it then writes in {cwd} on {host} itself), "
-            f"or a `cwd:` on {host} outside a git repository")
+        problem = await remote_cwd_problem(self.link(host), lane_id, lane, cwd)
+        if problem is not None:
+            raise LaneError(f"{problem[0]}. Fix: {problem[1]}")
 
     # -- the control socket on a host: delegation from a lane there ----------------------
 

@@ -12,6 +12,9 @@ anything spawns there.
     host.sandbox         a fenced lane laneboard sandboxes: bubblewrap installed and started
                          on the host with the lane's own sandbox argv
     host.model-server    the remote model server answers through the forward, with its models
+    host.cwd             each remote lane's absolute cwd exists ON the host, and a writable
+                         lane there would not need a worktree (laneboard makes none on
+                         another host: a repository there needs `worktree: false`)
     host.conductor       a lane there that may delegate finds laneboard (and the MCP SDK) on
                          the host to run `laneboard mcp`; without it the lane starts without
                          laneboard's tools (a warn: it still works, it cannot delegate)
@@ -113,6 +116,7 @@ async def _probe_host(cfg: Config, name: str, target: SshTarget, timeout: float)
             out += await _binaries(cfg, name, link, subject, timeout)
             out += await _model_servers(cfg, name, link, timeout)
             out += await _conductor(cfg, name, link, timeout)
+            out += await _cwds(cfg, name, link, timeout)
             return out
         finally:
             await link.close()
@@ -195,6 +199,24 @@ async def _conductor(cfg: Config, host: str, link: SshLink, timeout: float) -> l
             out.append(Check("host.conductor", "ok", subject,
                              f"{python} on {host} runs `laneboard mcp`; the control socket "
                              "reaches it through an SSH socket forward"))
+    return out
+
+
+async def _cwds(cfg: Config, host: str, link: SshLink, timeout: float) -> list[Check]:
+    """host.cwd for every lane on `host` with an absolute `cwd:` (a relative one is
+    relative to the workspace of the process that starts it: asked at the start)."""
+    from laneboard.lanes.relays import remote_cwd_problem
+
+    out = []
+    for lane_id, lane in cfg.lanes.items():
+        if lane.host != host or not lane.cwd or not lane.cwd.startswith("/"):
+            continue
+        problem = await remote_cwd_problem(link, lane_id, lane, lane.cwd, timeout)
+        if problem is None:
+            out.append(Check("host.cwd", "ok", f"lanes.{lane_id}",
+                             f"{lane.cwd} exists on {host}; the lane runs there"))
+        else:
+            out.append(Check("host.cwd", "fail", f"lanes.{lane_id}", problem[0], problem[1]))
     return out
 
 
