@@ -221,3 +221,87 @@ async def test_remote_lane_without_laneboard_on_its_host_starts_without_the_tool
     finally:
         await control.close()
         await sup.close()
+
+
+CLAUDE_KEY = "sk-ant-standin-remote-0123456789abcdef"
+
+
+def _tool_results(body: Any) -> list[str]:
+    """The text of every `tool_result` block a Messages request carries back."""
+    out = []
+    for msg in body.get("messages", []) if isinstance(body, dict) else []:
+        for block in msg.get("content", []) if isinstance(msg.get("content"), list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                out.append(json.dumps(block.get("content")))
+    return out
+
+
+async def test_remote_claude_main_delegates_with_its_mcp_config_on_the_host(
+    sshd: Sshd, short_state: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    """claude -p on the host: its `--mcp-config` is a 0600 file in laneboard's private
+    dir THERE (the token inside, never argv), naming the host's socket."""
+    from laneboard.harnesses.claude.launch import seed_isolated_config
+    from laneboard.harnesses.remote_host import RemoteHost
+    from laneboard.harnesses.remote_tmux import RemoteTmuxRelay
+
+    tmp = short_state
+    ws = tmp / "ws"
+    ws.mkdir()
+    config_dir = tmp / "claude-config"  # a path on the host (the same machine here)
+    seed_isolated_config(config_dir, ws, api_key=CLAUDE_KEY)
+    text = config_text(sshd, tmp, standin.openai_base_url)
+    head, _, rest = text.partition("lanes:\n")
+    _main, _, others = rest.partition("  coder:\n")
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(
+        head.replace("providers:\n", "providers:\n  anth: {harness: claude-code, base_url: "
+                     f"\"{standin.url}\", api_key_env: LB_TEST_ANTHROPIC_KEY}}\n")
+        .replace("models:\n", "models:\n  anth/claude-standin-1: {alias: cs, tier: orchestrator}\n")
+        + "lanes:\n" + textwrap.indent(textwrap.dedent(f"""\
+            main:
+              role: orchestrator
+              harness: claude-code
+              mode: exec
+              model: cs
+              fence: plan
+              cwd: {ws}
+              host: box
+              worktree: false
+              delegate_wider: [coder]
+              env: {{LB_TEST_ANTHROPIC_KEY: {CLAUDE_KEY}, PATH: "{HOST_PATH}",
+                     CLAUDE_CONFIG_DIR: "{config_dir}", CLAUDE_CODE_MAX_RETRIES: "0"}}
+            """), "  ")
+        + "  coder:\n" + others
+    )
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    control = await start_control_server(sup)
+    try:
+        await sup.start(["main", "coder"])
+        rt = sup.lanes["main"]
+        assert rt.state == "ready", rt.last_error
+        standin.script(
+            Reply.tool_call("mcp__laneboard__delegate",
+                            {"task": "write the lexer", "lane": "coder"}, call_id="c1"),
+            Reply.text("main: the coder wrote the lexer"),
+            dialect="anthropic",
+        )
+        turn = await sup.send("main", "get the lexer written", timeout=240)
+        calls = standin.calls("anthropic")
+        assert turn.state == "done", (turn.error, [c.body for c in calls])
+        results = _tool_results(calls[-1].body)
+        assert any("answer[coder]: write the lexer" in r for r in results), results
+        assert "main: the coder wrote the lexer" in turn.reply
+        [hop] = control.hops.values()
+        assert (hop.caller, hop.lane, hop.state) == ("main", "coder", "done")
+
+        relay = sup.relay_for(rt)
+        assert isinstance(relay, RemoteTmuxRelay)
+        path = f"{await RemoteHost(relay).state_dir()}/claude-hooks/main/mcp.json"
+        doc = json.loads(Path(path).read_text())["mcpServers"]["laneboard"]
+        host_socket = sup.spec_for(rt).control_socket
+        assert doc["env"]["LANEBOARD_CONTROL_SOCKET"] == host_socket != str(control.path)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    finally:
+        await control.close()
+        await sup.close()

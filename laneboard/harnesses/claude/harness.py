@@ -33,8 +33,11 @@ fence hook must run THERE too: its settings and deny list are written into a pri
 directory on the host, with the hook run by an interpreter on the host that has laneboard
 (the lane env's LANEBOARD_PYTHON, else this interpreter's path, else `python3`, each
 tried there). With no such interpreter a lane with a deny list does not start: it would
-run with its deny list unenforced. Delegation (the conductor's MCP server, a unix socket
-here) is not attached on a host.
+run with its deny list unenforced. A lane there that may delegate gets `laneboard mcp`
+THERE (`remote_conductor`: an interpreter on the host with laneboard, the control socket
+forwarded to the host by the relays); its `--mcp-config` (holding the lane token) is a
+0600 file in the same private directory, and without laneboard there the lane starts
+without the tools and says so once.
 
 Raises: BinaryMissing (no `claude`), SetupBlocked (trust / API-key / onboarding dialog),
 ProviderError (API error; kind from the HTTP status), HarnessTimeout (a deadline passed),
@@ -75,6 +78,7 @@ from laneboard.harnesses.claude.launch import (
 )
 from laneboard.harnesses.claude.transcript import TurnView
 from laneboard.harnesses.jsonl import JsonlTail
+from laneboard.harnesses.remote_conductor import RemoteConductor
 from laneboard.harnesses.tmux import LaneWindow, TmuxRelay
 from laneboard.harnesses.watchdog import RepetitionWatchdog
 
@@ -122,6 +126,7 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         self.session_id = str(uuid.uuid4())
         lane_dir = _lane_dir(spec.lane)
         self.hook_dir = (state_dir or default_state_dir()) / lane_dir
+        self._conductor: RemoteConductor | None = None
 
     def _hook_settings(self) -> str:
         """Write the lane's fence hook settings (private, atomic) and return the file.
@@ -191,6 +196,48 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         await self.remote.put_file(settings, json.dumps(doc, indent=2).encode())
         return settings
 
+    async def _remote_mcp_config(self) -> tuple[str | None, str | None]:
+        """(the `--mcp-config` file ON THE HOST, its readiness marker there) for a lane
+        that may delegate and has laneboard there; (None, None) otherwise — said once
+        when it could not have it (`remote_conductor`)."""
+        assert self.remote is not None
+        from laneboard.harnesses.mcp_attach import claude_mcp_config
+
+        if self._conductor is None:
+            self._conductor = RemoteConductor(self.remote)
+        spec, python = await self._conductor.attach(self.spec)
+        note = self._conductor.say_once()
+        if note is not None:
+            self.hub.publish(ErrorRaised(self.spec.lane, "conductor", note))
+        if python is None or not spec.control_socket or not spec.lane_token:
+            return None, None
+        folder = f"{await self.remote.state_dir()}/claude-hooks/{_lane_dir(self.spec.lane)}"
+        await self.remote.make_dir(folder)
+        path, ready = f"{folder}/mcp.json", f"{folder}/mcp.ready"
+        await self.remote.remove_file(ready)  # the last start's: this start waits for its own
+        doc = claude_mcp_config(spec.lane, spec.lane_token, python, spec.control_socket,
+                                Path(ready))
+        await self.remote.put_file(path, json.dumps(doc, indent=1).encode())  # 0600 there
+        return path, ready
+
+    async def _wait_remote_ready(self, marker: str) -> bool:
+        """`mcp_attach.wait_ready` for a marker on the host (asked over the link)."""
+        assert self.remote is not None
+        from laneboard.harnesses.mcp_attach import STARTUP_TIMEOUT_S
+
+        remote = self.remote
+
+        async def there() -> bool:
+            rc, _out, _err = await remote.link.run(["test", "-e", marker], timeout=10.0)
+            return rc == 0
+
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not await there():
+            if time.monotonic() >= deadline:
+                return False
+            await pause(None)  # polling the marker with a deadline
+        return True
+
     # -- common ----------------------------------------------------------------------
 
     @property
@@ -215,8 +262,10 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
     async def _start_pane(self, path: str) -> None:
         """Claude Code in the lane's pane with a known `--session-id` (so the transcript
         path is known); a running pane of the same fence is adopted with its session."""
+        remote_ready: str | None = None
         if self.remote is not None:
-            settings, mcp = await self._remote_hook_settings(), None
+            settings = await self._remote_hook_settings()
+            mcp, remote_ready = await self._remote_mcp_config()
         else:
             settings = self._hook_settings()
             mcp = conductor_config(self.spec, self.hook_dir)
@@ -246,7 +295,9 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         if mcp is not None and not self.adopted:  # a first prompt must see laneboard's tools
             from laneboard.harnesses.mcp_attach import wait_ready
 
-            if not await wait_ready(mcp):
+            ready = (await self._wait_remote_ready(remote_ready) if remote_ready is not None
+                     else await wait_ready(mcp))
+            if not ready:
                 log.warning("claude-code lane %s: laneboard's MCP server did not list its "
                             "tools in time; the lane may not see them at first", self.spec.lane)
         if self.adopted:
@@ -400,7 +451,8 @@ class ClaudeCodeHarness(AgentCliHarness[ClaudeTurn, claude_screen.ClaudeScreen])
         path = await self._program()
         session_id = str(uuid.uuid4())
         if self.remote is not None:
-            settings, mcp = await self._remote_hook_settings(), None
+            settings = await self._remote_hook_settings()
+            mcp, _ready = await self._remote_mcp_config()
         else:
             settings = self._hook_settings()
             mcp = conductor_config(self.spec, self.hook_dir)
