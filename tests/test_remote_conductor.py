@@ -305,3 +305,44 @@ async def test_remote_claude_main_delegates_with_its_mcp_config_on_the_host(
     finally:
         await control.close()
         await sup.close()
+
+
+async def test_socket_forward_comes_back_after_a_dropped_link(
+    sshd: Sshd, short_state: Path  # noqa: F811
+) -> None:
+    """A killed master takes the host's listener with it and leaves its socket FILE behind
+    (sshd's StreamLocalBindUnlink is off): the reconnect removes that stale file of ours
+    and asks for the same path again, so `laneboard mcp` there reaches the supervisor."""
+    import signal
+
+    from tests.adversarial.test_remote_conductor import ASK
+    from tests.adversarial.test_remote_conductor import _config as command_config
+
+    tmp = short_state
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(command_config(sshd, tmp))
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    control = await start_control_server(sup)
+    try:
+        await sup.start(["boss"])
+        rt = sup.lanes["boss"]
+        assert rt.state == "ready", rt.last_error
+        spec = sup.spec_for(rt)
+        host_socket, token = spec.control_socket, spec.lane_token
+        assert host_socket and token
+        link = sup.relays.links["box"]
+        pid = link.master_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)  # the master this test's supervisor started
+        await async_wait_until(lambda: not link.up(), timeout=30)
+        assert stat.S_ISSOCK(os.stat(host_socket).st_mode)  # the stale file is still there
+        await link.ensure()
+        assert link.reconnects == 1 and link.master_pid != pid
+        assert link.reverse_sockets() == {host_socket: str(control.path)}
+        rc, out, err = await link.run([sys.executable, "-I", "-c", ASK, host_socket],
+                                      input=(token + "\n").encode(), timeout=60)
+        assert rc == 0, err
+        assert json.loads(out).get("ok") is True, out
+    finally:
+        await control.close()
+        await sup.close()
