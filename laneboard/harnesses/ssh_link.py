@@ -24,6 +24,13 @@ needs `GatewayPorts`, which we never ask for) on a port it picks, carrying conne
 back here. The remote port is kept across a reconnect (the new master asks for the same
 one), so a re-adopted lane's base URL stays right.
 
+Reverse socket forwards (`open_reverse_socket`): the conductor's control socket is a
+unix socket here; a lane on the host that may delegate reaches it through `ssh -O forward
+-R HOST_PATH:LOCAL_PATH` — a socket file on the host (0600 by sshd's StreamLocalBindMask,
+in a private folder the caller chose), never a TCP port another user there could reach.
+sshd keeps a dead master's socket file (StreamLocalBindUnlink is off by default), so ours
+is removed before each forward, and the forwards are asked again after a reconnect.
+
 Reconnect: a dropped link (network, sshd restart, a killed master) is noticed by the
 next `ensure()`, which starts a new master with exponential backoff (0.25 s doubling, at
 most 4 s, within `connect_timeout`). The remote tmux server never depended on the link.

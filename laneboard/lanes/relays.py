@@ -20,6 +20,20 @@ from there. `acquire_reverse` has the host's sshd listen on the host's loopback 
 connections back (`SshLink.open_reverse`), shared by the host's lanes per local port and
 closed with the last of them; `reversed` points the lane's spec at the host's port.
 
+The control socket: a lane on a host that may delegate runs `laneboard mcp` THERE, and
+the supervisor's control socket is a unix socket HERE. `acquire_reverse` also forwards it
+(`SshLink.open_reverse_socket`) to a socket file in a 0700 `conductor` folder of
+laneboard's private state dir on the host, shared by the host's lanes and closed with the
+last of them; `reversed` gives the lane the host's path (or no socket at all when there is
+no forward: this machine's path means nothing there). A forward sshd refuses leaves the
+lane without laneboard's tools, said in the log; it still starts.
+
+Working directories: a lane with `host:` runs in its `cwd` ON THE HOST and never gets a
+local worktree (`lanes.worktrees.lane_cwd`); `check_remote_cwd` refuses at start one whose
+cwd is not there, or a writable one whose cwd there is in a git repository (laneboard makes
+no worktree on another host; the fix: `worktree: false`). Preflight asks the same
+(`remote_cwd_problem`, check `host.cwd`).
+
 `LANEBOARD_SSH_CONFIG` names an ssh config file used instead of `~/.ssh/config` (`ssh -F`),
 e.g. one with its own `UserKnownHostsFile`; the host-key rules do not change with it.
 """
