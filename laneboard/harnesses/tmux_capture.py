@@ -148,6 +148,8 @@ class TmuxCapture(TmuxServer):
             except BaseException as exc:
                 for pane in alive:
                     carried[pane].unhold()
+                with contextlib.suppress(Exception):  # cancelled mid-attach: no orphan client
+                    await control.close(end_streams=False)
                 if isinstance(exc, HarnessError):  # the history copies are not needed now
                     for pane in alive:
                         with contextlib.suppress(TmuxError):

@@ -177,6 +177,7 @@ class PaneStream:
         self._held: deque[bytes] | None = None  # output of a new client, behind a gap fill
         self._held_size = 0
         self._held_over = False
+        self._held_skipped = 0  # characters of held output dropped beyond the window
 
     @property
     def start(self) -> int:
@@ -189,9 +190,11 @@ class PaneStream:
             self._held.append(data)
             self._held_size += len(data)
             while self._held_size > self.limit and len(self._held) > 1:
-                # a flood while the gap is read: the oldest held output goes, and the
-                # gap fill with it (it would no longer join what follows)
-                self._held_size -= len(self._held.popleft())
+                # a flood while the gap is read: the oldest held output falls out of the
+                # window (counted in characters, so `position` stays true; `release`)
+                old = self._held.popleft()
+                self._held_size -= len(old)
+                self._held_skipped += len(self._decoder.decode(old))
                 self._held_over = True
             return
         text = self._decoder.decode(data)
@@ -211,12 +214,17 @@ class PaneStream:
         self._decoder.reset()
         self.suspended = True
         self._held, self._held_size, self._held_over = deque(), 0, False
+        self._held_skipped = 0
 
     def unhold(self) -> None:
         """The successor did not attach: what it delivered is appended, the stream stays
         suspended (the next successor's history copy covers the gap)."""
-        held, self._held = self._held or deque(), None
-        self._held_size, self._held_over = 0, False
+        held, over, self._held = self._held or deque(), self._held_over, None
+        if over:  # as in `release`: its head is older than the window
+            self.position += self._held_skipped
+            self._chunks.clear()
+            self._retained = 0
+        self._held_size, self._held_over, self._held_skipped = 0, False, 0
         for data in held:
             self.feed(data)
 
@@ -225,20 +233,43 @@ class PaneStream:
         counted in `gaps`), then the output held since `hold`."""
         held, over, self._held = self._held or deque(), self._held_over, None
         self._held_size, self.suspended = 0, False
-        if gap is None or over:
+        if gap is None:
             self.gaps += 1
             log.warning(
                 "%s: output written while its tmux control client was away is missing",
                 self.pane_id, extra={"pane": self.pane_id},
             )  # fmt: skip
-        elif gap:
+        else:
             self.refilled += len(gap)
+        if over:
+            # more arrived behind the gap than the stream retains: the gap and the held
+            # output's head are older than the window, as for any text beyond `limit`
+            # (subscribers are told they skipped it; it is in tmux's history)
+            self.position += len(gap or "") + self._held_skipped
+            self._chunks.clear()
+            self._retained = 0
+        elif gap:
             self._append(gap)
+        self._held_skipped = 0
         for data in held:
             self.feed(data)
         self._wake()
 
     def _append(self, text: str) -> None:
+        if len(text) > self.limit:
+            # a gap fill can be longer than the whole window: its head is received and
+            # skipped at once (it stays in tmux's history), or one chunk would break the cap
+            self.position += len(text) - self.limit
+            self._chunks.clear()
+            self._retained = 0
+            text = text[-self.limit :]
+        piece = min(_JOIN, self.limit // 16)
+        if len(text) > piece > 0:
+            # a gap fill is one long text: kept in pieces like tmux's lines, so dropping
+            # the oldest piece keeps the window near `limit` (one huge chunk could not go)
+            for at in range(0, len(text), piece):
+                self._append(text[at : at + piece])
+            return
         last = self._chunks[-1] if self._chunks else None
         if last is not None and len(last[1]) + len(text) <= min(_JOIN, self.limit // 16):
             # tmux sends about a line per %output: kept one chunk each, the tuple, int and
