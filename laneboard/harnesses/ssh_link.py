@@ -219,8 +219,11 @@ class SshLink:
                 else:
                     if had_master:
                         self.reconnects += 1
-                        await self._reopen_reverse()
-                        await self._reopen_reverse_sockets()
+                    # by what is recorded, not by `had_master`: a round that dropped the
+                    # dead master and then failed leaves none, and the next round's new
+                    # master must still carry the forwards (no-ops on a first connect)
+                    await self._reopen_reverse()
+                    await self._reopen_reverse_sockets()
                     return
                 if time.monotonic() + delay > deadline:
                     raise SshLinkError(
