@@ -371,3 +371,38 @@ async def test_socket_forward_comes_back_after_a_dropped_link(
     finally:
         await control.close()
         await sup.close()
+
+
+async def test_a_host_whose_sshd_refuses_socket_forwards_starts_the_lane_without_tools(
+    sshd: Sshd, short_state: Path  # noqa: F811
+) -> None:
+    """`AllowStreamLocalForwarding no` on the host: the lane still starts, with no control
+    socket at all (never this machine's path), and says why as its last error."""
+    import signal
+
+    from tests.adversarial.test_remote_conductor import _config as command_config
+    from tests.fixtures.tmux import wait_until
+
+    log = sshd.dir / "sshd.log"
+    with (sshd.dir / "sshd_config").open("a") as fh:
+        fh.write("AllowStreamLocalForwarding no\n")
+    sshd.proc.send_signal(signal.SIGHUP)  # sshd re-reads its config (same pid)
+    wait_until(lambda: log.read_bytes().count(b"Server listening") >= 2, timeout=30)
+
+    tmp = short_state
+    cfg_file = tmp / "laneboard.yaml"
+    cfg_file.write_text(command_config(sshd, tmp))
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    control = await start_control_server(sup)
+    try:
+        await sup.start(["boss"])
+        rt = sup.lanes["boss"]
+        assert rt.state == "ready", rt.last_error
+        why = rt.last_error or ""
+        assert "without laneboard's tools" in why and "not forwarded" in why, why
+        assert sup.relays.links["box"].reverse_sockets() == {}
+        spec = sup.spec_for(rt)
+        assert spec.control_socket is None and spec.lane_token is None
+    finally:
+        await control.close()
+        await sup.close()

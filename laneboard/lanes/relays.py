@@ -191,6 +191,9 @@ class LaneRelays:
         self._forwards: dict[str, _Forward] = {}
         self._reverse: dict[tuple[str, int], _Forward] = {}  # (host, local port) -> host port
         self._sockets: dict[tuple[str, str], _SocketForward] = {}  # (host, socket here)
+        self.conductor_notes: dict[str, str] = {}
+        """lane → why its control socket could not be forwarded to its host (the
+        supervisor shows it as the lane's last error; cleared once a forward opens)."""
         self._lock = asyncio.Lock()
 
     # -- relays --------------------------------------------------------------------------
@@ -421,12 +424,15 @@ class LaneRelays:
                 try:
                     path = await self._open_socket(*need)
                 except HarnessError as e:
-                    log.warning("lane %s on host %s runs without laneboard's tools (no "
-                                "delegation): the control socket was not forwarded there: %s",
-                                spec.lane, need[0], e)
+                    note = (f"lane {spec.lane} on host {need[0]!r} runs without laneboard's "
+                            f"tools (no delegation): the control socket was not forwarded "
+                            f"there: {e}")
+                    log.warning("%s", note)
+                    self.conductor_notes[spec.lane] = note
                     return
                 fwd = self._sockets[need] = _SocketForward(path)
             fwd.users.add(spec.lane)
+            self.conductor_notes.pop(spec.lane, None)
 
     async def _open_socket(self, host: str, local: str) -> str:
         """The host's socket path (in a 0700 `conductor` folder of laneboard's private

@@ -652,6 +652,10 @@ class Supervisor:
         except (HarnessError, LaneError) as e:
             self._fail(rt, f"could not start: no SSH forward to its model server: {e}")
             return
+        note = self.relays.conductor_notes.get(rt.id)
+        if note is not None:  # it starts, without laneboard's tools: said, not fatal
+            rt.last_error = note
+            self.hub.publish(LaneErrored(rt.id, "conductor", note))
         if rt.config.host is not None:  # its cwd is a path there: never a local worktree
             try:
                 await self.relays.check_remote_cwd(rt.id, self._spec_here(rt).cwd)
