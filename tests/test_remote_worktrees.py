@@ -96,6 +96,10 @@ async def test_writable_remote_lanes_never_get_a_worktree_path_that_is_not_there
     assert found["lanes.asker"].status == "fail"
     assert found["lanes.gone"].status == "fail" and "does not exist" in found["lanes.gone"].message
     assert found["lanes.free"].status == "ok" and found["lanes.reader"].status == "ok"
+    # the local worktree checks do not take the host's repository for one of ours
+    from laneboard.lanes.preflight.worktree_checks import worktree_checks
+
+    assert worktree_checks(load_config(str(cfg_file)), tmp) == []
 
     sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
     try:

@@ -30,6 +30,8 @@ def _lanes_with_worktrees(loaded: LoadedConfig, workspace: Path) -> dict[str, tu
     for lane_id, lane in loaded.config.lanes.items():
         if lane.worktree is False or (lane.worktree is None and lane.fence not in WRITABLE_FENCES):
             continue
+        if lane.host is not None:
+            continue  # its cwd is on its host, where laneboard makes no worktree (host.cwd)
         cwd = (workspace / lane.cwd).resolve() if lane.cwd else workspace.resolve()
         for rid in replica_ids(lane_id, lane.replicas):
             out[rid] = (cwd, lane.base)
