@@ -6,7 +6,9 @@ of a lane's turn: the relay attaches a successor, the lane's stream carries on (
 lane wrote while no client was attached is filled in from the pane's history), the turn
 ends with the whole answer, the lane's pid is unchanged and no restart is counted, and a
 second lane of the same session answers as before. Killed more often than the lanes'
-start limit: still no lane fails. The lane's own process killed: that IS an exit.
+start limit: still no lane fails. The lane's own process killed: that IS an exit. A lane
+on another host (a real sshd): the tmux -C there killed, the relay re-attaches over the
+same link and the link's own reconnect (re-adoption) never acts.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from laneboard.harnesses.tmux_control import PaneStream
 from laneboard.harnesses.tmux_control_gap import gap_text
 from laneboard.lanes.events import LaneErrored
 from laneboard.lanes.supervisor import Supervisor
+from tests.fixtures.sshd import Sshd, sshd  # noqa: F401  (the fixture)
 from tests.fixtures.tmux import async_wait_until, wait_until
+from tests.test_remote_supervisor import config_text, remote_env  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.tmux
 
@@ -268,6 +272,62 @@ async def test_a_lane_that_dies_while_its_client_is_away_is_an_exit(
         assert sup.lanes["echo"].restarts == 0
     finally:
         await sup.stop_all()
+        await sup.close()
+
+
+@pytest.mark.slow
+async def test_remote_lane_client_killed_over_a_live_link(
+    sshd: Sshd, remote_env: Path, tmux_socket: str  # noqa: F811
+) -> None:
+    tmp = remote_env
+    (tmp / "gated.py").write_text(GATED)
+    gated = textwrap.indent(
+        textwrap.dedent(
+            f"""\
+            gated:
+              role: helper
+              harness: command
+              command: [{sys.executable}, -u, {tmp / 'gated.py'}, {tmp / 'gate'}]
+              ready: "READY>\\\\s*\\\\Z"
+              fence: full
+              host: box
+            """
+        ),
+        "  ",
+    )
+    cfg = config_text(sshd, tmp, gated)
+    sup = Supervisor(parse_config(cfg.encode(), "cfg.yaml"), workspace=tmp)
+    try:
+        await sup.start(["gated", "echo"])
+        rt = sup.lanes["gated"]
+        assert rt.state == "ready", rt.last_error
+        harness, pid = rt.harness, rt.pid
+        link = sup.relays.link("box")
+        reconnects = link.reconnects
+        stream = lane_stream(sup, "gated")
+        turn = asyncio.create_task(sup.send("gated", "remote", timeout=120))
+        await async_wait_until(
+            lambda: "remote part1 line 29" in ansi.strip(stream.text_since(0)), timeout=60
+        )
+        # the tmux -C on the host (there a plain tmux process; here a local ssh runs it)
+        client = await kill_client(tmux_socket)
+        wait_until(lambda: str(client) not in _tmux(tmux_socket, "list-clients", "-F",
+                                                     "#{client_pid}"), timeout=30)  # fmt: skip
+        (tmp / "gate").touch()
+        wait_until((tmp / "gate.written").exists, timeout=30)
+        result = await asyncio.wait_for(turn, 120)
+        assert result.state == "done", (result.state, result.error)
+        for part in ("part1", "part2"):
+            for i in range(30):
+                assert f"remote {part} line {i}" in result.reply, (part, i, result.reply)
+        assert result.reply.count("remote part2 line 7") == 1
+        assert stream.refilled > 0 and stream.gaps == 0 and not stream.closed
+        # the relay carried the stream on: the link's re-adoption never ran
+        assert rt.harness is harness and rt.history.adoptions == 0 and link.reconnects == reconnects
+        assert rt.pid == pid and rt.restarts == 0 and rt.state == "ready"
+        echo = await sup.send("echo", "over the link", timeout=60)
+        assert echo.state == "done" and "echo: over the link" in echo.reply
+    finally:
         await sup.close()
 
 
