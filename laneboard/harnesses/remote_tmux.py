@@ -20,6 +20,9 @@ the local machine change, each a hook of the lower layers:
 A dropped link loses nothing: the lanes live in the remote tmux server. The control
 client's stream closes with the link; the next call re-opens the link (`SshLink.ensure`,
 with backoff), attaches a fresh control client, and `capture` still has the scrollback.
+A control client that ends while the link is up (its tmux process killed, out of step)
+is replaced over the same link and its streams carry on (`TmuxCapture._revive`); the
+relay never reconnects a link for that (`_transport_up`).
 """
 
 from __future__ import annotations
