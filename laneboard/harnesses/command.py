@@ -379,8 +379,10 @@ class CommandHarness(Harness):
         """Let the last output of a dead pane arrive: tmux can report the death (a timer)
         before it has read the program's final bytes from the pty."""
         end = time.monotonic() + limit
-        while not stream.closed and time.monotonic() < end and await stream.wait(quiet):
-            pass
+        while not stream.closed and time.monotonic() < end:
+            # a suspended stream's last output may still come as a gap fill (`_revive`)
+            if not await stream.wait(quiet) and not stream.suspended:
+                break
 
     def _reply(self, raw: str, prompt: str) -> str:
         lines = ansi.normalize_newlines(ansi.strip(raw)).split("\n")
