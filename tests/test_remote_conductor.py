@@ -26,6 +26,7 @@ What they hold:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -406,3 +407,75 @@ async def test_a_host_whose_sshd_refuses_socket_forwards_starts_the_lane_without
     finally:
         await control.close()
         await sup.close()
+
+
+async def test_remote_interactive_codex_main_delegates_from_its_pane_on_the_host(
+    sshd: Sshd, short_state: Path, standin: StandinServer  # noqa: F811
+) -> None:
+    """Interactive codex in a pane of the host's tmux: its `laneboard mcp` runs there with
+    the host's socket, the token in the pane's environment (the launcher file), not argv."""
+    tmp = short_state
+    cfg_file = tmp / "laneboard.yaml"
+    text = config_text(sshd, tmp, standin.openai_base_url)
+    assert text.count("    mode: exec\n") == 1
+    cfg_file.write_text(text.replace("    mode: exec\n", ""))
+    sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
+    control = await start_control_server(sup)
+    try:
+        await sup.start(["main", "coder"])
+        rt = sup.lanes["main"]
+        assert rt.state == "ready", rt.last_error
+        assert rt.config.mode == "interactive"
+        standin.script(
+            Reply.tool_call("delegate", {"task": "write the tests", "lane": "coder"},
+                            call_id="call_i1", namespace="mcp__laneboard"),
+            Reply.text("main: tests delegated from the pane"),
+            dialect="responses",
+        )
+        turn = await sup.send("main", "get the tests written", timeout=240)
+        calls = standin.calls("responses")
+        assert turn.state == "done", (turn.error, [c.body for c in calls])
+        outputs = _outputs(calls[-1].body)
+        assert any("answer[coder]: write the tests" in o for o in outputs), outputs
+        [hop] = control.hops.values()
+        assert (hop.caller, hop.lane, hop.state) == ("main", "coder", "done")
+        # the pane's command line (the host's `ps`) names the host's socket, not the token
+        windows, _ = await sup.relays.windows(sup.session, ["main"])
+        pid = windows["main"].pid
+        assert pid is not None
+        spec = sup.spec_for(rt)
+        assert spec.lane_token
+        tree = _descendants(pid)
+        assert len(tree) >= 2, tree  # the pane's process and codex (and laneboard mcp) under it
+        for each in tree:
+            with contextlib.suppress(OSError):
+                cmdline = Path(f"/proc/{each}/cmdline").read_bytes()
+                assert spec.lane_token.encode() not in cmdline, cmdline
+        assert any(b"laneboard\0mcp" in _cmdline(p) for p in tree), [_cmdline(p) for p in tree]
+    finally:
+        await control.close()
+        await sup.close()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _descendants(root: int) -> list[int]:
+    """`root` and every process under it (from /proc's parent links)."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat_text = (entry / "stat").read_text()
+                parent[int(entry.name)] = int(stat_text.rsplit(")", 1)[1].split()[1])
+    found, todo = [root], [root]
+    while todo:
+        here = todo.pop()
+        kids = [p for p, pp in parent.items() if pp == here]
+        found += kids
+        todo += kids
+    return found
