@@ -13,7 +13,8 @@ What they hold:
 - writable remote lane, cwd a git repo (with a commit) on the host, worktree by default:
   refused at start (state failed, the error names the repository and both fixes); no
   `.laneboard/worktrees` and no `lb/<lane>` branch appear in the repository, no window;
-- `worktree: true` on a remote lane, even outside a repository: refused the same way;
+- `worktree: true` or `replicas:` on a remote lane: a config error naming file:line and
+  the field (it could never start);
 - `worktree: false`: the lane starts and runs in that directory on the host (its pane's
   cwd is the repository itself), the repository gets no worktree;
 - a cwd that does not exist on the host: refused, naming the path and the host;
@@ -80,11 +81,8 @@ async def test_writable_remote_lanes_never_get_a_worktree_path_that_is_not_there
 ) -> None:
     tmp = remote_env
     repo = _repo(tmp / "repo")
-    plain = tmp / "plain"
-    plain.mkdir()
     cfg_file = _config(sshd, tmp, (
         _lane("writer", tmp, repo, "full")
-        + _lane("asker", tmp, plain, "full", "    worktree: true\n")
         + _lane("free", tmp, repo, "full", "    worktree: false\n")
         + _lane("gone", tmp, tmp / "no-such-dir", "full", "    worktree: false\n")
         + _lane("reader", tmp, repo, "plan")
@@ -93,7 +91,6 @@ async def test_writable_remote_lanes_never_get_a_worktree_path_that_is_not_there
     found = {c.subject: c for c in checks if c.id == "host.cwd"}
     assert found["lanes.writer"].status == "fail", found
     assert "worktree: false" in found["lanes.writer"].fix
-    assert found["lanes.asker"].status == "fail"
     assert found["lanes.gone"].status == "fail" and "does not exist" in found["lanes.gone"].message
     assert found["lanes.free"].status == "ok" and found["lanes.reader"].status == "ok"
     # the local worktree checks do not take the host's repository for one of ours
@@ -103,14 +100,12 @@ async def test_writable_remote_lanes_never_get_a_worktree_path_that_is_not_there
 
     sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
     try:
-        await sup.start(["writer", "asker", "free", "gone", "reader"])
+        await sup.start(["writer", "free", "gone", "reader"])
         writer = sup.lanes["writer"]
         assert writer.state == "failed"
         why = writer.last_error or writer.detail
         assert "does not create worktrees on another host" in why, why
         assert str(repo) in why and "worktree: false" in why and "`cwd:`" in why, why
-        assert sup.lanes["asker"].state == "failed"
-        assert "worktree" in (sup.lanes["asker"].last_error or sup.lanes["asker"].detail)
         gone = sup.lanes["gone"]
         assert gone.state == "failed"
         assert "does not exist on host 'box'" in (gone.last_error or gone.detail)
@@ -133,3 +128,19 @@ async def test_writable_remote_lanes_never_get_a_worktree_path_that_is_not_there
         assert not (repo / ".laneboard").exists() and _branches(repo) == ""
     finally:
         await sup.close()
+
+
+@pytest.mark.parametrize("extra", ["    worktree: true\n", "    replicas: 2\n"])
+def test_a_remote_lane_that_asks_for_a_worktree_is_a_config_error(
+    tmp_path: Path, extra: str
+) -> None:
+    from laneboard.errors import ConfigError
+
+    text = ("version: 1\nhosts:\n  box: {ssh: \"me@box\"}\nlanes:\n"
+            + _lane("coder", tmp_path, tmp_path, "full", extra))
+    with pytest.raises(ConfigError) as err:
+        parse_config(text.encode(), str(tmp_path / "laneboard.yaml"))
+    message = str(err.value)
+    assert f"{tmp_path / 'laneboard.yaml'}:5:" in message, message
+    assert "lanes.coder" in message and "worktree: false" in message, message
+    assert err.value.exit_code == 2

@@ -549,6 +549,14 @@ class Config(Strict):
             if lane.replicas > 1 and lane.worktree is False:
                 raise ValueError(f"lanes.{lane_id}: replicas need their own worktrees "
                                  "(remove `worktree: false` or set `replicas: 1`)")
+            if lane.host is not None and (lane.worktree is True or lane.replicas > 1):
+                # a lane on a host runs in its cwd THERE; laneboard makes no worktree on
+                # another host (it could neither show nor merge one): lanes.relays
+                raise ValueError(
+                    f"lanes.{lane_id}: a lane with `host:` gets no worktree (laneboard makes "
+                    f"none on another host), so it cannot have "
+                    f"{'`worktree: true`' if lane.worktree is True else '`replicas:`'}; set "
+                    "`worktree: false` and `replicas: 1`, or run the lane here")
         for lane_id, lane in v.items():  # the conductor's who-may-delegate-to-whom
             for key in ("delegates", "delegate_wider"):
                 unknown = [d for d in getattr(lane, key) or [] if d not in v or d == lane_id]
