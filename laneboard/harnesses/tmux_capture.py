@@ -131,42 +131,68 @@ class TmuxCapture(TmuxServer):
             if old is not None:
                 await old.close(end_streams=False)
                 carried = await self._living_streams(session, old)
-            alive = list(carried)  # a dead pane's last words are in its history too
-            token = uuid.uuid4().hex[:8]
-            control = ControlClient(
-                self.tmux_argv, session, buffer_limit=self.buffer_limit,
-                pause_after=self.pause_after, env=self._env, command_line=self.command_line,
-                keep_streams=True, streams=carried,
-                window_panes={w: p & carried.keys() for w, p in old.window_panes.items()}
-                if old is not None else None,
-                prelude=gap_prelude(alive, token),
-            )  # fmt: skip
-            for pane in alive:
-                carried[pane].hold()
-            try:
-                await control.start()
-            except BaseException as exc:
-                for pane in alive:
-                    carried[pane].unhold()
-                with contextlib.suppress(Exception):  # cancelled mid-attach: no orphan client
-                    await control.close(end_streams=False)
-                if isinstance(exc, HarnessError):  # the history copies are not needed now
-                    for pane in alive:
-                        with contextlib.suppress(TmuxError):
-                            await self.run("delete-buffer", "-b", buffer_name(token, pane))
-                raise
-            for pane in alive:
-                carried[pane].release(await self._gap(carried[pane], token))
+            control = await self._attach(session, old, carried)
             self._controls[session] = control
-            if old is not None:
-                log.info("tmux control client for %s re-attached; %d stream(s) carried on",
-                         session, len(carried))  # fmt: skip
             task = asyncio.get_running_loop().create_task(
                 self._revive(session, control), name=f"tmux-revive-{session}"
             )
             self._revivers.add(task)
             task.add_done_callback(self._revivers.discard)
             return control
+
+    async def _attach(
+        self, session: str, old: ControlClient | None, carried: dict[str, PaneStream]
+    ) -> ControlClient:
+        """Start a control client for `session` that takes `carried` (the open streams of
+        `old`, the client that ended) over and fills in what their panes wrote while none
+        was attached (`tmux_control_gap`)."""
+        token = uuid.uuid4().hex[:8]
+        control = ControlClient(
+            self.tmux_argv, session, buffer_limit=self.buffer_limit,
+            pause_after=self.pause_after, env=self._env, command_line=self.command_line,
+            keep_streams=True, streams=carried,
+            window_panes={w: p & carried.keys() for w, p in old.window_panes.items()}
+            if old is not None else None,
+            prelude=gap_prelude(list(carried), token),  # dead panes' last words too
+        )  # fmt: skip
+        for stream in carried.values():
+            stream.hold()
+        try:
+            await control.start()
+        except BaseException as exc:
+            for stream in carried.values():
+                stream.unhold()
+            with contextlib.suppress(Exception):  # cancelled mid-attach: no orphan client
+                await control.close(end_streams=False)
+            if isinstance(exc, HarnessError):  # the history copies are not needed now
+                for pane in carried:
+                    with contextlib.suppress(HarnessError):
+                        await self.run("delete-buffer", "-b", buffer_name(token, pane))
+            raise
+        # two tmux processes per pane (tmux 3.3a loses a display-message's output after a
+        # show-buffer on one command line); a few at a time, as over SSH each is a session
+        # of the link's master (sshd's MaxSessions)
+        limit = asyncio.Semaphore(4)
+
+        async def fill(stream: PaneStream) -> None:
+            async with limit:
+                gap = await self._gap(stream, token)
+            stream.release(gap)
+
+        try:
+            await asyncio.gather(*(fill(stream) for stream in carried.values()))
+        except BaseException:  # cancelled: not registered, so no client may stay behind
+            with contextlib.suppress(Exception):
+                await control.close(end_streams=False)
+            raise
+        finally:
+            for stream in carried.values():
+                if stream.holding:  # cancelled while reading: unknown, and counted
+                    stream.release(None)
+        if old is not None:
+            log.info("tmux control client for %s re-attached; %d stream(s) carried on",
+                     session, len(carried))  # fmt: skip
+        return control
 
     async def _living_streams(self, session: str, old: ControlClient) -> dict[str, PaneStream]:
         """The open streams of `old` whose panes still exist, asked of a tmux process (the
@@ -202,10 +228,10 @@ class TmuxCapture(TmuxServer):
                 "display-message", "-p", "-t", pane, f"#{{{GAP_OPTION}}}", ";",
                 "delete-buffer", "-b", buffer, ";", "set-option", "-p", "-u", "-t", pane, GAP_OPTION,
             )  # fmt: skip
-        except TmuxError as exc:
+        except HarnessError as exc:  # a TmuxError, or the SSH link of a remote relay
             log.warning("%s: cannot read the output written while no client was attached: %s",
                         pane, exc)  # fmt: skip
-            with contextlib.suppress(TmuxError):
+            with contextlib.suppress(HarnessError):
                 await self.run("delete-buffer", "-b", buffer)
             return None
         column = column.strip()

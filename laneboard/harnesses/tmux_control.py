@@ -207,6 +207,11 @@ class PaneStream:
             self.suspended = True
             self._wake()
 
+    @property
+    def holding(self) -> bool:
+        """Output is held behind a gap fill (`hold` … `release`)."""
+        return self._held is not None
+
     def hold(self) -> None:
         """A successor client is about to attach (`TmuxCapture._control_for`): keep its
         output aside until the gap before it is filled (`release`), so text stays in the
