@@ -393,6 +393,14 @@ async def test_a_host_whose_sshd_refuses_socket_forwards_starts_the_lane_without
     tmp = short_state
     cfg_file = tmp / "laneboard.yaml"
     cfg_file.write_text(command_config(sshd, tmp))
+    from laneboard.config import load_config
+    from laneboard.lanes.preflight.hosts import host_checks
+
+    checks = await host_checks(load_config(str(cfg_file)), offline=False, timeout=30.0)
+    said = {c.subject: c for c in checks if c.id == "host.conductor"}
+    assert said["hosts.box"].status == "warn", said
+    assert "AllowStreamLocalForwarding" in said["hosts.box"].fix, said
+    assert said["lanes.boss"].status == "ok", said  # laneboard itself is there
     sup = Supervisor(parse_config(cfg_file.read_bytes(), str(cfg_file)), workspace=tmp)
     control = await start_control_server(sup)
     try:

@@ -16,8 +16,9 @@ anything spawns there.
                          lane there would not need a worktree (laneboard makes none on
                          another host: a repository there needs `worktree: false`)
     host.conductor       a lane there that may delegate finds laneboard (and the MCP SDK) on
-                         the host to run `laneboard mcp`; without it the lane starts without
-                         laneboard's tools (a warn: it still works, it cannot delegate)
+                         the host to run `laneboard mcp`, and the host's sshd opens a unix
+                         socket forward (a probe, cancelled at once); without either the lane
+                         starts without laneboard's tools (a warn: it works, cannot delegate)
 
 Why a module of its own: these are the only checks that open SSH connections. Hosts are
 probed in parallel, each within `timeout` seconds, and `--offline` skips every live one.
@@ -182,12 +183,22 @@ async def _conductor(cfg: Config, host: str, link: SshLink, timeout: float) -> l
     interpreters the lane will try (`harnesses.remote_conductor`)."""
     from laneboard.harnesses.remote_conductor import laneboard_python, missing_note
 
-    out = []
+    out: list[Check] = []
+    forward_ok: str | None = None  # asked once per host, when a lane there may delegate
     for lane_id, lane in cfg.lanes.items():
         may = lane.delegates if lane.delegates is not None else (
             ["*"] if lane.role == "orchestrator" else [])
         if lane.host != host or not may:
             continue
+        if forward_ok is None:
+            forward_ok = await _socket_forward_refused(link, timeout) or ""
+            if forward_ok:
+                out.append(Check(
+                    "host.conductor", "warn", f"hosts.{host}",
+                    f"the host's sshd refuses unix socket forwards ({forward_ok}): lanes "
+                    "there that may delegate start without laneboard's tools",
+                    f"set `AllowStreamLocalForwarding yes` (or `remote`) in {host}'s "
+                    "sshd_config"))
         python = await laneboard_python(link, lane.env, timeout)
         subject = f"lanes.{lane_id}"
         if python is None:
@@ -200,6 +211,27 @@ async def _conductor(cfg: Config, host: str, link: SshLink, timeout: float) -> l
                              f"{python} on {host} runs `laneboard mcp`; the control socket "
                              "reaches it through an SSH socket forward"))
     return out
+
+
+async def _socket_forward_refused(link: SshLink, timeout: float) -> str | None:
+    """Why the host's sshd refuses a reverse unix socket forward (what the conductor needs
+    there), or None when it opens one: a forward of a socket in a fresh private folder on
+    the host (`mktemp -d`) to a path here nothing listens on, cancelled at once."""
+    rc, out, err = await link.run(["mktemp", "-d"], timeout=timeout)
+    folder = out.strip()
+    if rc != 0 or not folder.startswith("/"):
+        return f"no private folder for the probe: {' '.join(err.split()) or rc}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="lb-pf-") as here:
+            remote = f"{folder}/probe.sock"
+            try:
+                await link.open_reverse_socket(remote, f"{here}/nothing.sock")
+            except SshLinkError as exc:
+                return str(exc).split(";")[0]
+            await link.close_reverse_socket(remote)
+            return None
+    finally:
+        await link.run(["rmdir", "--", folder], timeout=timeout)
 
 
 async def _cwds(cfg: Config, host: str, link: SshLink, timeout: float) -> list[Check]:
