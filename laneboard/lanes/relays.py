@@ -26,7 +26,8 @@ the supervisor's control socket is a unix socket HERE. `acquire_reverse` also fo
 laneboard's private state dir on the host, shared by the host's lanes and closed with the
 last of them; `reversed` gives the lane the host's path (or no socket at all when there is
 no forward: this machine's path means nothing there). A forward sshd refuses leaves the
-lane without laneboard's tools, said in the log; it still starts.
+lane without laneboard's tools, said in the log and as the lane's last error
+(`conductor_notes`); it still starts.
 
 Working directories: a lane with `host:` runs in its `cwd` ON THE HOST and never gets a
 local worktree (`lanes.worktrees.lane_cwd`); `check_remote_cwd` refuses at start one whose
