@@ -21,6 +21,7 @@ import inspect
 import logging
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from laneboard.errors import HarnessError
@@ -35,6 +36,9 @@ REVIVE_ATTEMPTS = 6
 """Successive tries to attach a successor client before the streams are ended."""
 REVIVE_DELAY = 0.2
 """Seconds before the second try, doubled each time (at most 5 s)."""
+REVIVE_BURST = 10
+"""Successors attached within `REVIVE_WINDOW` seconds after which the streams end."""
+REVIVE_WINDOW = 60.0
 
 
 class TmuxCapture(TmuxServer):
@@ -44,6 +48,7 @@ class TmuxCapture(TmuxServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._revivers: set[asyncio.Task[None]] = set()
+        self._successions: dict[str, deque[float]] = {}  # when successors attached
 
     async def wait_until(
         self, predicate: Predicate, timeout: float, *, pane: str | None = None
@@ -133,6 +138,8 @@ class TmuxCapture(TmuxServer):
                 carried = await self._living_streams(session, old)
             control = await self._attach(session, old, carried)
             self._controls[session] = control
+            if old is not None:  # a succession (`_revive` bounds how often)
+                self._successions.setdefault(session, deque()).append(time.monotonic())
             task = asyncio.get_running_loop().create_task(
                 self._revive(session, control), name=f"tmux-revive-{session}"
             )
@@ -241,8 +248,24 @@ class TmuxCapture(TmuxServer):
 
     async def _revive(self, session: str, control: ControlClient) -> None:
         """When `control` ends on its own, attach a successor that carries its streams on
-        (module docstring); after `REVIVE_ATTEMPTS` failed tries the streams end."""
+        (module docstring); after `REVIVE_ATTEMPTS` failed tries the streams end.
+
+        A client that keeps ending right after it attached (a user's `client-attached`
+        hook that detaches it) would be replaced for ever: successions are counted per
+        session, the third within `REVIVE_WINDOW` waits (doubling from `REVIVE_DELAY`),
+        and after `REVIVE_BURST` the streams end."""
         await control.exited.wait()
+        recent = self._successions.setdefault(session, deque())
+        while recent and time.monotonic() - recent[0] > REVIVE_WINDOW:
+            recent.popleft()
+        if len(recent) >= REVIVE_BURST and not control.detached:
+            log.error("tmux control client for %s ended %d times within %.0fs; its streams end "
+                      "(the lanes run on)", session, len(recent), REVIVE_WINDOW)  # fmt: skip
+            if self._controls.get(session) is control:
+                control.end_streams()
+            return
+        if len(recent) >= 2:
+            await asyncio.sleep(min(REVIVE_DELAY * 2 ** (len(recent) - 2), 5.0))  # backoff
         delay = REVIVE_DELAY
         for attempt in range(1, REVIVE_ATTEMPTS + 1):
             if control.detached or self._controls.get(session) is not control:

@@ -415,7 +415,7 @@ class ControlClient:
         self.prelude = list(prelude)
         self.streams: dict[str, PaneStream] = streams if streams is not None else {}
         self.window_panes: dict[str, set[str]] = window_panes if window_panes is not None else {}
-        self.detached = False  # `close` was called: this client's end was asked for
+        self.detached = False  # `close` ended it with its streams: nothing to carry on
         self.exited = asyncio.Event()
         self.exit_reason = ""
         self._proc: asyncio.subprocess.Process | None = None
@@ -563,7 +563,7 @@ class ControlClient:
     async def close(self, *, end_streams: bool = True) -> None:
         """Detach (close stdin), wait briefly, then kill; closes every stream unless
         `end_streams` is False (a successor takes them over)."""
-        self.detached = True
+        self.detached = self.detached or end_streams
         proc = self._proc
         if proc is not None and proc.stdin is not None:
             # closing stdin detaches the client; it also releases the pipe transport, which

@@ -1,6 +1,8 @@
 """Attack: a lane floods its pane while the session's tmux control client is killed, again
 and again, to break the promise that a control client's end costs memory nothing beyond
-the stream's cap and costs the other lanes nothing.
+the stream's cap and costs the other lanes nothing; and, with a user hook that detaches
+every client as it attaches, the promise that re-attaching is bounded (no endless loop of
+`tmux -C` processes) and that giving up is not reported as the lanes' death.
 
 The relay re-attaches after each kill and carries the streams on; output that arrives
 while a gap is being filled is held aside. Both the retained text and the held output
@@ -11,8 +13,10 @@ same session must answer after every kill. Real tmux on a private socket, real l
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -21,6 +25,7 @@ import pytest
 
 from laneboard.config import parse_config
 from laneboard.harnesses.command import CommandHarness
+from laneboard.harnesses.tmux_capture import REVIVE_ATTEMPTS, REVIVE_BURST
 from laneboard.harnesses.tmux_control import PaneStream
 from laneboard.lanes.supervisor import Supervisor
 from tests.fixtures.tmux import async_wait_until
@@ -159,5 +164,56 @@ lanes:
             assert rt.pid == pids[lane]
     finally:
         stop.touch()
+        await sup.stop_all()
+        await sup.close()
+
+
+@pytest.mark.parametrize(
+    ("hook", "gives_up"),
+    [
+        ("client-attached", "no successor after"),  # each successor fails to start
+        ("after-refresh-client", "times within"),  # each starts, then ends at once
+    ],
+)
+async def test_a_hook_that_detaches_every_client_is_not_fought_for_ever(
+    tmux_socket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, hook: str, gives_up: str,
+) -> None:
+    monkeypatch.setenv("LANEBOARD_TMUX_SOCKET", tmux_socket)
+    monkeypatch.setenv("LANEBOARD_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "repl.py").write_text(REPL)
+    text = f"""\
+version: 1
+lanes:
+  echo:
+    role: helper
+    harness: command
+    command: [{sys.executable}, -u, {tmp_path / 'repl.py'}]
+    ready: "READY>\\\\s*\\\\Z"
+"""
+    sup = Supervisor(parse_config(text.encode(), "cfg.yaml"), workspace=tmp_path)
+    caplog.set_level(logging.WARNING, logger="laneboard.harnesses.tmux_capture")
+    try:
+        await sup.start(["echo"])
+        rt = sup.lanes["echo"]
+        harness, pid = rt.harness, rt.pid
+        assert isinstance(harness, CommandHarness) and harness.stream is not None
+        stream = harness.stream
+        subprocess.run(
+            ["tmux", "-L", tmux_socket, "set-hook", "-g", hook, "detach-client"],
+            check=True,
+        )
+        (client,) = control_clients(tmux_socket)
+        os.kill(client, signal.SIGKILL)
+        await async_wait_until(lambda: stream.closed, timeout=180)
+        tries = [r for r in caplog.records if "re-attaching" in r.getMessage()]
+        assert 1 <= len(tries) <= REVIVE_BURST + REVIVE_ATTEMPTS, len(tries)
+        assert any(gives_up in r.getMessage() for r in caplog.records)
+        assert not control_clients(tmux_socket)  # none left behind
+        # giving up on the stream is not the lane's death
+        assert not stream.dead and rt.harness is harness and rt.pid == pid
+        assert rt.state == "ready" and rt.restarts == 0, (rt.state, rt.last_error)
+        assert await sup.relay_for(rt).is_alive(harness.pane_id)
+    finally:
         await sup.stop_all()
         await sup.close()
