@@ -295,6 +295,8 @@ class CommandHarness(Harness):
             raise HarnessError(f"lane {self.spec.lane!r}: not started")
         stream = self.stream
         async with self._turn_lock:
+            if stream.closed and not stream.dead and await self.relay.is_alive(self.pane_id):
+                stream = await self._rebind()
             if self._tripped is not None:
                 # The program interrupted last turn may still have output on its way
                 # (tmux delivers it behind the screen): let it pass before watching anew,
@@ -329,6 +331,19 @@ class CommandHarness(Harness):
                 started=started, finished=time.time(),
                 extra={"exit_status": await self.relay.exit_status(self.window)} if stream.dead else {},
             )  # fmt: skip
+
+    async def _rebind(self) -> PaneStream:
+        """The relay gave the lane's stream up (no control client could re-attach, the
+        lane runs on): a fresh one, and its output and exit watchers, for the next turn."""
+        for task in self._tasks:
+            task.cancel()
+        self.stream = stream = await self.relay.stream(self.pane_id)
+        self._tasks = [
+            asyncio.create_task(self._pump(stream, None), name=f"lane-{self.spec.lane}-output"),
+            asyncio.create_task(self._monitor(stream), name=f"lane-{self.spec.lane}-exit"),
+        ]
+        log.info("lane %s: output stream re-opened", self.spec.lane, extra={"lane": self.spec.lane})
+        return stream
 
     async def _wait_turn(
         self, stream: PaneStream, mark: int, deadline_wall: float

@@ -214,6 +214,12 @@ lanes:
         assert not stream.dead and rt.harness is harness and rt.pid == pid
         assert rt.state == "ready" and rt.restarts == 0, (rt.state, rt.last_error)
         assert await sup.relay_for(rt).is_alive(harness.pane_id)
+        # once the hook is gone, the lane's next turn opens a fresh stream and answers
+        subprocess.run(["tmux", "-L", tmux_socket, "set-hook", "-gu", hook], check=True)
+        back = await sup.send("echo", "back again", timeout=60)
+        assert back.state == "done" and "echo: back again" in back.reply, back
+        assert harness.stream is not stream and not harness.stream.closed
+        assert rt.pid == pid and rt.restarts == 0
     finally:
         await sup.stop_all()
         await sup.close()
