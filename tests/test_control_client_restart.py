@@ -343,3 +343,5 @@ def test_gap_text_continues_after_the_streams_own_text() -> None:
     assert gap_text("lb$ run\r\nalpha 1\r\nalpha 2\r\nalpha 3\r\nREADY>", captured, 6) == ""
     # the stream's tail is not in the history (it scrolled out of it): unknown, not guessed
     assert gap_text("something else\r\n", captured, 0) is None
+    # a stream of escape sequences only: nothing to find its end by, unknown
+    assert gap_text("\x1b[?1049h\x1b[H\x1b[2J", captured, 0) is None

@@ -241,7 +241,9 @@ class TmuxCapture(TmuxServer):
             with contextlib.suppress(HarnessError):
                 await self.run("delete-buffer", "-b", buffer)
             return None
-        column = column.strip()
+        column, _, alternate = column.strip().partition(" ")
+        if alternate == "1":
+            return None  # a full-screen program: its history is not its output stream
         return gap_text(
             stream.text_since(stream.start), captured, int(column) if column.isdigit() else None
         )

@@ -21,6 +21,10 @@ from laneboard.harnesses import ansi
 
 GAP_BUFFER = "laneboard-gap-"
 GAP_OPTION = "@laneboard_gapx"
+GAP_FORMAT = "#{cursor_x} #{alternate_on}"
+"""What `GAP_OPTION` keeps: the cursor column (0: the last output ended a line) and
+whether a full-screen program had the alternate screen (its history is not its output:
+such a gap is counted, never filled; the screen is what to read)."""
 _TAIL = 20
 """Complete lines of the stream's tail that must match the history (fewer when the
 stream holds fewer)."""
@@ -32,13 +36,13 @@ def buffer_name(token: str, pane: str) -> str:
 
 def gap_prelude(panes: Sequence[str], token: str) -> list[str]:
     """tmux words run before `attach-session` on the successor's command line: each pane's
-    history (wrapped lines joined) into a buffer of its own, its cursor column into
+    history (wrapped lines joined) into a buffer of its own, `GAP_FORMAT` into
     `GAP_OPTION`, each command ended by `;`."""
     words: list[str] = []
     for pane in panes:
         words += ["capture-pane", "-b", buffer_name(token, pane), "-J", "-S", "-", "-E", "-",
                   "-t", pane, ";",
-                  "set-option", "-p", "-F", "-t", pane, GAP_OPTION, "#{cursor_x}", ";"]  # fmt: skip
+                  "set-option", "-p", "-F", "-t", pane, GAP_OPTION, GAP_FORMAT, ";"]  # fmt: skip
     return words
 
 
@@ -57,8 +61,10 @@ def gap_text(seen: str, captured: str, cursor_x: int | None) -> str | None:
     lines = [line.rstrip() for line in ansi.normalize_newlines(ansi.strip(seen)).split("\n")]
     partial, full = lines[-1], lines[:-1]
     tail = full[-_TAIL:]
-    if not tail and not partial:
+    if not seen:
         at = 0  # the stream holds nothing yet: all the history is new to it
+    elif not tail and not partial:
+        return None  # only escape sequences so far: nothing to find it by
     else:
         at = -1
         for end in range(len(cap), len(tail) - 1, -1):
