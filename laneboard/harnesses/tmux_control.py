@@ -155,6 +155,11 @@ class PaneStream:
     before an action and call `text_since(mark)` afterwards to get exactly the new output.
     At most `limit` characters are retained (older text is only in tmux's scrollback,
     see `TmuxRelay.capture`).
+
+    A stream outlives the control client that fed it: when the client ends it is
+    `suspended` until a successor takes it over (`hold`, then `release` with what the
+    pane wrote meanwhile, or the gap counted in `gaps`); it is `closed` only when the
+    pane or the server is gone, or no successor could attach (`TmuxCapture._revive`).
     """
 
     def __init__(self, pane_id: str, *, limit: int = 4_000_000) -> None:
