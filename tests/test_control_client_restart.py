@@ -14,6 +14,7 @@ same link and the link's own reconnect (re-adoption) never acts.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ import pytest
 from laneboard.config import parse_config
 from laneboard.harnesses import ansi
 from laneboard.harnesses.command import CommandHarness
+from laneboard.harnesses.tmux import TmuxRelay
 from laneboard.harnesses.tmux_control import PaneStream
 from laneboard.harnesses.tmux_control_gap import gap_text
 from laneboard.lanes.events import LaneErrored
@@ -329,6 +331,30 @@ async def test_remote_lane_client_killed_over_a_live_link(
         assert echo.state == "done" and "echo: over the link" in echo.reply
     finally:
         await sup.close()
+
+
+@pytest.mark.parametrize("kill", ["kill-session", "kill-server"])
+async def test_a_stream_ends_when_its_session_or_server_is_gone(
+    relay: TmuxRelay, tmp_path: Path, tmux_socket: str, kill: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The other side of the promise: a stream does end when there is nothing to re-attach
+    to, at once (asked of a tmux process), not after the tries run out."""
+    caplog.set_level(logging.WARNING, logger="laneboard.harnesses.tmux_capture")
+    (tmp_path / "repl.py").write_text(REPL)
+    other = await relay.create_lane_window("keep", "other", [sys.executable, "-u",
+                                           str(tmp_path / "repl.py")], cwd=tmp_path)  # fmt: skip
+    lane = await relay.create_lane_window(
+        "ws", "repl", [sys.executable, "-u", str(tmp_path / "repl.py")], cwd=tmp_path
+    )
+    stream = await relay.stream(lane.pane_id)
+    await async_wait_until(lambda: "READY>" in stream.text_since(0), timeout=30)
+    _tmux(tmux_socket, kill, *(["-t", "=ws"] if kill == "kill-session" else []))
+    await async_wait_until(lambda: stream.closed, timeout=30)
+    assert not [r for r in caplog.records if "re-attach failed" in r.getMessage()]
+    if kill == "kill-session":  # the other session's lane streams on
+        kept = await relay.stream(other.pane_id)
+        assert not kept.closed and await relay.is_alive(other.pane_id)
 
 
 # -- the gap's alignment, on what tmux really prints -------------------------------------

@@ -213,7 +213,7 @@ class TmuxCapture(TmuxServer):
                 "list-panes", "-s", "-t", f"={session}", "-F", "#{pane_id}\t#{pane_dead}"
             )
         except TmuxError as exc:
-            if exc.no_server or "can't find session" in exc.stderr:
+            if _gone(exc):
                 old.end_streams()  # the server or the session is gone: so are its panes
             raise
         states = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
@@ -284,7 +284,7 @@ class TmuxCapture(TmuxServer):
                 await self._control_for(session)
                 return
             except TmuxError as exc:
-                if exc.no_server or "can't find session" in exc.stderr:
+                if _gone(exc):
                     return  # `_living_streams` ended the streams
                 log.warning("tmux control client for %s: re-attach failed: %s", session, exc)
             except HarnessError as exc:
@@ -308,6 +308,17 @@ class TmuxCapture(TmuxServer):
         for task in revivers:
             task.cancel()
         await super().close()
+
+
+def _gone(exc: TmuxError) -> bool:
+    """The tmux server or the session is gone (tmux 3.3a's words for `-t =SESSION` when
+    the session is missing are "can't find window"; a server exiting as it is asked says
+    "server exited unexpectedly")."""
+    said = exc.stderr
+    return exc.no_server or any(
+        words in said
+        for words in ("can't find session", "can't find window", "server exited unexpectedly")
+    )
 
 
 async def _call(predicate: Predicate) -> bool:
