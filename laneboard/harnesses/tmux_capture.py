@@ -36,6 +36,8 @@ REVIVE_ATTEMPTS = 6
 """Successive tries to attach a successor client before the streams are ended."""
 REVIVE_DELAY = 0.2
 """Seconds before the second try, doubled each time (at most 5 s)."""
+_SEEN_TAIL = 65_536
+"""Characters of a stream's end that `_gap` hands to `gap_text` to find it by."""
 REVIVE_BURST = 10
 """Successors attached within `REVIVE_WINDOW` seconds after which the streams end."""
 REVIVE_WINDOW = 60.0
@@ -244,9 +246,10 @@ class TmuxCapture(TmuxServer):
         column, _, alternate = column.strip().partition(" ")
         if alternate == "1":
             return None  # a full-screen program: its history is not its output stream
-        return gap_text(
-            stream.text_since(stream.start), captured, int(column) if column.isdigit() else None
-        )
+        # the tail is what is looked for (`gap_text` matches its last lines): not all of
+        # the up to `limit` characters a stream retains
+        seen = stream.text_since(max(stream.start, stream.position - _SEEN_TAIL))
+        return gap_text(seen, captured, int(column) if column.isdigit() else None)
 
     async def _revive(self, session: str, control: ControlClient) -> None:
         """When `control` ends on its own, attach a successor that carries its streams on
