@@ -88,9 +88,11 @@ from benchlib import (  # noqa: E402
     wait_until,
 )
 
+from laneboard.core.procs import pid_alive  # noqa: E402
 from laneboard.demo import find_clis  # noqa: E402
 from laneboard.harnesses.claude.launch import seed_isolated_config  # noqa: E402
 from laneboard.harnesses.claude.screen import classify  # noqa: E402
+from laneboard.lanes import published  # noqa: E402
 from laneboard.standins import Reply, StandinServer  # noqa: E402
 from laneboard.standins.recorded import RecordedRequest  # noqa: E402
 
@@ -276,6 +278,14 @@ class Cockpit:
     app: PtyApp
     tmux: Tmux
     pane: str
+    state: Path  # the cockpit's LANEBOARD_STATE_DIR
+
+    def lane_state(self) -> str | None:
+        """The claude lane's state as the cockpit's supervisor last published it (a file
+        read: `laneboard lanes status` would start a second supervisor beside it)."""
+        session = _session_of(self.tmux, self.pane)
+        got = published.read_all(self.tmux.socket, session, root=self.state).get(LANE)
+        return None if got is None else got.state
 
 
 @contextlib.contextmanager
@@ -285,6 +295,7 @@ def cockpit(tmp: Path, url: str, lanes: int) -> Iterator[Cockpit]:
     work.mkdir()
     cfg = _config(tmp, url, lanes, work)
     tmux = Tmux(socket_name(f"notify{lanes}"))
+    claude_pid = 0
     clis = find_clis()
     claude = clis.get("claude")
     if claude is None:
@@ -307,11 +318,15 @@ def cockpit(tmp: Path, url: str, lanes: int) -> Iterator[Cockpit]:
             pane = wait_until(lanes_up, 180.0, "claude ready and every lane in tmux",
                               interval=0.3)
             app.wait_settled(quiet_bytes=4096, window=1.0, timeout=60.0)
-            yield Cockpit(app, tmux, pane)
+            claude_pid = int(tmux.run("display-message", "-p", "-t", pane, "#{pane_pid}"))
+            yield Cockpit(app, tmux, pane, tmp / "state")
             if not app.alive:
                 raise RuntimeError("the cockpit exited during the session")
     finally:
         tmux.kill()
+        # claude writes its config dir while it exits: let it finish before tmp goes
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: not pid_alive(claude_pid), 10.0, "claude exited")
 
 
 def _start_turn_in_pane(tmux: Tmux, pane: str, server: StandinServer, prompt: str) -> None:
@@ -338,9 +353,13 @@ def _start_turn_in_cockpit(app: PtyApp, server: StandinServer, prompt: str) -> i
     was seen to leave the cockpit's next send to that lane hanging — see docs/perf/notify.md.)
     """
     before = len(server.calls("anthropic"))
+    text = f"@{LANE} {prompt}".encode()
     for tries in range(1, 4):
         app.write(b"\x15")  # ctrl+u: an empty prompt field first
-        app.write(f"@{LANE} {prompt}".encode())
+        mark = app.offset
+        app.write(text)
+        # Enter only once the prompt bar shows the text (as a person reads before sending)
+        app.wait_for(text[-24:], 30.0, start=mark)
         app.write(b"\r")
         with contextlib.suppress(TimeoutError):
             wait_until(lambda: len(server.calls("anthropic")) > before, 30.0,
@@ -353,9 +372,54 @@ def _grew(items: list[int], count: int) -> bool:
     return len(items) > count
 
 
+def _repetition(cp: Cockpit, server: StandinServer, watch: PaneWatch, via: str, n: int,
+                bells: list[int], ends: list[int], case: Case) -> str:
+    """One turn: start it, time the dialog → bell, then dismiss the dialog as a person
+    would. Returns what to print; raises TimeoutError when the session is stuck."""
+    app, tmux, pane = cp.app, cp.tmux, cp.pane
+    watch.expect(url_of(n))
+    mark, ended = len(bells), len(ends)
+    prompt = f"Please run the {TURN.format(n=n)} check."
+    if via == "pane":
+        _start_turn_in_pane(tmux, pane, server, prompt)
+    else:
+        # the cockpit sends to a lane its supervisor holds `ready` (not still starting,
+        # not still ending the last turn)
+        wait_until(lambda: cp.lane_state() == "ready", 60.0, f"{LANE} published ready",
+                   interval=0.05)
+        if (tries := _start_turn_in_cockpit(app, server, prompt)) > 1:
+            case.notes.append(f"rep {n}: the cockpit sent the prompt on try {tries}")
+    out = ""
+    try:
+        wait_until(lambda: watch.hit is not None, 60.0, f"dialog {n} on the pane",
+                   interval=0.02)
+        wait_until(partial(_grew, bells, mark), 10.0, f"bell for {n}", interval=0.02)
+    except TimeoutError as e:
+        case.lost += 1
+        asked = [(c.prompt or "")[-160:] for c in server.calls("anthropic")[-3:]]
+        case.notes.append(f"rep {n}: {e}; screen: {watch.last_screen[-400:]!r}; "
+                          f"the stand-in's last prompts: {asked!r}")
+        out = f"lost ({e})"
+    else:
+        hit = watch.hit
+        assert hit is not None
+        bell = bells[mark]  # the first "needs you" of this repetition
+        sample = Sample((bell - hit.first_ns) / 1e6, (hit.match_ns - hit.first_ns) / 1e6)
+        case.samples.append(sample)
+        out = f"{sample.notify_ms:.1f} ms (reference {sample.reference_ms:.1f} ms)"
+    # the person dismisses the dialog; laneboard never answers it
+    tmux.run("send-keys", "-t", pane, "Escape")
+    wait_until(lambda: _claude_ready(tmux, pane), 60.0,
+               f"claude's input box back after dismissing dialog {n}", interval=0.1)
+    if via == "cockpit":  # laneboard's turn ends (interrupted) before the next is sent
+        wait_until(partial(_grew, ends, ended), 60.0, f"laneboard's turn {n} ended",
+                   interval=0.05)
+    return out
+
+
 def run_case(server: StandinServer, lanes: int, via: str, reps: int, first: int) -> Case:
     case = Case(lanes, via)
-    with tempfile.TemporaryDirectory(prefix="lb-bench-") as d, \
+    with tempfile.TemporaryDirectory(prefix="lb-bench-", ignore_cleanup_errors=True) as d, \
             cockpit(Path(d), server.url, lanes) as cp:  # fmt: skip
         app, tmux, pane = cp.app, cp.tmux, cp.pane
         bells: list[int] = []  # "bench needs you" notices, pty read time
@@ -375,37 +439,16 @@ def run_case(server: StandinServer, lanes: int, via: str, reps: int, first: int)
         try:
             for k in range(reps):
                 n = first + k
-                watch.expect(url_of(n))
-                mark, ended = len(bells), len(ends)
-                prompt = f"Please run the {TURN.format(n=n)} check."
-                if via == "pane":
-                    _start_turn_in_pane(tmux, pane, server, prompt)
-                elif (tries := _start_turn_in_cockpit(app, server, prompt)) > 1:
-                    case.notes.append(f"rep {n}: the cockpit sent the prompt on try {tries}")
                 try:
-                    wait_until(lambda: watch.hit is not None, 60.0, f"dialog {n} on the pane",
-                               interval=0.02)
-                    wait_until(partial(_grew, bells, mark), 10.0, f"bell for {n}",
-                               interval=0.02)
-                except TimeoutError as e:
-                    case.lost += 1
-                    case.notes.append(f"rep {n}: {e}; screen: {watch.last_screen[-400:]!r}")
-                else:
-                    hit = watch.hit
-                    assert hit is not None
-                    bell = bells[mark]  # the first "needs you" of this repetition
-                    case.samples.append(Sample(
-                        (bell - hit.first_ns) / 1e6, (hit.match_ns - hit.first_ns) / 1e6))
-                # the person dismisses the dialog; laneboard never answers it
-                tmux.run("send-keys", "-t", pane, "Escape")
-                wait_until(lambda: _claude_ready(tmux, pane), 60.0,
-                           f"claude's input box back after dismissing dialog {n}", interval=0.1)
-                if via == "cockpit":  # laneboard's turn ends (interrupted) before the next
-                    try:
-                        wait_until(partial(_grew, ends, ended), 60.0,
-                                   f"laneboard's turn {n} ended", interval=0.05)
-                    except TimeoutError as e:
-                        raise TimeoutError(f"{e}; notices so far: {seen}; {case.notes}") from None
+                    ms = _repetition(cp, server, watch, via, n, bells, ends, case)
+                except TimeoutError as e:  # the session is in an unknown state: stop here
+                    case.lost += reps - k
+                    screen = tmux.run("capture-pane", "-p", "-t", pane, check=False)
+                    case.notes.append(f"rep {n}: {e}; notices so far: {seen[-6:]}; "
+                                      f"pane: {screen.strip()[-600:]!r}")
+                    print(f"  rep {n}: {e}", file=sys.stderr, flush=True)
+                    break
+                print(f"  rep {n}: {ms}", file=sys.stderr, flush=True)
         finally:
             watch.close()
     return case
