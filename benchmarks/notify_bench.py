@@ -43,7 +43,10 @@ After each repetition the benchmark — the person, not laneboard — sends Esca
 runs it with the claude lane alone and beside 7 idle command lanes (`cockpit_bench.LANE`,
 silent), i.e. scale_bench's 8-lane cockpit.
 
-    python benchmarks/notify_bench.py [--quick] [--lanes 1,8] [--via pane,cockpit] [--reps N]
+    python benchmarks/notify_bench.py [--quick] [--lanes 1,8] [--via pane[,cockpit]] [--reps N]
+
+`--via cockpit` is opt-in: the cockpit's sends to the claude lane did not reliably reach
+it in this benchmark (no request, or a prompt with its head cut off; docs/perf/notify.md).
 
 Prints the figures and writes benchmarks/results/notify_bench.json (`--quick`: 3
 repetitions per case instead of 12).
@@ -103,7 +106,9 @@ TITLE = "laneboard \u00b7 lb-".encode()
 """The start of the main screen's title (`laneboard · lb-<workspace>`): the first frame."""
 GOAL_MS = 500.0
 TURN = "notify-bench-turn-{n}"
-_TURN_RE = re.compile(r"notify-bench-turn-(\d+)")
+_TURN_RE = re.compile(r"turn-(\d+) check")
+"""Matched on the prompt's tail: laneboard's cockpit sends were seen to arrive with their
+head cut off (noted per repetition as `truncated`), and the dialog is still wanted then."""
 _NOTICE = re.compile(rb"\x1b\]777;notify;laneboard: ([^ ;\x07]+) ([^;\x07]*);[^\x07]*\x07")
 """Every OSC 777 notice the cockpit writes: (lane, title). The bell follows a notice."""
 
@@ -356,10 +361,8 @@ def _start_turn_in_cockpit(app: PtyApp, server: StandinServer, prompt: str) -> i
     text = f"@{LANE} {prompt}".encode()
     for tries in range(1, 4):
         app.write(b"\x15")  # ctrl+u: an empty prompt field first
-        mark = app.offset
         app.write(text)
-        # Enter only once the prompt bar shows the text (as a person reads before sending)
-        app.wait_for(text[-24:], 30.0, start=mark)
+        app.wait_settled(quiet_bytes=4096, window=0.5, timeout=10.0)  # a person reads it
         app.write(b"\r")
         with contextlib.suppress(TimeoutError):
             wait_until(lambda: len(server.calls("anthropic")) > before, 30.0,
@@ -390,6 +393,11 @@ def _repetition(cp: Cockpit, server: StandinServer, watch: PaneWatch, via: str, 
         if (tries := _start_turn_in_cockpit(app, server, prompt)) > 1:
             case.notes.append(f"rep {n}: the cockpit sent the prompt on try {tries}")
     out = ""
+    asked = [c.prompt or "" for c in server.calls("anthropic")]
+    mine = [a for a in asked if f"turn-{n} check" in a]
+    if mine and prompt not in mine[-1]:
+        case.notes.append(f"rep {n}: truncated: sent {prompt!r}, claude asked with "
+                          f"{mine[-1][-80:]!r}")
     try:
         wait_until(lambda: watch.hit is not None, 60.0, f"dialog {n} on the pane",
                    interval=0.02)
@@ -531,7 +539,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="3 repetitions per case")
     ap.add_argument("--reps", type=int, default=None, help="repetitions per case (default 12)")
     ap.add_argument("--lanes", default="1,8", help="comma-separated lane counts (1 claude + idle)")
-    ap.add_argument("--via", default="pane,cockpit", help="pane, cockpit or both (comma)")
+    ap.add_argument("--via", default="pane",
+                    help="pane, cockpit or both (comma); cockpit: see docs/perf/notify.md")
     ap.add_argument("--out", default=str(RESULTS), help="where the JSON goes")
     args = ap.parse_args(argv)
     reps = args.reps or (3 if args.quick else 12)
