@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.geometry import Size
@@ -73,6 +74,18 @@ class PromptInput(Input):
 
     def watch_virtual_size(self, size: Size) -> None:
         self._scroll_update(size)
+
+    async def _on_key(self, event: events.Key) -> None:
+        """ctrl+u (delete to the left) here, in key order: as `Input`'s binding it bubbled
+        through the DOM's message queues, so keys typed right after it (one terminal read)
+        were inserted first and deleted with it — prompts sent empty or with their head
+        cut off (notify_bench `--via cockpit`)."""
+        if event.key == "ctrl+u":
+            event.stop()
+            event.prevent_default()
+            self.action_delete_left_all()
+            return
+        await super()._on_key(event)
 
 
 class PromptBar(Widget):
