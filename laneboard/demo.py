@@ -299,15 +299,22 @@ def demo_environment() -> Iterator[DemoEnv]:
         os.environ["PATH"] = os.pathsep.join(dict.fromkeys([*extra, old["PATH"] or ""]))
         yield env
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
-        _wait_for_gateways(root / "state")
-        server.stop()
+        remove_demo(env)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
         shutil.rmtree(root, ignore_errors=True)
+
+
+def remove_demo(env: DemoEnv) -> None:
+    """End what the demo started: its tmux server (and with it the lanes and the gateway,
+    which is waited for) and its stand-in. Called again by a last-resort exit, so it
+    must be safe to run twice."""
+    subprocess.run(["tmux", "-L", env.socket, "kill-server"], capture_output=True, check=False)
+    _wait_for_gateways(env.root / "state")
+    env.server.stop()
 
 
 def _wait_for_gateways(state: Path, timeout: float = 5.0) -> None:

@@ -24,6 +24,7 @@ def demo(print_config: bool, install_clis: bool) -> None:
     import asyncio
     import os
     import signal
+    import threading
     from typing import Any
 
     from laneboard.commands._common import require_terminal
@@ -34,7 +35,21 @@ def demo(print_config: bool, install_clis: bool) -> None:
         return
 
     app: list[Any] = []  # the running cockpit, once there is one
+    envs: list[Any] = []  # the demo's environment, once there is one
     signalled: list[int] = []
+
+    def last_resort(signum: int) -> None:
+        # Textual's writer thread dies on the first write to a hung-up terminal (EIO), and
+        # its driver then blocks for ever putting into the full queue while it closes: the
+        # app never returns. Whatever holds it up, the demo's server and files still go.
+        import shutil
+
+        from laneboard.demo import remove_demo
+
+        if envs:
+            remove_demo(envs[0])
+            shutil.rmtree(envs[0].root, ignore_errors=True)
+        os._exit(128 + signum)
 
     def leave(signum: int, _frame: object) -> None:
         # A closed terminal (SIGHUP) or `kill` must still remove the demo's tmux server and
@@ -42,6 +57,14 @@ def demo(print_config: bool, install_clis: bool) -> None:
         # raised into the middle of Textual's loop can be swallowed there); otherwise, or
         # on a second signal, unwind at once through demo_environment's cleanup.
         signalled.append(signum)
+        if signum == signal.SIGHUP:  # the terminal is gone: let writes to it go nowhere
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+        if len(signalled) == 1:
+            timer = threading.Timer(10.0, last_resort, (signum,))
+            timer.daemon = True
+            timer.start()
         if app and len(signalled) == 1:
             try:
                 loop = asyncio.get_running_loop()
@@ -58,6 +81,7 @@ def demo(print_config: bool, install_clis: bool) -> None:
     if not print_config:
         require_terminal("laneboard demo")
     with demo_environment() as env:
+        envs.append(env)
         if print_config:
             click.echo(env.config.read_text())
             return
