@@ -84,8 +84,11 @@ async def test_on_failure_does_not_restart_a_clean_exit(state: Path) -> None:
             await async_wait_until(lambda: rt.state == "stopped", timeout=30)
         assert scheduled == [] and rt.restarts == 0
         assert "status 0" in rt.detail and rt.last_error is None
-        pub = published.read(sup.socket, sup.session, "short")
-        assert pub is not None and pub.state == "stopped"
+        # publications are written behind, on the supervisor's publisher thread: other
+        # processes see the change moments later, never a torn file
+        await async_wait_until(
+            lambda: (pub := published.read(sup.socket, sup.session, "short")) is not None
+            and pub.state == "stopped", timeout=10)
     finally:
         await sup.stop_all()
         await sup.close()
