@@ -99,6 +99,31 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                 f" (started under: {', '.join(sorted(starters))})", yellow=True)
 
 
+def _installed(name: str) -> str:
+    """A program the test command installs. Never a skip: a missing one is a broken set-up
+    that must show as a failure, not as a quietly skipped test."""
+    import shutil
+
+    found = shutil.which(name)
+    assert found, f"{name} is not on PATH: run `bash scripts/test.sh`, which installs it"
+    return found
+
+
+@pytest.fixture
+def claude_binary() -> str:
+    return _installed("claude")
+
+
+@pytest.fixture
+def codex_binary() -> str:
+    return _installed("codex")
+
+
+@pytest.fixture
+def tmux_binary() -> str:
+    return _installed("tmux")
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -28,8 +27,8 @@ from laneboard.standins.recorded import RecordedRequest
 from tests.fixtures.lanes import claude_lane_config
 from tests.test_harness_claude import make_spec
 
-needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
-needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+needs_claude = pytest.mark.usefixtures("claude_binary")
+needs_tmux = pytest.mark.usefixtures("tmux_binary")
 
 _TURN = re.compile(r"send-after-dialog-turn-(\d+)")
 TURNS = 5

@@ -41,7 +41,7 @@ from tests.fixtures.tmux import async_wait_until
 
 def needs_claude(test: Any) -> Any:
     """A test of the real claude in tmux: skipped without it, slow."""
-    skip = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+    skip = pytest.mark.usefixtures("claude_binary")
     return skip(pytest.mark.tmux(pytest.mark.slow(test)))
 
 DELEGATE = "mcp__laneboard__delegate"

@@ -33,7 +33,7 @@ from tests.fixtures.tmux import async_wait_until
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
-needs_codex = pytest.mark.skipif(shutil.which("codex") is None, reason="codex not installed")
+needs_codex = pytest.mark.usefixtures("codex_binary")
 
 
 @dataclass

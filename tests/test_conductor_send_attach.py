@@ -37,8 +37,8 @@ from laneboard.standins import Reply, StandinServer
 from tests.fixtures.conductor import LANE_SCRIPT
 from tests.fixtures.tmux import wait_until
 
-needs_codex = pytest.mark.skipif(shutil.which("codex") is None, reason="codex not installed")
-needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+needs_codex = pytest.mark.usefixtures("codex_binary")
+needs_claude = pytest.mark.usefixtures("claude_binary")
 
 NOTE = "runs without laneboard's MCP server"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -228,7 +227,7 @@ B_VALUE = "sk-provider-B-exported-late-3c4d5e6f7a8b9c0d"
 
 @pytest.mark.slow
 @pytest.mark.tmux
-@pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+@pytest.mark.usefixtures("claude_binary")
 def test_real_claude_lane_fails_over_to_another_provider_with_that_providers_key(
     tmux_socket: str, tmp_path: Path
 ) -> None:

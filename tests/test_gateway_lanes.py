@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +67,7 @@ def _setup(tmp_path: Path, standin: StandinServer, extra: str = "") -> tuple[Pat
     return workspace, config
 
 
-@pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+@pytest.mark.usefixtures("claude_binary")
 def test_claude_lane_talks_through_the_gateway_and_status_shows_its_usage(
     tmux_socket: str, tmp_path: Path, cli_env: dict[str, str], standin: StandinServer
 ) -> None:
@@ -113,7 +112,7 @@ def _gateway_lane(env: dict[str, str], cwd: Path, socket: str) -> dict[str, obje
     return lane if isinstance(lane, dict) else {}
 
 
-@pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+@pytest.mark.usefixtures("claude_binary")
 def test_gateway_false_goes_direct_and_preflight_warns(
     tmux_socket: str, tmp_path: Path, cli_env: dict[str, str], standin: StandinServer
 ) -> None:

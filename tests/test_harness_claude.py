@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from laneboard.harnesses.tmux import TmuxRelay
 from laneboard.standins import DEGENERATE_TOKEN, Reply, StandinServer
 from tests.fixtures.panes import FakePane
 
-needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
-needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+needs_claude = pytest.mark.usefixtures("claude_binary")
+needs_tmux = pytest.mark.usefixtures("tmux_binary")
 
 KEY = "sk-ant-standin-0123456789abcdefghijklmnop"
 

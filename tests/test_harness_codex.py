@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,8 +30,8 @@ from laneboard.harnesses.tmux import TmuxRelay
 from laneboard.standins import Reply, StandinServer
 from tests.fixtures.panes import FakePane
 
-needs_codex = pytest.mark.skipif(shutil.which("codex") is None, reason="codex not installed")
-needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+needs_codex = pytest.mark.usefixtures("codex_binary")
+needs_tmux = pytest.mark.usefixtures("tmux_binary")
 
 NO_RETRIES = {"request_max_retries": 0, "stream_max_retries": 0}
 

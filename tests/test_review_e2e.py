@@ -94,8 +94,8 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def setup(tmp_path: Path, standin: StandinServer) -> Iterator[Setup]:
-    if shutil.which("claude") is None or shutil.which("tmux") is None:
-        pytest.skip("needs the pinned `claude` (see tests/conftest.py) and tmux")
+    assert shutil.which("claude") and shutil.which("tmux"), (
+        "needs the pinned `claude` and tmux: run `bash scripts/test.sh`, which installs them")
     key = fake_key()
     repo = tmp_path / "repo"
     repo.mkdir()

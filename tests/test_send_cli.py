@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -147,7 +146,7 @@ lanes:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+@pytest.mark.usefixtures("claude_binary")
 def test_send_without_wait_to_claude_code_reaches_the_endpoint(
     tmux_socket: str, tmp_path: Path, cli_env: dict[str, str], standin: StandinServer
 ) -> None:

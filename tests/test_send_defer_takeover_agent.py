@@ -8,7 +8,6 @@ stand-in Anthropic endpoint whose first answer streams for about a minute."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from tests.test_send_cli import cli_env, lane_pids, laneboard  # noqa: F401 (cli
 FIRST = "review the first change"
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")]
+              pytest.mark.usefixtures("claude_binary")]
 
 
 def _turn(standin: StandinServer) -> RecordedRequest:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -360,7 +359,7 @@ async def test_supervisor_watchdog_interrupts_a_lane_repeating_a_token(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+@pytest.mark.usefixtures("claude_binary")
 async def test_supervisor_watchdog_stops_claude_code_repeating_a_token(
     standin: StandinServer, lane_env_setup: Path
 ) -> None:

@@ -15,7 +15,6 @@ caller claiming another identity in the arguments, which the server ignores.
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -31,7 +30,7 @@ from tests.test_conductor_claude_main import (  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
-needs_claude = pytest.mark.skipif(shutil.which("claude") is None, reason="claude not installed")
+needs_claude = pytest.mark.usefixtures("claude_binary")
 
 
 @needs_claude

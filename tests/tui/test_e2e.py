@@ -21,8 +21,7 @@ pytestmark = [pytest.mark.tmux, pytest.mark.slow]
 
 @pytest.fixture
 def outer_socket() -> Iterator[str]:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+    assert shutil.which("tmux"), "tmux is not on PATH: run `bash scripts/test.sh`, which installs it"
     name = f"lb-e2e-{uuid.uuid4().hex[:8]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True, check=False)
