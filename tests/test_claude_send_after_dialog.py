@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from laneboard.lanes.supervisor import Supervisor
 from laneboard.standins import Reply, StandinServer
 from laneboard.standins.recorded import RecordedRequest
 from tests.fixtures.lanes import claude_lane_config
+from tests.fixtures.tmux import async_wait_until
 from tests.test_harness_claude import make_spec
 
 needs_claude = pytest.mark.usefixtures("claude_binary")
@@ -47,16 +47,6 @@ def _reply(request: RecordedRequest) -> Reply:
             call_id=f"toolu_send_after_dialog_{n:04d}",
         )
     return Reply.text("nothing to do.")
-
-
-async def _until(cond: object, within: float, what: str) -> None:
-    """Poll `cond()` (a callable) until true; AssertionError naming `what` at the deadline."""
-    assert callable(cond)
-    deadline = time.monotonic() + within
-    while not cond():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {within:.0f}s")
-        await asyncio.sleep(0.05)  # a poll interval: the condition is re-checked
 
 
 async def _person_presses_escape(socket: str, pane_id: str) -> None:
@@ -85,8 +75,8 @@ async def test_five_turns_after_dismissed_dialogs_reach_claude_whole(
         for n in range(1, TURNS + 1):
             prompt = f"Please run the send-after-dialog-turn-{n} check."
             turn = asyncio.create_task(h.send(prompt, timeout=120))
-            await _until(lambda turn=turn: h.state == "waiting" or turn.done(), 60.0,
-                         f"turn {n}: the permission dialog left for the person")
+            await async_wait_until(lambda turn=turn: h.state == "waiting" or turn.done(), timeout=60.0,
+                                   what=f"turn {n}: the permission dialog left for the person")
             assert not turn.done(), turn.result()
             asked = [p for p in standin.prompts("anthropic") if f"turn-{n} check" in p]
             assert asked, f"turn {n}: no request for it"
@@ -127,8 +117,8 @@ async def test_five_supervisor_sends_after_dismissed_dialogs_reach_claude_whole(
         for n in range(1, TURNS + 1):
             prompt = f"Please run the send-after-dialog-turn-{n} check."
             turn = asyncio.create_task(sup.send("review", prompt, timeout=120))
-            await _until(lambda turn=turn: rt.state == "waiting" or turn.done(), 60.0,
-                         f"turn {n}: the permission dialog left for the person")
+            await async_wait_until(lambda turn=turn: rt.state == "waiting" or turn.done(), timeout=60.0,
+                                   what=f"turn {n}: the permission dialog left for the person")
             assert not turn.done(), turn.result()
             asked = [p for p in standin.prompts("anthropic") if f"turn-{n} check" in p]
             assert asked, f"turn {n}: no request for it"
