@@ -16,64 +16,22 @@ headers do pass there (so the recording would have seen a leak).
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from laneboard.gateway.client import GatewayInfo, route_lane, spawn_detached, wait_live
+from laneboard.gateway.client import GatewayInfo, route_lane
 from laneboard.gateway.statefiles import USAGE
-from laneboard.harnesses.private_fs import ensure_private_dir
 from laneboard.standins import Reply, StandinServer
+from tests.fixtures.gateway import PROTOS, gateway_with_env
 from tests.fixtures.tmux import wait_until
 
 KEY_A = "sk-provider-A-lane-key-1a2b3c4d5e6f7788"
 KEY_B = "sk-provider-B-own-key-99aa88bb77cc66dd"
 UNSET = "LB_ADV_FO_UNSET_KEY"
-
-#: protocol → (harness, path below the lane URL, stand-in base URL attribute)
-PROTOS = {
-    "anthropic": ("claude-code", "/v1/messages", "url"),
-    "responses": ("codex", "/responses", "openai_base_url"),
-    "chat": ("openai", "/chat/completions", "openai_base_url"),
-}
-
-
-@contextmanager
-def gateway_with_env(folder: Path, env: dict[str, str]) -> Iterator[GatewayInfo]:
-    """A real gateway process whose environment holds `env` (provider keys) and lacks
-    `UNSET`."""
-    ensure_private_dir(folder)
-    names = [*env, UNSET]
-    saved = {k: os.environ.get(k) for k in names}
-    os.environ.pop(UNSET, None)
-    os.environ.update(env)
-    try:
-        proc = spawn_detached(folder, supervise=False)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    try:
-        yield wait_live(folder, proc=proc)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
 
 def _body(proto: str, stream: bool = False) -> dict[str, Any]:
     prompt = f"my key is {KEY_A}; say hello"
@@ -147,7 +105,7 @@ def test_failover_to_another_provider_carries_only_its_own_key(
 ) -> None:
     folder = tmp_path / "gw"
     with StandinServer() as a, StandinServer() as b, \
-            gateway_with_env(folder, {"LB_ADV_FO_B_KEY": KEY_B}) as info:
+            gateway_with_env(folder, {"LB_ADV_FO_B_KEY": KEY_B}, unset=(UNSET,)) as info:
         a.script(Reply.error(429, "A is rate limited", retry_after=60))
         b.script(Reply.text("hello_from_B"))
         url = _route(info, proto, a, [_fallback(b, proto, provider="provB",
@@ -176,7 +134,7 @@ def test_no_key_for_the_other_provider_skips_it_and_the_client_is_told_why(
 ) -> None:
     folder = tmp_path / "gw"
     with StandinServer() as a, StandinServer() as b, StandinServer() as c, \
-            gateway_with_env(folder, {}) as info:
+            gateway_with_env(folder, {}, unset=(UNSET,)) as info:
         a.script(Reply.error(429, "A is rate limited", retry_after=7),
                  Reply.error(429, "A is rate limited", retry_after=7))
         b.script(Reply.text("hello_from_B"))
@@ -216,7 +174,7 @@ def test_a_skipped_fallback_moves_on_to_the_next_with_a_key(tmp_path: Path) -> N
     """B has no key: skipped, never asked; D (another provider with its key) answers."""
     folder = tmp_path / "gw"
     with StandinServer() as a, StandinServer() as b, StandinServer() as d, \
-            gateway_with_env(folder, {"LB_ADV_FO_B_KEY": KEY_B}) as info:
+            gateway_with_env(folder, {"LB_ADV_FO_B_KEY": KEY_B}, unset=(UNSET,)) as info:
         a.script(Reply.error(503, "A is down"))
         d.script(Reply.text("hello_from_D"))
         url = _route(info, "chat", a, [
@@ -230,7 +188,7 @@ def test_a_skipped_fallback_moves_on_to_the_next_with_a_key(tmp_path: Path) -> N
 
 def test_unreachable_primary_and_no_key_left_is_a_clean_502(tmp_path: Path) -> None:
     folder = tmp_path / "gw"
-    with StandinServer() as b, gateway_with_env(folder, {}) as info:
+    with StandinServer() as b, gateway_with_env(folder, {}, unset=(UNSET,)) as info:
         dead = StandinServer()
         dead.start()
         dead_url = dead.openai_base_url
@@ -250,7 +208,7 @@ def test_control_same_provider_fallback_gets_the_callers_headers(tmp_path: Path)
     """Control: a fallback on the lane's own provider gets the client's auth untouched
     (the recording sees it, so the tests above would see a leak)."""
     with StandinServer() as a, StandinServer() as same, \
-            gateway_with_env(tmp_path / "gw", {}) as info:
+            gateway_with_env(tmp_path / "gw", {}, unset=(UNSET,)) as info:
         a.script(Reply.error(429, "A is rate limited"))
         same.script(Reply.text("hello from A's other model"))
         url = _route(info, "chat", a, [_fallback(same, "chat", provider="provA")])
@@ -265,7 +223,7 @@ def test_a_lane_of_unknown_provider_never_hands_its_key_to_a_fallback(tmp_path: 
     """A lane registered without a provider: even a fallback claiming a provider gets
     no caller header (unknown counts as another provider)."""
     with StandinServer() as a, StandinServer() as b, \
-            gateway_with_env(tmp_path / "gw", {"LB_ADV_FO_B_KEY": KEY_B}) as info:
+            gateway_with_env(tmp_path / "gw", {"LB_ADV_FO_B_KEY": KEY_B}, unset=(UNSET,)) as info:
         a.script(Reply.error(429, "A is rate limited"))
         b.script(Reply.text("hello_from_B"))
         url = _route(info, "chat", a, [_fallback(b, "chat", provider="provA",

@@ -15,59 +15,20 @@ recording would have seen a leak).
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from laneboard.gateway.client import GatewayInfo, route_lane, spawn_detached, wait_live
+from laneboard.gateway.client import GatewayInfo, route_lane
 from laneboard.gateway.statefiles import USAGE
-from laneboard.harnesses.private_fs import ensure_private_dir
 from laneboard.standins import Reply, StandinServer
+from tests.fixtures.gateway import PROTOS, gateway_with_env
 
 KEY_A = "sk-provider-A-lane-key-9f8e7d6c5b4a3210"
 KEY_B = "sk-provider-B-own-key-0a1b2c3d4e5f6789"
 TOOL = "exec_command"
-
-#: protocol → (harness, path below the lane URL, stand-in base URL attribute)
-PROTOS = {
-    "anthropic": ("claude-code", "/v1/messages", "url"),
-    "responses": ("codex", "/responses", "openai_base_url"),
-    "chat": ("openai", "/chat/completions", "openai_base_url"),
-}
-
-
-@contextmanager
-def gateway_with_env(folder: Path, env: dict[str, str]) -> Iterator[GatewayInfo]:
-    """A real gateway process whose environment holds `env` (provider keys)."""
-    ensure_private_dir(folder)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        proc = spawn_detached(folder, supervise=False)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    try:
-        yield wait_live(folder, proc=proc)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
 
 def _body(proto: str) -> dict[str, Any]:
     prompt = f"my key is {KEY_A}; write the file"
